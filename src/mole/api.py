@@ -1,0 +1,163 @@
+"""The scripting API: ``mole.fit(model, X, y)`` trains a network with MOLE (or backprop).
+
+    >>> import mole, torch
+    >>> net = mole.models.MLP(64, 10, hidden=(256, 128))
+    >>> result = mole.fit(net, X_train, y_train, config=mole.TrainConfig(epochs=20))
+    >>> result.score(X_test, y_test)
+
+This module is the core's front door: it never imports the CLI, plots or datasets.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from .backprop import train_backprop
+from .callbacks import Callback, CallbackList, History
+from .checkpoint import Checkpoint
+from .config import ObjectiveConfig, TrainConfig
+from .errors import ConfigError, DataError
+from .estimators import estimator_resolver
+from .memory import ActivationMemory
+from .modular import ModularNetwork
+from .objectives import CrossEntropyObjective, MutualInformationObjective
+from .schedules import TrainData, schedule_resolver
+from .stage import Stage
+from .validation import as_features, as_labels, choose
+
+METHODS = ("mole", "bp")
+
+
+@dataclass
+class FitResult:
+    """A trained network and how its training went."""
+
+    method: str
+    network: ModularNetwork
+    config: TrainConfig
+    history: History
+    train_seconds: float
+    peak_memory_mb: float
+    estimator: dict = field(default_factory=dict)  # name and options (MOLE only)
+
+    @torch.no_grad()
+    def predict_proba(self, X, batch_size: int = 4096) -> torch.Tensor:
+        x = as_features(X).to(self.config.device)
+        self.network.eval()
+        logits = torch.cat([self.network(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+        return logits.softmax(1).cpu()
+
+    def predict(self, X) -> torch.Tensor:
+        return self.predict_proba(X).argmax(1)
+
+    def score(self, X, y) -> float:
+        """Accuracy on (X, y)."""
+        y = as_labels(y, as_features(X).shape[0])
+        return float((self.predict(X) == y).float().mean())
+
+    def modules(self) -> list[dict]:
+        """Per module: index, layer names, final local loss (mean over the last epoch)."""
+        out = []
+        for k, layers in enumerate(self.network.describe()):
+            recs = self.history.for_module(k) if self.method == "mole" else []
+            out.append({"index": k, "layers": layers, "final_loss": recs[-1]["loss"] if recs else None})
+        if self.method == "bp" and len(self.history):
+            out[-1]["final_loss"] = self.history[-1]["loss"]  # the end-to-end loss lives at the output
+        return out
+
+
+def _objectives_for(n_hidden: int, objective) -> list[ObjectiveConfig]:
+    if isinstance(objective, ObjectiveConfig):
+        return [objective] * n_hidden
+    if len(objective) != n_hidden:
+        raise ConfigError(f"objective lists {len(objective)} configs but the network has {n_hidden} hidden modules; "
+                          "pass one ObjectiveConfig per hidden module, or a single one for all")
+    return list(objective)
+
+
+def build_stages(network: ModularNetwork, config: TrainConfig) -> list[Stage]:
+    """One stage per module: MI objectives for hidden modules, cross-entropy for the head."""
+    K = len(network)
+    weights = _objectives_for(K - 1, config.objective)
+    make_opt = lambda params: torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)  # noqa: E731
+    stages = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)  # parametric critics start from the run's seed, globals untouched
+        for k, block in enumerate(network.blocks):
+            if k < K - 1:
+                est = estimator_resolver(config.estimator.name, **config.estimator.options)
+                w = weights[k]
+                objective = MutualInformationObjective(est, w.lambda_y, w.lambda_x, w.lambda_xy, w.beta)
+            else:
+                objective = CrossEntropyObjective()
+            stages.append(Stage(k, K, block, objective.to(config.device), make_opt))
+    return stages
+
+
+def _check_network(network: ModularNetwork, x: torch.Tensor, n_classes: int) -> None:
+    try:
+        with torch.no_grad():
+            was = network.training
+            out = network.eval()(x[:2])
+            network.train(was)
+    except RuntimeError as exc:
+        raise DataError(f"the network cannot take inputs of shape {tuple(x.shape[1:])}: {str(exc).splitlines()[0]}; "
+                        "build the model for this input size") from None
+    if out.dim() != 2 or out.shape[1] < n_classes:
+        raise DataError(f"the network outputs shape {tuple(out.shape[1:])} but the labels have {n_classes} classes; "
+                        f"the head must output (n, {n_classes}) logits")
+
+
+def fit(model: nn.Module | Sequence[nn.Module], X, y, *, method: str = "mole", config: TrainConfig | None = None,
+        groups: Sequence[Sequence[int]] | None = None, callbacks: Iterable[Callback] = (),
+        checkpoint: str | None = None, resume: bool = False) -> FitResult:
+    """Train ``model`` on (X, y) with MOLE (``method="mole"``) or end-to-end backprop (``"bp"``).
+
+    Args:
+        model: an ``nn.Sequential``, a list of layers, or a :class:`ModularNetwork`.
+        X: features (n, ...); y: integer class labels (n,) in 0..C-1.
+        config: a :class:`TrainConfig` (defaults if None).
+        groups: explicit module grouping of the model's top-level layers.
+        callbacks: extra :class:`Callback` objects (progress bars, logging).
+        checkpoint: file written after every finished module (MOLE only);
+        resume: continue from ``checkpoint`` if it exists.
+    """
+    config = (config or TrainConfig()).validate()
+    method = choose("method", method, METHODS)
+    x = as_features(X)
+    labels = as_labels(y, x.shape[0])
+    if x.shape[0] < 2:
+        raise DataError(f"need at least 2 training samples; got {x.shape[0]}")
+    network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups)
+    device = torch.device(config.device)
+    network.to(device)
+    _check_network(network, x.to(device), int(labels.max()) + 1)
+    data = TrainData(x.to(device), labels.to(device))
+    generator = torch.Generator().manual_seed(config.seed)
+    history = History()
+    cbs = CallbackList([history, *callbacks])
+    memory = ActivationMemory(device)
+    estimator: dict = {}
+    tic = time.perf_counter()
+    cbs.on_train_begin(n_stages=len(network) if method == "mole" else 1)
+    if method == "bp":
+        train_backprop(network, data, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                       weight_decay=config.weight_decay, generator=generator, callbacks=cbs, memory=memory)
+    else:
+        stages = build_stages(network, config)
+        estimator = {"name": config.estimator.name, "options": stages[0].objective.estimator.options()}
+        start = 0
+        if checkpoint is not None:
+            ckpt = Checkpoint(checkpoint, network, {"layers": network.describe(), "config": config.to_dict()})
+            if resume and ckpt.path.exists():
+                start = ckpt.load()
+            cbs.callbacks.append(ckpt)
+        schedule_resolver(config.schedule).run(stages, data, epochs=config.epochs, batch_size=config.batch_size,
+                                               generator=generator, callbacks=cbs, memory=memory, start=start)
+    cbs.on_train_end()
+    network.eval()
+    return FitResult(method, network, config, history, time.perf_counter() - tic, memory.peak_mb, estimator)

@@ -1,0 +1,85 @@
+"""Training callbacks: tiny hooks that take ``**kwargs`` (skorch style).
+
+The training loops only emit events; recording, progress bars and checkpoints are callbacks.
+Events: ``on_train_begin(n_stages)``, ``on_stage_begin(stage, epochs)``,
+``on_batch_end(stage, loss)``, ``on_epoch_end(record)``, ``on_stage_end(stage)``, ``on_train_end()``.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+logger = logging.getLogger("mole")
+
+
+class Callback:
+    def on_train_begin(self, **kwargs): ...
+    def on_stage_begin(self, **kwargs): ...
+    def on_batch_end(self, **kwargs): ...
+    def on_epoch_end(self, **kwargs): ...
+    def on_stage_end(self, **kwargs): ...
+    def on_train_end(self, **kwargs): ...
+
+
+class CallbackList(Callback):
+    def __init__(self, callbacks: Iterable[Callback] = ()):
+        self.callbacks = list(callbacks)
+
+    def __getattribute__(self, name):
+        if name.startswith("on_"):
+            return lambda **kw: [getattr(cb, name)(**kw) for cb in object.__getattribute__(self, "callbacks")]
+        return object.__getattribute__(self, name)
+
+
+class History(Callback):
+    """Per-epoch records ``{'module', 'epoch', 'loss', 'seconds', <terms>...}``.
+
+    ``history[:, 'loss']`` slices a key over all records; ``history.for_module(k)`` filters.
+    """
+
+    def __init__(self):
+        self.records: list[dict] = []
+
+    def on_epoch_end(self, record: dict, **kwargs):
+        self.records.append(dict(record))
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            rows, col = key
+            return [r.get(col) for r in self.records[rows]]
+        return self.records[key]
+
+    def for_module(self, index: int) -> list[dict]:
+        return [r for r in self.records if r["module"] == index]
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per module (or per backprop run), showing the running local loss."""
+
+    def __init__(self, desc: str = "", leave: bool = False, disable: bool | None = None):
+        self.desc, self.leave, self.disable, self.bar = desc, leave, disable, None
+
+    def on_stage_begin(self, stage, epochs: int, batches_per_epoch: int, **kwargs):
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=epochs * batches_per_epoch, leave=self.leave, disable=self.disable,
+                        desc=f"{self.desc} module {stage.index + 1}/{stage.n_stages}".strip(), unit="batch")
+
+    def on_batch_end(self, loss: float, **kwargs):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    def on_stage_end(self, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class LogEpochs(Callback):
+    """Logs one line per epoch at INFO level to the ``mole`` logger."""
+
+    def on_epoch_end(self, record: dict, **kwargs):
+        logger.info("module %d epoch %d loss %.5f", record["module"] + 1, record["epoch"] + 1, record["loss"])

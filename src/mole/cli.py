@@ -1,0 +1,143 @@
+"""The ``mole`` command line: a thin face over :mod:`mole.experiment`.
+
+    mole run                      # digits, MLP, MOLE next to backprop
+    mole run --dataset wine --epochs 10 --methods mole
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .config import ObjectiveConfig
+from .data import DATASETS
+from .errors import MoleError
+from .estimators import ESTIMATORS
+from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
+from .models import MODELS
+from .schedules import SCHEDULES
+
+
+def _ints(text: str) -> tuple:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 256,128; got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive widths like 256,128; got {text!r}")
+    return values
+
+
+def _sigma(text: str):
+    if text in WIDTH_RULES:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or one of {', '.join(WIDTH_RULES)}; "
+                                         f"got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"sigma must be positive; got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mole", description="Train neural networks module by module by "
+                                     "mutual-information maximization (MOLE), next to end-to-end backprop.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="train MOLE and/or backprop on a dataset and write a run folder",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = run.add_argument_group("data and model")
+    g.add_argument("--dataset", default="digits", help=f"dataset name: {', '.join(DATASETS)}")
+    g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
+                   "default: $MOLE_DATA, else ~/.cache/mole/data")
+    g.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")
+    g.add_argument("--model", default="mlp", help=f"model: {', '.join(MODELS)}")
+    g.add_argument("--hidden", type=_ints, default=(256, 128), help="hidden layer widths, one module each")
+    g.add_argument("--no-batch-norm", action="store_true", help="no BatchNorm after the hidden layers")
+    g = run.add_argument_group("training")
+    g.add_argument("--methods", default="mole,bp", help="comma-separated methods: mole (local MI training), "
+                   "bp (end-to-end backprop baseline)")
+    g.add_argument("--epochs", type=int, default=30, help="epochs per module (MOLE) and for the whole network (bp)")
+    g.add_argument("--batch-size", type=int, default=256, help="mini-batch size (the n of each Gram matrix)")
+    g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    g.add_argument("--schedule", default="sequential", help=f"module schedule: {', '.join(SCHEDULES)}")
+    g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization and batch order")
+    g.add_argument("--device", default="cpu", help="torch device")
+    g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev)")
+    g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
+    g.add_argument("--lambda-x", type=float, default=0.0, help="weight of I(T;X)")
+    g.add_argument("--beta", type=float, default=0.0, help="weight of the bottleneck term I(T;T_prev)")
+    g = run.add_argument_group("estimator")
+    g.add_argument("--estimator", default="renyi", help=f"MI estimator: {', '.join(ESTIMATORS)}")
+    g.add_argument("--alpha", type=float, default=2.0, help="Rényi order α (2: closed form, no eigendecomposition)")
+    g.add_argument("--sigma", type=_sigma, default="median", help=f"kernel width: a number or {', '.join(WIDTH_RULES)}")
+    g.add_argument("--normalize", choices=NORMALIZATIONS, default="unit", help="feature normalization before the kernel")
+    g.add_argument("--label-kernel", choices=LABEL_KERNELS, default="delta", help="kernel on the labels")
+    g = run.add_argument_group("output")
+    g.add_argument("--out", default=None, help="run folder (default: runs/<time>-<dataset>-<model>)")
+    g.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its checkpoint")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
+    return parser
+
+
+def _config(args):
+    from .experiment import ExperimentConfig, make_train_config
+    train = make_train_config(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule, device=args.device,
+        estimator=args.estimator,
+        estimator_options={"alpha": args.alpha, "sigma": args.sigma, "normalize": args.normalize,
+                           "label_kernel": args.label_kernel},
+        objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta))
+    return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
+                            methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+                            hidden=args.hidden, batch_norm=not args.no_batch_norm, train=train,
+                            data_root=args.data_root, download=args.download, out=args.out, resume=args.resume)
+
+
+def format_table(results: dict) -> str:
+    rows = [("method", "test acc", "train s", "peak MB", "modules")]
+    for r in results["runs"]:
+        rows.append((r["method"], f"{100 * r['test_accuracy']:.2f} %", f"{r['train_seconds']:.1f}",
+                     f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    from .callbacks import LogEpochs, ProgressBar
+    from .experiment import run_experiment
+    cfg = _config(args)
+
+    def callbacks(method: str):
+        cbs = [] if args.quiet else [ProgressBar(desc=method)]
+        return cbs + ([LogEpochs()] if args.verbose else [])
+
+    results = run_experiment(cfg, callbacks, argv=["mole", *sys.argv[1:]])
+    print(f"{results['dataset']} ({results['data']['n_train']} train / {results['data']['n_test']} test), "
+          f"model {results['model']}, seed {results['seed']}")
+    print(format_table(results))
+    print(f"results: {results['run_dir']}/results.json")
+    return 0
+
+
+def main(argv: list | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return cmd_run(args)
+    except MoleError as exc:
+        print(f"mole: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mole: interrupted; continue with `mole run ... --out RUN_DIR --resume`", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Typed training configuration.
+
+Configs only store values; :meth:`TrainConfig.validate` reports every problem at once.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Union
+
+from .validation import raise_all
+
+
+@dataclass
+class ObjectiveConfig:
+    """Weights of the local objective J = λ_Y I(T;Y) + λ_X I(T;X) + λ_XY I(T;X,Y) − β I(T;T_prev)."""
+
+    lambda_y: float = 1.0  # decoder-like term: information about the labels
+    lambda_x: float = 0.0  # encoder-like term: information about the input (label-free)
+    lambda_xy: float = 0.0  # multivariate term I(T; X, Y)
+    beta: float = 0.0  # information-bottleneck compression of the previous representation
+
+
+@dataclass
+class EstimatorConfig:
+    """An estimator by registered name, with its constructor options (see its docstring)."""
+
+    name: str = "renyi"
+    options: dict = field(default_factory=dict)  # e.g. {"alpha": 2.0, "sigma": "median"}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30  # epochs per module (MOLE) and for the whole network (backprop)
+    batch_size: int = 256  # samples per step; also the n of every Gram matrix
+    lr: float = 1e-3  # Adam learning rate, every module and the backprop baseline
+    weight_decay: float = 0.0
+    schedule: str = "sequential"
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    # one ObjectiveConfig for every hidden module, or a list with one per hidden module
+    objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
+    seed: int = 0  # batch order and any parametric critic's initialization
+    device: str = "cpu"
+
+    def validate(self) -> "TrainConfig":
+        problems = []
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            problems.append(f"epochs must be a positive integer; got {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 2:
+            problems.append(f"batch_size must be an integer >= 2 (MI needs pairs of samples); got {self.batch_size!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            problems.append(f"lr must be positive; got {self.lr!r}")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            problems.append(f"weight_decay must be >= 0; got {self.weight_decay!r}")
+        objectives = self.objective if isinstance(self.objective, list) else [self.objective]
+        for o in objectives:
+            if not isinstance(o, ObjectiveConfig):
+                problems.append(f"objective must be an ObjectiveConfig or a list of them; got {type(o).__name__}")
+        raise_all(problems)
+        from .estimators import estimator_resolver
+        from .schedules import schedule_resolver
+        estimator_resolver(self.estimator.name, **self.estimator.options)  # raises ConfigError with a hint
+        schedule_resolver(self.schedule)
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,25 @@
+"""One exception hierarchy for every user-facing problem.
+
+Every message says what was expected, what arrived, and how to fix it, on one line.
+The CLI turns any :class:`MoleError` into that line and exit code 2.
+"""
+
+
+class MoleError(Exception):
+    """Base class of every error mole raises on purpose."""
+
+
+class ConfigError(MoleError, ValueError):
+    """A setting is invalid: an unknown name, a value out of range, an impossible combination."""
+
+
+class DataError(MoleError, ValueError):
+    """Input data is unusable: NaN features, labels that do not match the samples, wrong shapes."""
+
+
+class DatasetNotFoundError(DataError, FileNotFoundError):
+    """A dataset's files are not under the data root."""
+
+
+class CheckpointError(MoleError, RuntimeError):
+    """A checkpoint cannot be used to resume this run."""

@@ -1,0 +1,113 @@
+"""Cut a network into modules: the unit of local training.
+
+A network given as an ``nn.Sequential`` (or a list of layers) is split into consecutive
+modules ``M_1 ... M_K`` with ``T_k = M_k(T_{k-1})`` and ``T_0 = X``. By default each *layer*
+is a module (the paper: "each layer is a training atom"), where a layer is
+
+* a top-level child that is itself a container (e.g. the ``Sequential(Linear, ReLU)`` blocks
+  that mole's model builders produce), or
+* a leaf with a weight matrix/kernel (a parameter of dimension >= 2: Linear, Conv, GNN conv),
+  together with the parameter-free or normalization layers that follow it (activation, norm,
+  pooling, dropout).
+
+Explicit groups of top-level child indices override this, e.g. ``[[0, 1], [2, 3], [4]]``.
+The last module is the classifier head.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+
+
+def _starts_module(layer: nn.Module) -> bool:
+    if len(list(layer.children())) > 0:
+        return True
+    return any(p.dim() >= 2 for p in layer.parameters(recurse=False))
+
+
+def default_groups(layers: Sequence[nn.Module]) -> list[list[int]]:
+    """One group per layer, by the rule in the module docstring."""
+    groups: list[list[int]] = []
+    for i, layer in enumerate(layers):
+        if _starts_module(layer) or not groups:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+    # leading parameter-free layers (e.g. Flatten) join the first weight layer's module
+    if len(groups) > 1 and not any(_starts_module(layers[i]) for i in groups[0]):
+        groups[1] = groups[0] + groups[1]
+        groups.pop(0)
+    return groups
+
+
+def check_groups(groups: Sequence[Sequence[int]], n_layers: int) -> list[list[int]]:
+    """Validate explicit groups: consecutive runs that cover layers 0..n_layers-1 exactly once."""
+    flat = [i for g in groups for i in g]
+    if not groups or any(len(g) == 0 for g in groups):
+        raise ConfigError(f"groups must be non-empty lists of layer indices; got {groups!r}")
+    if flat != list(range(n_layers)):
+        raise ConfigError(f"groups must list layers 0..{n_layers - 1} in order, each once "
+                          f"(e.g. {[[i] for i in range(n_layers)]}); got {list(map(list, groups))}")
+    return [list(g) for g in groups]
+
+
+def describe(module: nn.Module) -> list[str]:
+    """Short names of the layers in a module, e.g. ``['Linear(64→256)', 'ReLU']``."""
+    names = []
+    for layer in (module.children() if len(list(module.children())) else [module]):
+        if len(list(layer.children())):
+            names.extend(describe(layer))
+            continue
+        n = type(layer).__name__
+        if isinstance(layer, nn.Linear):
+            n += f"({layer.in_features}→{layer.out_features})"
+        elif isinstance(layer, nn.modules.conv._ConvNd):
+            n += f"({layer.in_channels}→{layer.out_channels}, k={layer.kernel_size})"
+        names.append(n)
+    return names
+
+
+class ModularNetwork(nn.Module):
+    """A network as a chain of modules ``blocks[0] ... blocks[K-1]`` (the last is the head).
+
+    Args:
+        layers: an ``nn.Sequential`` or a list of layers.
+        groups: optional explicit grouping of top-level layer indices into modules.
+    """
+
+    def __init__(self, layers: nn.Sequential | Sequence[nn.Module], groups: Sequence[Sequence[int]] | None = None):
+        super().__init__()
+        layers = list(layers.children()) if isinstance(layers, nn.Sequential) else list(layers)
+        if not layers or not all(isinstance(m, nn.Module) for m in layers):
+            raise ConfigError("model must be an nn.Sequential or a non-empty list of nn.Module layers")
+        groups = check_groups(groups, len(layers)) if groups is not None else default_groups(layers)
+        if len(groups) < 2:
+            raise ConfigError(f"the network has {len(groups)} module; MOLE needs at least 2 "
+                              "(hidden modules + a classifier head). Add a layer or pass groups.")
+        self.groups = groups
+        self.blocks = nn.ModuleList(
+            nn.Sequential(*[layers[i] for i in g]) if len(g) > 1 else layers[g[0]] for g in groups)
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+    @torch.no_grad()
+    def representations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs T_1 ... T_K of every module for input x (evaluation mode)."""
+        outs = []
+        for block in self.blocks:
+            x = block(x)
+            outs.append(x)
+        return outs
+
+    def describe(self) -> list[list[str]]:
+        return [describe(b) for b in self.blocks]

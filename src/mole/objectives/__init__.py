@@ -1,0 +1,6 @@
+"""Local objectives: what each module maximizes."""
+from .base import LocalBatch, LocalObjective
+from .cross_entropy import CrossEntropyObjective
+from .mutual_information import MutualInformationObjective
+
+__all__ = ["LocalBatch", "LocalObjective", "CrossEntropyObjective", "MutualInformationObjective"]

@@ -1,0 +1,17 @@
+"""Schedules: the order in which modules learn."""
+from __future__ import annotations
+
+from ..validation import choose
+from .base import Schedule, TrainData, count_batches, minibatches
+from .sequential import SequentialSchedule
+
+SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (SequentialSchedule,)}
+
+
+def schedule_resolver(name: str | Schedule) -> Schedule:
+    if isinstance(name, Schedule):
+        return name
+    return SCHEDULES[choose("schedule", name, SCHEDULES)]()
+
+
+__all__ = ["Schedule", "SequentialSchedule", "TrainData", "count_batches", "minibatches", "SCHEDULES", "schedule_resolver"]

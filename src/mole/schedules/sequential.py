@@ -1,0 +1,47 @@
+"""The sequential schedule (the paper's).
+
+Module 1 trains for its whole budget, is frozen, and its outputs over the training set are
+computed *once* and cached; module 2 then trains on the cache, and so on. A frozen module never
+runs again during training, so the cost of module k's epochs is that of module k alone.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..callbacks import CallbackList
+from ..memory import ActivationMemory
+from ..objectives import LocalBatch
+from ..stage import Stage
+from .base import Schedule, TrainData, count_batches, minibatches
+
+
+class SequentialSchedule(Schedule):
+    name = "sequential"
+
+    def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
+            generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
+            start: int = 0) -> None:
+        t = data.x  # T_0 = X; replaced by the cached T_k after module k
+        n_batches = count_batches(len(data), batch_size)
+        for stage in stages:
+            if stage.index >= start:
+                callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
+                for epoch in range(epochs):
+                    tic, losses, sums = time.perf_counter(), [], {}
+                    for idx in minibatches(len(data), batch_size, generator):
+                        with memory.step():
+                            loss, terms = stage.step(LocalBatch(t[idx], data.x[idx], data.y[idx]))
+                        losses.append(loss)
+                        for k, v in terms.items():
+                            sums[k] = sums.get(k, 0.0) + v
+                        callbacks.on_batch_end(stage=stage, loss=loss)
+                    record = {"module": stage.index, "epoch": epoch, "loss": sum(losses) / len(losses),
+                              "seconds": time.perf_counter() - tic}
+                    record.update({k: v / len(losses) for k, v in sums.items()})
+                    callbacks.on_epoch_end(record=record, stage=stage)
+                callbacks.on_stage_end(stage=stage)
+            stage.freeze()
+            if not stage.is_head:
+                t = stage.transform(t, batch_size)  # cache T_k once

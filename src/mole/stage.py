@@ -1,0 +1,52 @@
+"""A stage: one module with its local objective and its own optimizer.
+
+``step`` is the whole of local learning: the module sees a *detached* input, its loss is local,
+and its optimizer holds only its own (and its objective's) parameters, so no gradient can reach
+any other module.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .objectives import LocalBatch, LocalObjective
+
+OptimizerFactory = Callable[[list], torch.optim.Optimizer]
+
+
+class Stage:
+    def __init__(self, index: int, n_stages: int, module: nn.Module, objective: LocalObjective,
+                 make_optimizer: OptimizerFactory):
+        self.index, self.n_stages = index, n_stages
+        self.module, self.objective = module, objective
+        self.optimizer = make_optimizer(list(module.parameters()) + list(objective.parameters()))
+        self.last_loss: float = float("nan")
+
+    @property
+    def is_head(self) -> bool:
+        return self.index == self.n_stages - 1
+
+    def step(self, batch: LocalBatch) -> tuple[float, dict[str, float]]:
+        """One local update on a mini-batch; returns (loss, logged terms)."""
+        self.module.train()
+        self.objective.train()
+        out = self.module(batch.t_in.detach())
+        loss, terms = self.objective(out, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.last_loss = float(loss.detach())
+        return self.last_loss, terms
+
+    def freeze(self) -> None:
+        self.module.eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def transform(self, t: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """The module's output over a whole tensor, in evaluation mode, batch by batch."""
+        self.module.eval()
+        return torch.cat([self.module(t[i:i + batch_size]) for i in range(0, t.shape[0], batch_size)])

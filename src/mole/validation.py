@@ -1,0 +1,74 @@
+"""Input validation shared by the API, the estimator and the CLI.
+
+Errors name the problem, what arrived, and the fix (scikit-learn style), and report
+every problem at once where several can be found.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from .errors import ConfigError, DataError
+
+
+def choose(kind: str, name: str, valid: Iterable[str]) -> str:
+    """Return ``name`` if it is one of ``valid``; else raise with the nearest valid names."""
+    valid = list(valid)
+    if name in valid:
+        return name
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"unknown {kind} {name!r}; choose one of {', '.join(valid)}.{hint}")
+
+
+def raise_all(problems: list[str], error: type[Exception] = ConfigError) -> None:
+    """Raise one error listing every problem found (nothing if the list is empty)."""
+    if problems:
+        raise error("; ".join(problems))
+
+
+def as_features(X, *, name: str = "X") -> torch.Tensor:
+    """Convert features to a float32 tensor of shape (n, ...) and reject NaN/inf."""
+    if isinstance(X, torch.Tensor):
+        t = X.detach()
+    else:
+        try:
+            t = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{name} must be numeric array-like; got {type(X).__name__} ({exc}). "
+                            "Convert it with numpy.asarray(X, dtype=float).") from None
+    if t.dim() < 2:
+        raise DataError(f"{name} must have shape (n_samples, n_features, ...); got shape {tuple(t.shape)}. "
+                        "Reshape a single feature with X.reshape(-1, 1).")
+    if t.shape[0] == 0:
+        raise DataError(f"{name} has no samples; pass at least 2.")
+    t = t.float()
+    bad = ~torch.isfinite(t)
+    if bad.any():
+        rows = bad.reshape(t.shape[0], -1).any(1).nonzero().flatten()
+        raise DataError(f"{name} contains NaN or inf in {rows.numel()} sample(s) (first: row {int(rows[0])}); "
+                        "impute or drop them before training.")
+    return t
+
+
+def as_labels(y, n_samples: int, *, name: str = "y") -> torch.Tensor:
+    """Convert integer class labels 0..C-1 to a long tensor and check they match the samples."""
+    t = y.detach() if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if t.dim() != 1:
+        raise DataError(f"{name} must be a 1-D vector of class labels; got shape {tuple(t.shape)}. "
+                        "Pass class indices, not one-hot rows (y.argmax(1)).")
+    if t.shape[0] != n_samples:
+        raise DataError(f"{name} has {t.shape[0]} labels but X has {n_samples} samples; "
+                        "pass one label per sample.")
+    if t.is_floating_point():
+        if not torch.isfinite(t).all() or (t != t.round()).any():
+            raise DataError(f"{name} must hold integer class labels; got non-integer values. "
+                            "Encode classes with sklearn.preprocessing.LabelEncoder.")
+    t = t.long()
+    if (t < 0).any():
+        raise DataError(f"{name} must hold class indices 0..C-1; got negative labels. "
+                        "Encode classes with sklearn.preprocessing.LabelEncoder.")
+    return t
