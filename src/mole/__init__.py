@@ -5,6 +5,7 @@ Li & Pei, *MOLE: MOdular Learning FramEwork via Mutual Information Maximization*
 from . import models
 from .api import FitResult, build_stages, fit
 from .callbacks import Callback, History, LogEpochs, ProgressBar
+from .classifier import MOLEClassifier
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .errors import CheckpointError, ConfigError, DataError, DatasetNotFoundError, MoleError
 from .estimators import ESTIMATORS, Estimator, RenyiEstimator, estimator_resolver
@@ -14,7 +15,7 @@ from .schedules import SCHEDULES, Schedule, SequentialSchedule
 __version__ = "0.1.0"
 
 __all__ = [
-    "fit", "FitResult", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
+    "fit", "FitResult", "MOLEClassifier", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
     "ModularNetwork", "Estimator", "RenyiEstimator", "ESTIMATORS", "estimator_resolver",
     "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",
     "MoleError", "ConfigError", "DataError", "DatasetNotFoundError", "CheckpointError", "models",

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train MOLE and/or backprop on a dataset and write a run folder",
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     g = run.add_argument_group("data and model")
-    g.add_argument("--dataset", default="digits", help=f"dataset name: {', '.join(DATASETS)}")
+    g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}) or a .npz (X, y) / .csv (label last) file")
     g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
                    "default: $MOLE_DATA, else ~/.cache/mole/data")
     g.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")
@@ -107,7 +107,7 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, argv: list) -> int:
     from .callbacks import LogEpochs, ProgressBar
     from .experiment import run_experiment
     cfg = _config(args)
@@ -116,7 +116,7 @@ def cmd_run(args) -> int:
         cbs = [] if args.quiet else [ProgressBar(desc=method)]
         return cbs + ([LogEpochs()] if args.verbose else [])
 
-    results = run_experiment(cfg, callbacks, argv=["mole", *sys.argv[1:]])
+    results = run_experiment(cfg, callbacks, argv=["mole", *argv])
     print(f"{results['dataset']} ({results['data']['n_train']} train / {results['data']['n_test']} test), "
           f"model {results['model']}, seed {results['seed']}")
     print(format_table(results))
@@ -125,12 +125,13 @@ def cmd_run(args) -> int:
 
 
 def main(argv: list | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return cmd_run(args)
+        return cmd_run(args, argv)
     except MoleError as exc:
         print(f"mole: error: {exc}", file=sys.stderr)
         return 2

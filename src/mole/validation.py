@@ -19,7 +19,7 @@ def choose(kind: str, name: str, valid: Iterable[str]) -> str:
     valid = list(valid)
     if name in valid:
         return name
-    close = difflib.get_close_matches(str(name), valid, n=1)
+    close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ConfigError(f"unknown {kind} {name!r}; choose one of {', '.join(valid)}.{hint}")
 

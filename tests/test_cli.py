@@ -1,0 +1,75 @@
+"""`mole run`: the results.json contract and one-line errors with exit code 2."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mole.cli import main
+
+FAST = ["--epochs", "2", "-q"]
+
+
+def test_run_writes_results_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--out", str(out), *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "method" in printed and "mole" in printed and "bp" in printed
+    res = json.loads((out / "results.json").read_text())
+    assert {"dataset", "model", "seed", "runs"} <= set(res) and res["dataset"] == "wine"
+    assert [r["method"] for r in res["runs"]] == ["mole", "bp"]
+    for r in res["runs"]:
+        assert {"method", "test_accuracy", "train_seconds", "peak_memory_mb", "epochs", "modules"} <= set(r)
+        assert 0 <= r["test_accuracy"] <= 1 and r["epochs"] == 2
+        assert [m["index"] for m in r["modules"]] == [0, 1, 2]
+        assert all({"index", "layers", "final_loss"} <= set(m) for m in r["modules"])
+    assert res["runs"][0]["estimator"]["options"]["alpha"] == 2.0
+    assert (out / "config.json").exists() and "mole run" in (out / "command.txt").read_text()
+
+
+def test_finished_run_folder_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--methods", "bp", "--out", str(out), *FAST]) == 0
+    assert main(["run", "--dataset", "wine", "--methods", "bp", "--out", str(out), *FAST]) == 2
+    assert "already holds a finished run" in capsys.readouterr().err
+
+
+def one_line_error(capsys, argv, match):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("mole: error:") and match in err, err
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--dataset", "digts"], "Did you mean 'digits'"),
+    (["--model", "mpl"], "Did you mean 'mlp'"),
+    (["--methods", "mole,backprop"], "unknown method 'backprop'"),
+    (["--schedule", "sequental"], "Did you mean 'sequential'"),
+    (["--epochs", "0"], "epochs must be a positive integer"),
+    (["--estimator", "renyy"], "Did you mean 'renyi'"),
+])
+def test_bad_names_and_values(capsys, tmp_path, argv, match):
+    one_line_error(capsys, ["run", "--out", str(tmp_path / "r"), *FAST, *argv], match)
+
+
+def test_data_root_without_files(capsys, tmp_path):
+    one_line_error(capsys, ["run", "--dataset", "mnist", "--data-root", str(tmp_path), *FAST],
+                   "train-images-idx3-ubyte")
+
+
+def test_nan_features_and_mismatched_labels(capsys, tmp_path):
+    X = np.ones((20, 3))
+    X[5, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", X=X, y=np.arange(20) % 2)
+    one_line_error(capsys, ["run", "--dataset", str(tmp_path / "nan.npz"), *FAST], "NaN")
+    np.savez(tmp_path / "bad.npz", X=np.ones((20, 3)), y=np.arange(19) % 2)
+    one_line_error(capsys, ["run", "--dataset", str(tmp_path / "bad.npz"), *FAST], "19 labels for 20 samples")
+
+
+def test_argparse_errors_exit_2_and_help_documents_flags():
+    bad = subprocess.run([sys.executable, "-m", "mole.cli", "run", "--sigma", "wide"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "sigma" in bad.stderr and "Traceback" not in bad.stderr
+    helped = subprocess.run([sys.executable, "-m", "mole.cli", "run", "--help"], capture_output=True, text=True)
+    for flag in ["--dataset", "--model", "--methods", "--epochs", "--seed", "--alpha", "--sigma", "--data-root", "--out"]:
+        assert flag in helped.stdout
