@@ -15,7 +15,10 @@ Kernel-width rules (the width is computed without gradient, from the batch itsel
 * ``"silverman"``: :math:`\sigma = s \cdot (4 / 3n)^{1/5}` (Silverman's rule), with
   :math:`s^2` the total variance of the rows (sum of per-feature variances), so that the rule
   scales with pairwise distances in d dimensions;
-* ``"scott"``: :math:`\sigma = s \cdot n^{-1/(d+4)}` (Scott's rule in d dimensions).
+* ``"scott"``: :math:`\sigma = s \cdot n^{-1/(d+4)}` (Scott's rule in d dimensions);
+* ``"knn"`` (adaptive to local density): :math:`\sigma` = median over samples of the distance to
+  their 7th nearest neighbour (the local scale of Zelnik-Manor & Perona, *Self-tuning spectral
+  clustering*, 2004, pooled into one width so the Gram matrix stays positive definite).
 
 Features may be normalized first (``normalize="unit"``: rows scaled to unit L2 norm, the usual
 choice for hidden layers whose scale drifts during training; ``"standard"``: per-feature
@@ -23,14 +26,17 @@ z-scores within the batch).
 """
 from __future__ import annotations
 
+from functools import reduce
 from typing import Union
 
 import torch
 
 from ..errors import ConfigError
+from .base import Estimator
 
 Width = Union[float, str]
-WIDTH_RULES = ("median", "silverman", "scott")
+WIDTH_RULES = ("median", "silverman", "scott", "knn")
+KNN_K = 7  # neighbour rank of the "knn" rule (Zelnik-Manor & Perona's local scale uses the 7th)
 NORMALIZATIONS = ("none", "unit", "standard")
 LABEL_KERNELS = ("delta", "onehot")
 
@@ -82,6 +88,9 @@ def kernel_width(z: torch.Tensor, d2: torch.Tensor, rule: Width) -> float:
         sigma = z.var(0, unbiased=False).sum().sqrt().item() * (4.0 / (3.0 * n)) ** 0.2
     elif rule == "scott":
         sigma = z.var(0, unbiased=False).sum().sqrt().item() * n ** (-1.0 / (d + 4))
+    elif rule == "knn":
+        k = min(KNN_K, n - 1)
+        sigma = d2.topk(k + 1, dim=1, largest=False).values[:, k].median().sqrt().item() if k > 0 else 1.0
     else:
         raise ConfigError(f"unknown kernel width {rule!r}; pass a positive number or one of "
                           f"{', '.join(WIDTH_RULES)}")
@@ -105,3 +114,48 @@ def label_gram(y: torch.Tensor, kernel: str = "delta", sigma: float = 1.0) -> to
         off = torch.exp(torch.tensor(-1.0 / (sigma * sigma)))  # |e_a - e_b|^2 = 2 for a != b
         return same + (1.0 - same) * off
     raise ConfigError(f"unknown label kernel {kernel!r}; choose one of {', '.join(LABEL_KERNELS)}")
+
+
+class KernelEstimator(Estimator):
+    """Base of kernel (Gram-matrix) estimators: validates and applies the kernel settings.
+
+    Args:
+        sigma (float or str): Gaussian width, a number or a rule in ``WIDTH_RULES``. (default: ``"median"``)
+        normalize (str): feature normalization before the kernel. (default: ``"unit"``)
+        label_kernel (str): ``"delta"`` or ``"onehot"`` for integer label variables. (default: ``"delta"``)
+    """
+
+    def __init__(self, sigma: Width = "median", normalize: str = "unit", label_kernel: str = "delta"):
+        super().__init__()
+        self.sigma, self.normalize, self.label_kernel = sigma, normalize, label_kernel
+        problems = self.check()
+        if problems:
+            raise ConfigError(f"{type(self).__name__}: " + "; ".join(problems))
+
+    def check(self) -> list[str]:
+        """Problems with the settings (subclasses extend the list)."""
+        problems = []
+        if isinstance(self.sigma, str):
+            if self.sigma not in WIDTH_RULES:
+                problems.append(f"sigma must be a positive number or one of {', '.join(WIDTH_RULES)}; "
+                                f"got {self.sigma!r}")
+        elif not (isinstance(self.sigma, (int, float)) and self.sigma > 0):
+            problems.append(f"sigma must be positive; got {self.sigma!r}")
+        if self.normalize not in NORMALIZATIONS:
+            problems.append(f"normalize must be one of {', '.join(NORMALIZATIONS)}; got {self.normalize!r}")
+        if self.label_kernel not in LABEL_KERNELS:
+            problems.append(f"label_kernel must be one of {', '.join(LABEL_KERNELS)}; got {self.label_kernel!r}")
+        return problems
+
+    def gram(self, v: torch.Tensor) -> torch.Tensor:
+        """Gram matrix (n, n) of one variable."""
+        if is_labels(v):
+            return label_gram(v, self.label_kernel)
+        return gaussian_gram(v, self.sigma, self.normalize)
+
+    def joint_gram(self, variables: tuple) -> torch.Tensor:
+        """Hadamard product of the variables' Gram matrices (the joint of several variables)."""
+        return reduce(torch.mul, (self.gram(v) for v in variables))
+
+    def options(self) -> dict:
+        return {"sigma": self.sigma, "normalize": self.normalize, "label_kernel": self.label_kernel}

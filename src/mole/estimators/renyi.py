@@ -30,13 +30,11 @@ repeated eigenvalues; all entropy arithmetic runs in float64.
 from __future__ import annotations
 
 import math
-from functools import reduce
-
 import torch
 
 from ..errors import ConfigError
-from .base import Estimator, Variable, as_tuple
-from .kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES, Width, gaussian_gram, is_labels, label_gram
+from .base import Variable, as_tuple
+from .kernels import KernelEstimator, Width
 
 EIG_TOL = 1e-12
 MAX_POWER = 8
@@ -72,13 +70,13 @@ def matrix_entropy(K: torch.Tensor, alpha: float = 2.0, method: str = "auto") ->
     return torch.log2(power_sum) / (1.0 - alpha)
 
 
-class RenyiEstimator(Estimator):
+class RenyiEstimator(KernelEstimator):
     r"""Matrix-based Rényi α-entropy estimator (non-parametric).
 
     Args:
         alpha (float): order α > 0; 1 gives the von Neumann (Shannon-like) limit. (default: 2)
         sigma (float or str): Gaussian width, a number or a rule: ``"median"``, ``"silverman"``,
-            ``"scott"``. (default: ``"median"``)
+            ``"scott"``, ``"knn"``. (default: ``"median"``)
         normalize (str): feature normalization before the kernel: ``"unit"``, ``"standard"``,
             ``"none"``. (default: ``"unit"``)
         label_kernel (str): ``"delta"`` or ``"onehot"`` for integer label variables. (default: ``"delta"``)
@@ -93,45 +91,31 @@ class RenyiEstimator(Estimator):
 
     def __init__(self, alpha: float = 2.0, sigma: Width = "median", normalize: str = "unit",
                  label_kernel: str = "delta", method: str = "auto"):
-        super().__init__()
-        problems = []
-        if not (isinstance(alpha, (int, float)) and alpha > 0 and math.isfinite(alpha)):
-            problems.append(f"alpha must be a positive number; got {alpha!r}")
-        if isinstance(sigma, str):
-            if sigma not in WIDTH_RULES:
-                problems.append(f"sigma must be a positive number or one of {', '.join(WIDTH_RULES)}; got {sigma!r}")
-        elif not (isinstance(sigma, (int, float)) and sigma > 0):
-            problems.append(f"sigma must be positive; got {sigma!r}")
-        if normalize not in NORMALIZATIONS:
-            problems.append(f"normalize must be one of {', '.join(NORMALIZATIONS)}; got {normalize!r}")
-        if label_kernel not in LABEL_KERNELS:
-            problems.append(f"label_kernel must be one of {', '.join(LABEL_KERNELS)}; got {label_kernel!r}")
-        if method not in METHODS:
-            problems.append(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-        if problems:
-            raise ConfigError("RenyiEstimator: " + "; ".join(problems))
-        self.alpha, self.sigma, self.normalize = float(alpha), sigma, normalize
-        self.label_kernel, self.method = label_kernel, method
+        self.alpha, self.method = alpha, method
+        super().__init__(sigma, normalize, label_kernel)
+        self.alpha = float(alpha)
 
-    def gram(self, v: torch.Tensor) -> torch.Tensor:
-        """Gram matrix (n, n) of one variable."""
-        if is_labels(v):
-            return label_gram(v, self.label_kernel)
-        return gaussian_gram(v, self.sigma, self.normalize)
+    def check(self) -> list[str]:
+        problems = super().check()
+        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0 and math.isfinite(self.alpha)):
+            problems.append(f"alpha must be a positive number; got {self.alpha!r}")
+        if self.method not in METHODS:
+            problems.append(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        elif self.method == "power" and not (float(self.alpha).is_integer() and 2 <= self.alpha <= MAX_POWER):
+            problems.append(f"method='power' needs an integer alpha in 2..{MAX_POWER}; got {self.alpha!r}")
+        return problems
 
-    def _joint_gram(self, variables: tuple) -> torch.Tensor:
-        return reduce(torch.mul, (self.gram(v) for v in variables))  # Hadamard product
+    def _h(self, K: torch.Tensor) -> torch.Tensor:
+        return matrix_entropy(K, self.alpha, self.method)
 
     def entropy(self, *variables: torch.Tensor) -> torch.Tensor:
         """Joint entropy S_α of one or more variables, in bits."""
-        return matrix_entropy(self._joint_gram(variables), self.alpha, self.method)
+        return self._h(self.joint_gram(variables))
 
     def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         """I_α(a; b) = S(a) + S(b) − S(a, b), in bits; each Gram matrix is built once."""
-        Ka, Kb = self._joint_gram(as_tuple(a)), self._joint_gram(as_tuple(b))
-        h = lambda K: matrix_entropy(K, self.alpha, self.method)  # noqa: E731
-        return h(Ka) + h(Kb) - h(Ka * Kb)
+        Ka, Kb = self.joint_gram(as_tuple(a)), self.joint_gram(as_tuple(b))
+        return self._h(Ka) + self._h(Kb) - self._h(Ka * Kb)
 
     def options(self) -> dict:
-        return {"alpha": self.alpha, "sigma": self.sigma, "normalize": self.normalize,
-                "label_kernel": self.label_kernel, "method": self.method}
+        return {"alpha": self.alpha, **super().options(), "method": self.method}

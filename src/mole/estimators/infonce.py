@@ -1,0 +1,91 @@
+r"""InfoNCE (CPC) and its label-aware, supervised-contrastive form.
+
+Oord, Li & Vinyals, *Representation Learning with Contrastive Predictive Coding* (2018), the signal
+of Greedy InfoMax (Löwe et al., 2019); Khosla et al., *Supervised Contrastive Learning* (2020).
+
+For two representations, with critic scores :math:`s_{ij}` (:mod:`mole.estimators.critics`):
+
+.. math:: I_{NCE}(A; B) = \log n + \frac{1}{n}\sum_i \Big(s_{ii} - \log\sum_j e^{s_{ij}}\Big) \le I(A; B),
+
+a lower bound that is at most :math:`\log n` (in nats; reported in bits here).
+When one side is class labels, positives are all same-class pairs (label-aware, as in supervised
+contrastive learning) and no critic is needed on the label side: with cosine similarities
+:math:`s_{ij} = \langle \hat g(t_i), \hat g(t_j) \rangle / \tau` over :math:`j \ne i`,
+
+.. math:: I_{SupCon}(T; Y) = \frac{1}{n}\sum_i \Big(\log\frac{\sum_{j \in P(i)} e^{s_{ij}}}
+          {\sum_{j \ne i} e^{s_{ij}}} - \log\frac{|P(i)|}{n-1}\Big),
+
+which is 0 when T carries no label information (the positive share of the mass equals the positive
+share of the samples) and at most :math:`-\frac1n\sum_i \log(|P(i)|/(n-1)) \approx H(Y)`.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+from ..errors import ConfigError
+from .base import Estimator, Variable, as_tuple
+from .critics import SeparableCritic
+from .kernels import is_labels
+
+LOG2 = math.log(2.0)
+
+
+def _single(v: Variable, who: str) -> torch.Tensor:
+    v = as_tuple(v)
+    if len(v) != 1:
+        raise ConfigError(f"{who} takes one variable per side; joint variables need estimator='renyi' or 'hsic'")
+    return v[0]
+
+
+class InfoNCEEstimator(Estimator):
+    r"""Args:
+        dim (int): critic projection dimension. (default: 64)
+        temperature (float): τ. (default: 0.1)
+        hidden (int): hidden width of the critic projections (0: linear). (default: 0)
+
+    Shapes:
+        a: (n, ...) float; b: (n, ...) float or (n,) labels; output: scalar (bits).
+    """
+
+    name = "infonce"
+
+    def __init__(self, dim: int = 64, temperature: float = 0.1, hidden: int = 0):
+        super().__init__()
+        if not (isinstance(temperature, (int, float)) and temperature > 0):
+            raise ConfigError(f"InfoNCEEstimator: temperature must be positive; got {temperature!r}")
+        if not (isinstance(dim, int) and dim >= 1):
+            raise ConfigError(f"InfoNCEEstimator: dim must be a positive integer; got {dim!r}")
+        self.dim, self.temperature, self.hidden = dim, float(temperature), hidden
+        self.critic = SeparableCritic(dim, temperature, hidden)
+
+    def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
+        a, b = _single(a, "InfoNCE"), _single(b, "InfoNCE")
+        if is_labels(a) and not is_labels(b):
+            a, b = b, a
+        if is_labels(b):
+            return self._supervised(a, b)
+        s = self.critic(a, b)  # (n, n)
+        n = s.shape[0]
+        return (math.log(n) + (s.diagonal() - s.logsumexp(1)).mean()) / LOG2
+
+    def _supervised(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raw = self.critic(t, y)  # (n, n) cosine similarities / τ
+        n = raw.shape[0]
+        eye = torch.eye(n, dtype=torch.bool, device=raw.device)
+        pos = (y[:, None] == y[None, :]) & ~eye
+        has_pos = pos.any(1)
+        if not has_pos.any():
+            return raw.sum() * 0.0  # no positive pair in this batch: no signal, but still a graph
+        s = raw.masked_fill(eye, float("-inf"))  # never contrast a sample with itself
+        log_pos = s.masked_fill(~pos, float("-inf")).logsumexp(1)
+        log_all = s.logsumexp(1)
+        chance = torch.log(pos.sum(1).clamp_min(1).float() / (n - 1))
+        return ((log_pos - log_all - chance)[has_pos]).mean() / LOG2
+
+    def options(self) -> dict:
+        return {"dim": self.dim, "temperature": self.temperature, "hidden": self.hidden}
+
+
