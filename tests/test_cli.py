@@ -73,3 +73,17 @@ def test_argparse_errors_exit_2_and_help_documents_flags():
     helped = subprocess.run([sys.executable, "-m", "mole.cli", "run", "--help"], capture_output=True, text=True)
     for flag in ["--dataset", "--model", "--methods", "--epochs", "--seed", "--alpha", "--sigma", "--data-root", "--out"]:
         assert flag in helped.stdout
+
+
+@pytest.mark.parametrize("estimator", ["hsic", "infonce", "jsd"])
+def test_every_estimator_runs_and_is_recorded(tmp_path, estimator):
+    out = tmp_path / estimator
+    assert main(["run", "--dataset", "wine", "--methods", "mole", "--estimator", estimator, "--out", str(out), *FAST]) == 0
+    run = json.loads((out / "results.json").read_text())["runs"][0]
+    assert run["estimator"]["name"] == estimator and run["estimator"]["options"]
+    assert all(m["final_loss"] is not None for m in run["modules"])
+
+
+def test_option_of_another_estimator_is_refused(capsys, tmp_path):
+    one_line_error(capsys, ["run", "--estimator", "infonce", "--alpha", "1.5", "--out", str(tmp_path / "r"), *FAST],
+                   "takes no --alpha")

@@ -31,17 +31,18 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
         batch_norm (bool): BatchNorm after each hidden layer.
         epochs, batch_size, lr: training budget (epochs per module under MOLE).
         method (str): ``"mole"`` or ``"bp"``.
-        estimator (str): MI estimator name; alpha, sigma, normalize: its kernel settings.
+        estimator (str): MI estimator name; estimator_options (dict or None): its options,
+            e.g. ``{"alpha": 2.0, "sigma": "median"}`` (None: the estimator's defaults).
         lambda_y, lambda_x, beta (float): local objective weights.
         random_state (int, RandomState or None): seeds initialization and batch order.
         device (str): torch device. verbose (bool): progress bars.
     """
 
     def __init__(self, hidden=(256, 128), batch_norm=True, epochs=30, batch_size=256, lr=1e-3, method="mole",
-                 estimator="renyi", alpha=2.0, sigma="median", normalize="unit", lambda_y=1.0, lambda_x=0.0,
+                 estimator="renyi", estimator_options=None, lambda_y=1.0, lambda_x=0.0,
                  beta=0.0, random_state=None, device="cpu", verbose=False):
         self.hidden, self.batch_norm, self.epochs, self.batch_size, self.lr = hidden, batch_norm, epochs, batch_size, lr
-        self.method, self.estimator, self.alpha, self.sigma, self.normalize = method, estimator, alpha, sigma, normalize
+        self.method, self.estimator, self.estimator_options = method, estimator, estimator_options
         self.lambda_y, self.lambda_x, self.beta = lambda_y, lambda_x, beta
         self.random_state, self.device, self.verbose = random_state, device, verbose
 
@@ -60,8 +61,7 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(f"{type(self).__name__} needs at least 2 classes; got {len(self.classes_)}")
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed, device=self.device,
-                             estimator=EstimatorConfig(self.estimator, {"alpha": self.alpha, "sigma": self.sigma,
-                                                                        "normalize": self.normalize}),
+                             estimator=EstimatorConfig(self.estimator, dict(self.estimator_options or {})),
                              objective=ObjectiveConfig(self.lambda_y, self.lambda_x, 0.0, self.beta))
         config.validate()
         with torch.random.fork_rng(devices=[]):

@@ -11,7 +11,7 @@ import sys
 
 from .config import ObjectiveConfig
 from .data import DATASETS
-from .errors import MoleError
+from .errors import ConfigError, MoleError
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
 from .models import MODELS
@@ -41,12 +41,19 @@ def _sigma(text: str):
     return value
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for options whose default is 'unset' (None)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mole", description="Train neural networks module by module by "
                                      "mutual-information maximization (MOLE), next to end-to-end backprop.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train MOLE and/or backprop on a dataset and write a run folder",
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                         formatter_class=_Help)
     g = run.add_argument_group("data and model")
     g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}) or a .npz (X, y) / .csv (label last) file")
     g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
@@ -68,12 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
     g.add_argument("--lambda-x", type=float, default=0.0, help="weight of I(T;X)")
     g.add_argument("--beta", type=float, default=0.0, help="weight of the bottleneck term I(T;T_prev)")
-    g = run.add_argument_group("estimator")
+    g = run.add_argument_group("estimator (options left unset take the estimator's defaults)")
     g.add_argument("--estimator", default="renyi", help=f"MI estimator: {', '.join(ESTIMATORS)}")
-    g.add_argument("--alpha", type=float, default=2.0, help="Rényi order α (2: closed form, no eigendecomposition)")
-    g.add_argument("--sigma", type=_sigma, default="median", help=f"kernel width: a number or {', '.join(WIDTH_RULES)}")
-    g.add_argument("--normalize", choices=NORMALIZATIONS, default="unit", help="feature normalization before the kernel")
-    g.add_argument("--label-kernel", choices=LABEL_KERNELS, default="delta", help="kernel on the labels")
+    g.add_argument("--alpha", type=float, help="renyi: order α (default 2: closed form, no eigendecomposition)")
+    g.add_argument("--sigma", type=_sigma, help=f"renyi/hsic: kernel width, a number or {', '.join(WIDTH_RULES)} "
+                   "(default median)")
+    g.add_argument("--normalize", choices=NORMALIZATIONS, help="renyi/hsic: feature normalization before the kernel "
+                   "(default unit)")
+    g.add_argument("--label-kernel", choices=LABEL_KERNELS, help="renyi/hsic: kernel on the labels (default delta)")
+    g.add_argument("--temperature", type=float, help="infonce/jsd: critic temperature τ (default 0.1)")
+    g.add_argument("--critic-dim", type=int, help="infonce/jsd: critic projection dimension (default 64)")
     g = run.add_argument_group("output")
     g.add_argument("--out", default=None, help="run folder (default: runs/<time>-<dataset>-<model>)")
     g.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its checkpoint")
@@ -82,13 +93,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ESTIMATOR_FLAGS = {"alpha": "alpha", "sigma": "sigma", "normalize": "normalize", "label_kernel": "label_kernel",
+                   "temperature": "temperature", "critic_dim": "dim"}
+
+
+def estimator_options(args) -> dict:
+    """The estimator options the user set; a flag the chosen estimator does not take is an error."""
+    options = {opt: getattr(args, flag) for flag, opt in ESTIMATOR_FLAGS.items() if getattr(args, flag) is not None}
+    cls = ESTIMATORS.get(args.estimator)
+    if cls is not None:
+        import inspect
+        valid = inspect.signature(cls.__init__).parameters
+        wrong = [f"--{flag.replace('_', '-')}" for flag, opt in ESTIMATOR_FLAGS.items()
+                 if opt in options and opt not in valid]
+        if wrong:
+            raise ConfigError(f"estimator {args.estimator!r} takes no {', '.join(wrong)}; drop the flag or choose "
+                              "an estimator that uses it")
+    return options
+
+
 def _config(args):
     from .experiment import ExperimentConfig, make_train_config
     train = make_train_config(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule, device=args.device,
         estimator=args.estimator,
-        estimator_options={"alpha": args.alpha, "sigma": args.sigma, "normalize": args.normalize,
-                           "label_kernel": args.label_kernel},
+        estimator_options=estimator_options(args),
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
