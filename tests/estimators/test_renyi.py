@@ -137,3 +137,24 @@ def test_resolver_suggests_names():
         estimator_resolver("reny")
     with pytest.raises(ConfigError, match="Did you mean 'alpha'"):
         estimator_resolver("renyi", alpah=2)
+
+
+def test_squared_distances_match_cdist_with_exact_gradients():
+    z = torch.randn(12, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.allclose(squared_distances(z), torch.cdist(z, z) ** 2)
+    assert torch.autograd.gradcheck(squared_distances, (z,))
+
+
+def test_median_rule_on_large_batches_matches_the_full_median():
+    from mole.estimators.kernels import kernel_width
+    z = torch.randn(1500, 16, generator=torch.Generator().manual_seed(0))
+    d2 = squared_distances(z)
+    full = d2[~torch.eye(1500, dtype=torch.bool)].median().sqrt().item()
+    assert kernel_width(z, d2, "median") == pytest.approx(full, rel=0.01)
+
+
+def test_gaussian_gram_backward_matches_autograd():
+    z = torch.randn(15, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z: gaussian_gram(z, sigma=0.7, normalize="unit"), (z,))
+    reference = torch.exp(-torch.cdist(z, z) ** 2 / (2 * 0.7 ** 2))
+    assert torch.allclose(gaussian_gram(z, sigma=0.7, normalize="none"), reference)

@@ -27,7 +27,11 @@ def test_bounds(batch, alpha):
     assert -tol <= sa <= torch.log2(torch.tensor(float(n))) + tol
     assert sab >= max(sa, sb) - tol  # joint entropy is at least each marginal
     mi = float(est.mutual_information(a, b))
-    assert -tol <= mi <= min(sa, sb) + tol
+    assert mi <= min(sa, sb) + tol
+    if alpha <= 2:
+        # Non-negativity is not a theorem of the Hadamard-product MI: hypothesis found I_3 = -0.017 bits
+        # on independent samples (n=32). For alpha <= 2 it has held on every batch tried.
+        assert mi >= -tol
 
 
 @settings(max_examples=40, deadline=None)

@@ -24,6 +24,11 @@ Computation paths for :math:`\sum_i \lambda_i^\alpha = \mathrm{tr}(A^\alpha)`:
   Eigenvalues below ``1e-12`` are treated as exact zeros (they are rounding noise of a PSD matrix);
   they contribute nothing and receive no gradient, so α < 1 and α = 1 stay finite.
 
+Properties: :math:`0 \le S_\alpha(A) \le \log_2 n`; :math:`S_\alpha(A, B) \ge \max(S_\alpha(A), S_\alpha(B))`,
+so :math:`I_\alpha(A; B) \le \min(S_\alpha(A), S_\alpha(B))`; symmetry and permutation invariance.
+Non-negativity of :math:`I_\alpha` is *not* guaranteed: for α > 2 it can dip slightly below 0 on
+independent samples (e.g. −0.017 bits at α = 3, n = 32); at α ≤ 2 it held on every batch tried.
+
 The gradient of ``eigvalsh`` is :math:`V \mathrm{diag}(\partial\lambda) V^\top`, well defined for
 repeated eigenvalues; all entropy arithmetic runs in float64.
 """
@@ -52,16 +57,22 @@ def _power_trace(A: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def matrix_entropy(K: torch.Tensor, alpha: float = 2.0, method: str = "auto") -> torch.Tensor:
-    """Rényi α-entropy (bits) of a PSD Gram matrix ``K`` (n, n); differentiable, float64."""
-    K = K.double()
-    A = K / K.diagonal().sum()  # tr(A) = 1
+    """Rényi α-entropy (bits) of a PSD Gram matrix ``K`` (n, n); differentiable, float64 arithmetic.
+
+    ``A = K / tr(K)`` is never formed on the power path: ``tr(A^α) = tr(K^α) / tr(K)^α``.
+    """
+    trace = K.diagonal().sum(dtype=torch.float64)
     integer = float(alpha).is_integer() and 2 <= alpha <= MAX_POWER
     if method == "power" and not integer:
         raise ConfigError(f"method='power' needs an integer alpha in 2..{MAX_POWER}; got alpha={alpha}. "
                           "Use method='eig' or 'auto'.")
     if integer and method in ("auto", "power"):
-        return torch.log2(_power_trace(A, int(alpha))) / (1.0 - alpha)
-    lam = torch.linalg.eigvalsh(A)
+        if alpha == 2:
+            power = torch.linalg.vector_norm(K, dtype=torch.float64).square()  # tr(K²) = ‖K‖_F², one pass
+        else:
+            power = _power_trace(K.double(), int(alpha))
+        return (torch.log2(power) - alpha * torch.log2(trace)) / (1.0 - alpha)
+    lam = torch.linalg.eigvalsh(K.double() / trace)  # eigenvalues of A, ascending, sum to 1
     keep = lam > EIG_TOL
     safe = torch.where(keep, lam, torch.ones_like(lam))  # no log(0), no 0**(alpha-1) in backward
     if alpha == 1.0:
