@@ -2,14 +2,16 @@ import pytest
 import torch
 
 from mole.estimators import HSICEstimator
-from mole.estimators.hsic import center
+from mole.estimators.hsic import centered_inner
 
 
-def test_centering_matches_the_matrix_formula():
-    K = torch.rand(6, 6, dtype=torch.float64)
-    K = K + K.T
+def test_centered_inner_product_matches_the_matrix_formula():
+    g = torch.Generator().manual_seed(0)
+    Ka, Kb = torch.rand(6, 6, dtype=torch.float64, generator=g), torch.rand(6, 6, dtype=torch.float64, generator=g)
+    Ka, Kb = Ka + Ka.T, Kb + Kb.T
     H = torch.eye(6, dtype=torch.float64) - 1 / 6
-    assert torch.allclose(center(K), H @ K @ H)
+    assert torch.allclose(centered_inner(Ka, Kb), torch.trace(H @ Ka @ H @ Kb))
+    assert torch.allclose(centered_inner(Ka, Ka), (H @ Ka @ H).square().sum())
 
 
 def test_normalized_hsic_identities():

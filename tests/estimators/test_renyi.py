@@ -158,3 +158,15 @@ def test_gaussian_gram_backward_matches_autograd():
     assert torch.autograd.gradcheck(lambda z: gaussian_gram(z, sigma=0.7, normalize="unit"), (z,))
     reference = torch.exp(-torch.cdist(z, z) ** 2 / (2 * 0.7 ** 2))
     assert torch.allclose(gaussian_gram(z, sigma=0.7, normalize="none"), reference)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.0, 3.0])
+def test_symmetric_gradient_shortcut_is_exact_for_entropies(alpha):
+    z = torch.randn(20, 3, dtype=torch.float64, requires_grad=True)
+    grads = []
+    for sym in (False, True):
+        z.grad = None
+        matrix_entropy(gaussian_gram(z, 1.0, "none", symmetric_grad=sym) * label_gram(torch.arange(20) % 3).double(),
+                       alpha).backward()
+        grads.append(z.grad.clone())
+    assert torch.allclose(grads[0], grads[1], atol=1e-12)

@@ -28,9 +28,10 @@ def test_bounds(batch, alpha):
     assert sab >= max(sa, sb) - tol  # joint entropy is at least each marginal
     mi = float(est.mutual_information(a, b))
     assert mi <= min(sa, sb) + tol
-    if alpha <= 2:
-        # Non-negativity is not a theorem of the Hadamard-product MI: hypothesis found I_3 = -0.017 bits
-        # on independent samples (n=32). For alpha <= 2 it has held on every batch tried.
+    if alpha < 2:
+        # Non-negativity is not a theorem of the Hadamard-product MI: on independent samples hypothesis
+        # found I_2 = -0.012 bits (n=27) and I_3 = -0.017 bits (n=32). For alpha < 2 it held on every
+        # batch tried (3000 random batches per alpha in {0.5, 1, 1.5}).
         assert mi >= -tol
 
 
