@@ -8,7 +8,8 @@ from .callbacks import Callback, History, LogEpochs, ProgressBar
 from .classifier import MOLEClassifier
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .errors import CheckpointError, ConfigError, DataError, DatasetNotFoundError, MoleError
-from .estimators import ESTIMATORS, Estimator, RenyiEstimator, estimator_resolver
+from .estimators import (ESTIMATORS, Estimator, HSICEstimator, InfoNCEEstimator, JSDEstimator, RenyiEstimator,
+                         entropy, estimator_resolver, mutual_information)
 from .modular import ModularNetwork
 from .schedules import SCHEDULES, Schedule, SequentialSchedule
 
@@ -16,7 +17,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "fit", "FitResult", "MOLEClassifier", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
-    "ModularNetwork", "Estimator", "RenyiEstimator", "ESTIMATORS", "estimator_resolver",
+    "ModularNetwork", "Estimator", "RenyiEstimator", "HSICEstimator", "InfoNCEEstimator", "JSDEstimator",
+    "mutual_information", "entropy", "ESTIMATORS", "estimator_resolver",
     "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",
     "MoleError", "ConfigError", "DataError", "DatasetNotFoundError", "CheckpointError", "models",
 ]

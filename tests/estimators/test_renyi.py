@@ -170,3 +170,17 @@ def test_symmetric_gradient_shortcut_is_exact_for_entropies(alpha):
                        alpha).backward()
         grads.append(z.grad.clone())
     assert torch.allclose(grads[0], grads[1], atol=1e-12)
+
+
+def test_alpha_near_one_converges_to_von_neumann():
+    K = gaussian_gram(torch.randn(30, 3, generator=torch.Generator().manual_seed(8)), 1.0, "none")
+    vn = matrix_entropy(K, 1.0).item()
+    assert matrix_entropy(K, 1.0 + 1e-9).item() == pytest.approx(vn, abs=1e-9)  # limit taken, no 0/0
+    assert matrix_entropy(K, 1.001).item() == pytest.approx(vn, abs=1e-2)
+    assert matrix_entropy(K, 0.999).item() == pytest.approx(vn, abs=1e-2)
+
+
+def test_top_level_helpers():
+    import mole
+    x = torch.randn(16, 3)
+    assert mole.entropy(x).item() > 0 and mole.mutual_information(x, x).item() > 0

@@ -44,6 +44,7 @@ from .base import Variable, as_tuple
 from .kernels import KernelEstimator, Width
 
 EIG_TOL = 1e-12
+VON_NEUMANN_TOL = 1e-6  # |α - 1| below this uses the α -> 1 limit
 MAX_POWER = 8
 METHODS = ("auto", "eig", "power")
 
@@ -77,7 +78,7 @@ def matrix_entropy(K: torch.Tensor, alpha: float = 2.0, method: str = "auto") ->
     lam = torch.linalg.eigvalsh(K.double() / trace)  # eigenvalues of A, ascending, sum to 1
     keep = lam > EIG_TOL
     safe = torch.where(keep, lam, torch.ones_like(lam))  # no log(0), no 0**(alpha-1) in backward
-    if alpha == 1.0:
+    if abs(alpha - 1.0) < VON_NEUMANN_TOL:  # 1/(1-α)·log Σλ^α is 0/0 here: take the limit
         return -(torch.where(keep, safe * torch.log2(safe), torch.zeros_like(lam))).sum()
     power_sum = torch.where(keep, safe ** alpha, torch.zeros_like(lam)).sum()
     return torch.log2(power_sum) / (1.0 - alpha)
