@@ -25,6 +25,7 @@ from .estimators import estimator_resolver
 from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .objectives import CrossEntropyObjective, MutualInformationObjective
+from .objectives.reduce import Reduce
 from .schedules import TrainData, schedule_resolver
 from .stage import Stage
 from .validation import as_features, as_labels, choose
@@ -91,7 +92,8 @@ def build_stages(network: ModularNetwork, config: TrainConfig) -> list[Stage]:
             if k < K - 1:
                 est = estimator_resolver(config.estimator.name, **config.estimator.options)
                 w = weights[k]
-                objective = MutualInformationObjective(est, w.lambda_y, w.lambda_x, w.lambda_xy, w.beta)
+                objective = MutualInformationObjective(est, w.lambda_y, w.lambda_x, w.lambda_xy, w.beta,
+                                                       Reduce(w.reduce, w.project_dim, seed=config.seed + k))
             else:
                 objective = CrossEntropyObjective()
             stages.append(Stage(k, K, block, objective.to(config.device), make_opt))

@@ -15,6 +15,7 @@ from .errors import ConfigError, MoleError
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
 from .models import MODELS
+from .objectives.reduce import REDUCTIONS
 from .schedules import SCHEDULES
 
 
@@ -59,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
                    "default: $MOLE_DATA, else ~/.cache/mole/data")
     g.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")
-    g.add_argument("--model", default="mlp", help=f"model: {', '.join(MODELS)}")
-    g.add_argument("--hidden", type=_ints, default=(256, 128), help="hidden layer widths, one module each")
+    g.add_argument("--model", default=None, help=f"model: {', '.join(MODELS)} (default: the dataset's, mlp for "
+                   "vector data and digits, cnn for signals and images)")
+    g.add_argument("--hidden", type=_ints, default=(256, 128), help="MLP hidden layer widths, one module each")
+    g.add_argument("--channels", type=_ints, default=(32, 64), help="CNN conv channels, one module each")
     g.add_argument("--no-batch-norm", action="store_true", help="no BatchNorm after the hidden layers")
     g = run.add_argument_group("training")
     g.add_argument("--methods", default="mole,bp", help="comma-separated methods: mole (local MI training), "
@@ -75,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
     g.add_argument("--lambda-x", type=float, default=0.0, help="weight of I(T;X)")
     g.add_argument("--beta", type=float, default=0.0, help="weight of the bottleneck term I(T;T_prev)")
+    g.add_argument("--reduce", choices=REDUCTIONS, default="flatten", help="feature maps -> rows for the MI "
+                   "estimator: all values, global average pooling, or a fixed random projection")
+    g.add_argument("--project-dim", type=int, default=1024, help="output size of --reduce project")
     g = run.add_argument_group("estimator (options left unset take the estimator's defaults)")
     g.add_argument("--estimator", default="renyi", help=f"MI estimator: {', '.join(ESTIMATORS)}")
     g.add_argument("--alpha", type=float, help="renyi: order α (default 2: closed form, no eigendecomposition)")
@@ -118,10 +124,11 @@ def _config(args):
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule, device=args.device,
         estimator=args.estimator,
         estimator_options=estimator_options(args),
-        objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta))
+        objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
+                                  reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-                            hidden=args.hidden, batch_norm=not args.no_batch_norm, train=train,
+                            hidden=args.hidden, channels=args.channels, batch_norm=not args.no_batch_norm, train=train,
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume)
 
 

@@ -18,6 +18,8 @@ class ObjectiveConfig:
     lambda_x: float = 0.0  # encoder-like term: information about the input (label-free)
     lambda_xy: float = 0.0  # multivariate term I(T; X, Y)
     beta: float = 0.0  # information-bottleneck compression of the previous representation
+    reduce: str = "flatten"  # feature maps -> rows for the kernel: flatten, gap, project
+    project_dim: int = 1024  # output size of reduce="project"
 
 
 @dataclass
@@ -52,9 +54,14 @@ class TrainConfig:
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             problems.append(f"weight_decay must be >= 0; got {self.weight_decay!r}")
         objectives = self.objective if isinstance(self.objective, list) else [self.objective]
+        from .objectives.reduce import REDUCTIONS
         for o in objectives:
             if not isinstance(o, ObjectiveConfig):
                 problems.append(f"objective must be an ObjectiveConfig or a list of them; got {type(o).__name__}")
+            elif o.reduce not in REDUCTIONS:
+                problems.append(f"objective reduce must be one of {', '.join(REDUCTIONS)}; got {o.reduce!r}")
+            elif not (isinstance(o.project_dim, int) and o.project_dim >= 1):
+                problems.append(f"objective project_dim must be a positive integer; got {o.project_dim!r}")
         raise_all(problems)
         from .estimators import estimator_resolver
         from .schedules import schedule_resolver

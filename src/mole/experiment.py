@@ -23,9 +23,9 @@ from . import __version__
 from .api import METHODS, fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
-from .data import load_dataset
+from .data import default_model, load_dataset
 from .errors import ConfigError
-from .models import build_model
+from .models import MODELS, build_model
 from .validation import choose
 
 RESULTS = "results.json"
@@ -34,10 +34,11 @@ RESULTS = "results.json"
 @dataclass
 class ExperimentConfig:
     dataset: str = "digits"
-    model: str = "mlp"
+    model: Optional[str] = None  # None: the dataset's default (mlp for vectors and digits, cnn for signals/images)
     methods: tuple = ("mole", "bp")
     seed: int = 0  # data split, weight initialization and batch order
-    hidden: tuple = (256, 128)  # hidden layer widths (one module each)
+    hidden: tuple = (256, 128)  # MLP hidden layer widths (one module each)
+    channels: tuple = (32, 64)  # CNN conv channels (one module each)
     batch_norm: bool = True  # BatchNorm after each hidden layer (both methods)
     train: TrainConfig = field(default_factory=TrainConfig)
     data_root: Optional[str] = None  # folder with dataset files; default $MOLE_DATA
@@ -49,6 +50,9 @@ class ExperimentConfig:
         self.methods = tuple(choose("method", m, METHODS) for m in self.methods)
         if not self.methods:
             raise ConfigError("methods is empty; pass at least one of mole, bp")
+        if self.model is None:
+            self.model = default_model(str(self.dataset))
+        self.model = choose("model", self.model, MODELS)
         self.train.seed = self.seed
         self.train.validate()
         return self
@@ -80,8 +84,8 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     for method in cfg.methods:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # both methods start from the same weights
-            net = build_model(cfg.model, dataset.input_shape, dataset.n_classes,
-                              hidden=tuple(cfg.hidden), batch_norm=cfg.batch_norm)
+            net = build_model(cfg.model, dataset.input_shape, dataset.n_classes, hidden=tuple(cfg.hidden),
+                              channels=tuple(cfg.channels), batch_norm=cfg.batch_norm)
         ckpt = out / "checkpoints" / f"{method}.pt" if method == "mole" else None
         res = fit(net, dataset.x_train, dataset.y_train, method=method, config=cfg.train,
                   callbacks=callbacks(method), checkpoint=ckpt, resume=cfg.resume)

@@ -43,10 +43,13 @@ def test_reader_roundtrip(tmp_path, gz):
         assert np.array_equal(read_idx(tmp_path / "MNIST" / "raw" / (name + suffix)), a)
 
 
-def test_load_mnist_flattened_and_standardized(tmp_path):
+def test_load_mnist_images_standardized(tmp_path):
     arrays = fake_mnist(tmp_path)
     ds = load_dataset("mnist", root=tmp_path)
-    assert ds.x_train.shape == (30, 784) and ds.x_test.shape == (10, 784) and ds.n_classes == 10
+    assert ds.x_train.shape == (30, 1, 28, 28) and ds.x_test.shape == (10, 1, 28, 28) and ds.n_classes == 10
+    assert ds.kind == "grid"
+    raw = arrays["train-images-idx3-ubyte"][3].astype(np.float32) / 255
+    assert np.corrcoef(ds.x_train[3, 0].numpy().ravel(), raw.ravel())[0, 1] > 0.999  # pixels kept in place
     assert abs(float(ds.x_train.mean())) < 1e-4 and abs(float(ds.x_train.std()) - 1) < 1e-3
     assert np.array_equal(ds.y_test.numpy(), arrays["t10k-labels-idx1-ubyte"])
 
@@ -76,5 +79,5 @@ def test_truncated_file_is_a_data_error(tmp_path):
                     reason="real MNIST files not under $MOLE_DATA")
 def test_real_mnist_from_a_read_only_root():
     ds = load_dataset("mnist")
-    assert ds.x_train.shape == (60000, 784) and ds.x_test.shape == (10000, 784)
+    assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
     assert sorted(set(ds.y_train.tolist())) == list(range(10))

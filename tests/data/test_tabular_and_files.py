@@ -5,10 +5,11 @@ from mole.data import load_dataset
 from mole.errors import ConfigError, DataError, DatasetNotFoundError
 
 
-@pytest.mark.parametrize("name, n, d, c", [("digits", 1797, 64, 10), ("breast_cancer", 569, 30, 2), ("wine", 178, 13, 3)])
-def test_embedded_datasets(name, n, d, c):
+@pytest.mark.parametrize("name, n, shape, c", [("digits", 1797, (1, 8, 8), 10), ("breast_cancer", 569, (30,), 2),
+                                                ("wine", 178, (13,), 3)])
+def test_embedded_datasets(name, n, shape, c):
     ds = load_dataset(name, seed=1)
-    assert ds.x_train.shape[0] + ds.x_test.shape[0] == n and ds.input_shape == (d,) and ds.n_classes == c
+    assert ds.x_train.shape[0] + ds.x_test.shape[0] == n and ds.input_shape == shape and ds.n_classes == c
     assert abs(float(ds.x_train.mean())) < 1e-5  # standardized on the training part
     # stratified: every class in both parts, in the same proportions (±1 sample)
     tr, te = np.bincount(ds.y_train.numpy()), np.bincount(ds.y_test.numpy())
@@ -48,3 +49,13 @@ def test_bad_files(tmp_path):
         load_dataset(str(tmp_path / "short.npz"))
     with pytest.raises(DatasetNotFoundError):
         load_dataset(str(tmp_path / "absent.npz"))
+
+
+def test_mnist1d_is_generated_locally_and_leaves_global_rngs_alone():
+    import random
+    np_state, py_state = np.random.get_state()[1].copy(), random.getstate()
+    ds = load_dataset("mnist1d")
+    assert ds.x_train.shape == (4000, 1, 40) and ds.x_test.shape == (1000, 1, 40) and ds.n_classes == 10
+    assert sorted(set(ds.y_train.tolist())) == list(range(10))
+    assert np.array_equal(np.random.get_state()[1], np_state) and random.getstate() == py_state
+    assert np.array_equal(load_dataset("mnist1d").x_test.numpy(), ds.x_test.numpy())  # the standard dataset

@@ -1,12 +1,14 @@
 """MNIST (and Fashion-MNIST) from the IDX files, as torchvision lays them out.
 
 Layout under the data root: ``MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (plain or
-``.gz``). With ``download=True`` missing files are fetched from the public mirror first (this needs
+``.gz``); Fashion-MNIST likewise under ``FashionMNIST/raw/``. Images come as (n, 1, 28, 28); files are
+parsed once per process (cached by path and modification time) and never written back. With ``download=True`` missing files are fetched from the public mirror first (this needs
 internet; offline, point the data root at a folder that holds the files). Pixels are scaled to
 [0, 1] and standardized with the training mean/std (0.1307 / 0.3081 for MNIST).
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import shutil
@@ -30,8 +32,14 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Parse one IDX file (optionally gzipped) into a numpy array of its stated shape."""
+    """Parse one IDX file (optionally gzipped) into a numpy array of its stated shape (read-only)."""
     path = Path(path)
+    stat = path.stat()
+    return _read_idx(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_idx(path: Path, mtime_ns: int, size: int) -> np.ndarray:  # keyed by path, time and size
     raw = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise DataError(f"{path} is not an IDX file (bad magic number); re-download it")
@@ -41,7 +49,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     body = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
         raise DataError(f"{path} is truncated: header says {shape}, file holds {body.size} values; re-download it")
-    return body.reshape(shape)
+    body = body.reshape(shape)
+    body.flags.writeable = False  # shared by every caller of the cache
+    return body
 
 
 def _find(raw: Path, stem: str) -> Path | None:
@@ -61,7 +71,7 @@ def download(folder: Path, mirror: str) -> None:
                 shutil.copyfileobj(r, f)
 
 
-def load_mnist(root: Path, name: str = "mnist", flatten: bool = True, download_missing: bool = False) -> Dataset:
+def load_mnist(root: Path, name: str = "mnist", download_missing: bool = False) -> Dataset:
     folder = root / FOLDERS[name] / "raw"
     if download_missing:
         download(folder, MIRRORS[FOLDERS[name]])
@@ -76,8 +86,6 @@ def load_mnist(root: Path, name: str = "mnist", flatten: bool = True, download_m
     mean, std = x_tr.mean(), x_tr.std()
     prep = lambda a: ((torch.from_numpy(a.astype(np.float32) / 255.0) - mean) / std).unsqueeze(1)  # (n,1,28,28)
     x_train, x_test = prep(arrays["train_x"]), prep(arrays["test_x"])
-    if flatten:
-        x_train, x_test = x_train.flatten(1), x_test.flatten(1)  # (n, 784)
     y_train = torch.from_numpy(arrays["train_y"].astype(np.int64))
     y_test = torch.from_numpy(arrays["test_y"].astype(np.int64))
-    return Dataset(name, "vector" if flatten else "grid", x_train, y_train, x_test, y_test, 10)
+    return Dataset(name, "grid", x_train, y_train, x_test, y_test, 10)

@@ -1,7 +1,8 @@
-"""scikit-learn's embedded tabular datasets (no files needed): digits, breast_cancer, wine.
+"""scikit-learn's embedded datasets (no files needed): digits, breast_cancer, wine.
 
 Features are standardized with statistics of the training part only; the split is stratified and
-fixed by the seed (``test_size`` of the samples go to the test part).
+fixed by the seed (``test_size`` of the samples go to the test part). ``digits`` keeps its natural
+shape, 1×8×8 images (an MLP flattens them to the classic 64 features; a CNN convolves them).
 """
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from sklearn.preprocessing import StandardScaler
 from .base import Dataset
 
 LOADERS = {"digits": skd.load_digits, "breast_cancer": skd.load_breast_cancer, "wine": skd.load_wine}
+SHAPES = {"digits": (1, 8, 8)}
 
 
 def load_tabular(name: str, seed: int = 0, test_size: float = 0.2) -> Dataset:
     X, y = LOADERS[name](return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(X_tr)
-    as_x = lambda a: torch.as_tensor(scaler.transform(a), dtype=torch.float32)  # noqa: E731
+    shape = SHAPES.get(name, (X.shape[1],))
+    as_x = lambda a: torch.as_tensor(scaler.transform(a), dtype=torch.float32).reshape(-1, *shape)  # noqa: E731
     as_y = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.long)  # noqa: E731
-    return Dataset(name, "vector", as_x(X_tr), as_y(y_tr), as_x(X_te), as_y(y_te), int(len(np.unique(y))))
+    kind = "grid" if len(shape) > 1 else "vector"
+    return Dataset(name, kind, as_x(X_tr), as_y(y_tr), as_x(X_te), as_y(y_te), int(len(np.unique(y))))

@@ -1,0 +1,43 @@
+r"""Reduce a module's output to the rows the MI estimator compares.
+
+Grid modules output feature maps (n, C, *spatial); the kernel needs rows (n, m). Options:
+
+* ``"flatten"``: all C·H·W values (exact; the Gram matrix then costs O(n² C H W));
+* ``"gap"``: global average pooling over space, m = C (cheap; drops spatial layout);
+* ``"project"``: a fixed Gaussian random projection :math:`z = \mathrm{vec}(T)\, R / \sqrt{m}`,
+  :math:`R_{ij} \sim \mathcal N(0, 1)`, m = ``dim`` (Johnson-Lindenstrauss: pairwise distances, hence the
+  Gaussian Gram matrix, are kept up to a factor 1 ± ε with m = O(log n / ε²)). R is drawn once from a
+  seeded generator and never trained.
+
+Vector outputs (n, d) pass through unchanged.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+REDUCTIONS = ("flatten", "gap", "project")
+
+
+class Reduce(nn.Module):
+    def __init__(self, how: str = "flatten", dim: int = 1024, seed: int = 0):
+        super().__init__()
+        if how not in REDUCTIONS:
+            raise ConfigError(f"unknown reduce {how!r}; choose one of {', '.join(REDUCTIONS)}")
+        self.how, self.dim, self.seed = how, dim, seed
+        self.register_buffer("projection", None, persistent=False)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        if t.dim() <= 2 or self.how == "flatten":
+            return t.flatten(1)  # (n, d)
+        if self.how == "gap":
+            return t.flatten(2).mean(2)  # (n, C)
+        flat = t.flatten(1)  # (n, C·spatial)
+        if flat.shape[1] <= self.dim:
+            return flat
+        if self.projection is None or self.projection.shape[0] != flat.shape[1]:
+            g = torch.Generator().manual_seed(self.seed)
+            self.projection = (torch.randn(flat.shape[1], self.dim, generator=g) / self.dim ** 0.5).to(flat)
+        return flat @ self.projection  # (n, dim)
