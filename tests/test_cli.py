@@ -24,7 +24,7 @@ def test_run_writes_results_json(tmp_path, capsys):
         assert 0 <= r["test_accuracy"] <= 1 and r["epochs"] == 2
         assert [m["index"] for m in r["modules"]] == [0, 1, 2]
         assert all({"index", "layers", "final_loss"} <= set(m) for m in r["modules"])
-    assert res["runs"][0]["estimator"]["options"]["alpha"] == 2.0
+    assert res["runs"][0]["estimator"]["options"]["alpha"] == 1.01
     assert (out / "config.json").exists() and "mole run" in (out / "command.txt").read_text()
 
 

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--project-dim", type=int, default=1024, help="output size of --reduce project")
     g = run.add_argument_group("estimator (options left unset take the estimator's defaults)")
     g.add_argument("--estimator", default="renyi", help=f"MI estimator: {', '.join(ESTIMATORS)}")
-    g.add_argument("--alpha", type=float, help="renyi: order α (default 2: closed form, no eigendecomposition)")
+    g.add_argument("--alpha", type=float, help="renyi: order α (default 1.01; 2 is the fast closed form with no eigendecomposition)")
     g.add_argument("--sigma", type=_sigma, help=f"renyi/hsic: kernel width, a number or {', '.join(WIDTH_RULES)} "
                    "(default median)")
     g.add_argument("--normalize", choices=NORMALIZATIONS, help="renyi/hsic: feature normalization before the kernel "

@@ -27,7 +27,7 @@ class EstimatorConfig:
     """An estimator by registered name, with its constructor options (see its docstring)."""
 
     name: str = "renyi"
-    options: dict = field(default_factory=dict)  # e.g. {"alpha": 2.0, "sigma": "median"}
+    options: dict = field(default_factory=dict)  # e.g. {"alpha": 1.01, "sigma": "median"}
 
 
 @dataclass

@@ -184,3 +184,10 @@ def test_top_level_helpers():
     import mole
     x = torch.randn(16, 3)
     assert mole.entropy(x).item() > 0 and mole.mutual_information(x, x).item() > 0
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 2.0, 3.0])
+def test_label_entropy_closed_form_equals_the_eigenvalue_path(alpha):
+    from mole.estimators.renyi import label_entropy
+    y = torch.tensor([0, 0, 0, 1, 2, 2, 5, 5, 5, 5])
+    assert label_entropy(y, alpha).item() == pytest.approx(matrix_entropy(label_gram(y), alpha, "eig").item(), abs=1e-9)

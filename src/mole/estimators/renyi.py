@@ -41,7 +41,7 @@ import torch
 
 from ..errors import ConfigError
 from .base import Variable, as_tuple
-from .kernels import KernelEstimator, Width
+from .kernels import KernelEstimator, Width, is_labels
 
 EIG_TOL = 1e-12
 VON_NEUMANN_TOL = 1e-6  # |α - 1| below this uses the α -> 1 limit
@@ -59,7 +59,7 @@ def _power_trace(A: torch.Tensor, k: int) -> torch.Tensor:
     return (half * (half @ A)).sum()
 
 
-def matrix_entropy(K: torch.Tensor, alpha: float = 2.0, method: str = "auto") -> torch.Tensor:
+def matrix_entropy(K: torch.Tensor, alpha: float = 1.01, method: str = "auto") -> torch.Tensor:
     """Rényi α-entropy (bits) of a PSD Gram matrix ``K`` (n, n); differentiable, float64 arithmetic.
 
     ``A = K / tr(K)`` is never formed on the power path: ``tr(A^α) = tr(K^α) / tr(K)^α``.
@@ -84,11 +84,22 @@ def matrix_entropy(K: torch.Tensor, alpha: float = 2.0, method: str = "auto") ->
     return torch.log2(power_sum) / (1.0 - alpha)
 
 
+def label_entropy(y: torch.Tensor, alpha: float) -> torch.Tensor:
+    """S_α of class labels under the delta kernel: the Rényi entropy of the class shares, O(n)."""
+    p = torch.bincount(y.long()).double()
+    p = p[p > 0] / y.shape[0]
+    if abs(alpha - 1.0) < VON_NEUMANN_TOL:
+        return -(p * torch.log2(p)).sum()
+    return torch.log2((p ** alpha).sum()) / (1.0 - alpha)
+
+
 class RenyiEstimator(KernelEstimator):
     r"""Matrix-based Rényi α-entropy estimator (non-parametric).
 
     Args:
-        alpha (float): order α > 0; 1 gives the von Neumann (Shannon-like) limit. (default: 2)
+        alpha (float): order α > 0; 1 gives the von Neumann (Shannon-like) limit; 2 has a closed form
+            with no eigendecomposition (fastest). (default: 1.01, the most accurate setting measured for
+            training, see docs/benchmarks.md)
         sigma (float or str): Gaussian width, a number or a rule: ``"median"``, ``"silverman"``,
             ``"scott"``, ``"knn"``. (default: ``"median"``)
         normalize (str): feature normalization before the kernel: ``"unit"``, ``"standard"``,
@@ -103,7 +114,7 @@ class RenyiEstimator(KernelEstimator):
     name = "renyi"
     has_entropy = True
 
-    def __init__(self, alpha: float = 2.0, sigma: Width = "median", normalize: str = "unit",
+    def __init__(self, alpha: float = 1.01, sigma: Width = "median", normalize: str = "unit",
                  label_kernel: str = "delta", method: str = "auto"):
         self.alpha, self.method = alpha, method
         super().__init__(sigma, normalize, label_kernel)
@@ -122,14 +133,22 @@ class RenyiEstimator(KernelEstimator):
     def _h(self, K: torch.Tensor) -> torch.Tensor:
         return matrix_entropy(K, self.alpha, self.method)
 
+    def _marginal(self, variables: tuple, K: torch.Tensor) -> torch.Tensor:
+        """S_α of one variable; labels under the delta kernel in closed form (no eigendecomposition):
+        their A is block diagonal with blocks of ones, so its eigenvalues are the class shares p_c."""
+        if len(variables) == 1 and is_labels(variables[0]) and self.label_kernel == "delta":
+            return label_entropy(variables[0], self.alpha)
+        return self._h(K)
+
     def entropy(self, *variables: torch.Tensor) -> torch.Tensor:
         """Joint entropy S_α of one or more variables, in bits."""
-        return self._h(self.joint_gram(variables))
+        return self._marginal(variables, self.joint_gram(variables))
 
     def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         """I_α(a; b) = S(a) + S(b) − S(a, b), in bits; each Gram matrix is built once."""
-        Ka, Kb = self.joint_gram(as_tuple(a)), self.joint_gram(as_tuple(b))
-        return self._h(Ka) + self._h(Kb) - self._h(Ka * Kb)
+        a, b = as_tuple(a), as_tuple(b)
+        Ka, Kb = self.joint_gram(a), self.joint_gram(b)
+        return self._marginal(a, Ka) + self._marginal(b, Kb) - self._h(Ka * Kb)
 
     def options(self) -> dict:
         return {"alpha": self.alpha, **super().options(), "method": self.method}
