@@ -50,7 +50,7 @@ def main() -> None:
         "",
         f"Command: `python benchmarks/vector.py --seeds {args.seeds}` (MOLE_DATA pointing at the data root for MNIST). "
         f"Machine: {machine()}. Mean ± std over {args.seeds} seeds (split, initialization and batch order).",
-        "Defaults: Rényi α = 1.01, Gaussian kernel with median-heuristic width on unit-norm rows, "
+        "Defaults: Rényi α = 1.01, Gaussian kernel with median-heuristic width on per-feature standardized rows, "
         "delta label kernel, λ_Y = 1, batch 256, Adam lr 1e-3, sequential schedule. `epochs` is per module for MOLE "
         "and for the whole network for backprop. Peak memory is the autograd activation memory of the "
         "most expensive step (see `mole/memory.py`); for MOLE it is dominated by the n×n Gram matrices.",

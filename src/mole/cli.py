@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sigma", type=_sigma, help=f"renyi/hsic: kernel width, a number or {', '.join(WIDTH_RULES)} "
                    "(default median)")
     g.add_argument("--normalize", choices=NORMALIZATIONS, help="renyi/hsic: feature normalization before the kernel "
-                   "(default unit)")
+                   "(default standard)")
     g.add_argument("--label-kernel", choices=LABEL_KERNELS, help="renyi/hsic: kernel on the labels (default delta)")
     g.add_argument("--temperature", type=float, help="infonce/jsd: critic temperature τ (default 0.1)")
     g.add_argument("--critic-dim", type=int, help="infonce/jsd: critic projection dimension (default 64)")

@@ -89,7 +89,7 @@ def test_permutation_invariance():
     a, b = torch.randn(30, 3, generator=g), torch.randn(30, 2, generator=g)
     perm = torch.randperm(30, generator=g)
     est = RenyiEstimator(alpha=1.5)
-    assert est.mutual_information(a, b).item() == pytest.approx(est.mutual_information(a[perm], b[perm]).item(), abs=1e-9)
+    assert est.mutual_information(a, b).item() == pytest.approx(est.mutual_information(a[perm], b[perm]).item(), abs=1e-6)  # float32 features
 
 
 @pytest.mark.parametrize("alpha", ALPHAS)

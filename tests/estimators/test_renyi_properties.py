@@ -42,7 +42,7 @@ def test_permutation_invariance_and_symmetry(batch, alpha):
     perm = torch.randperm(a.shape[0], generator=torch.Generator().manual_seed(batch[2]))
     est = RenyiEstimator(alpha=alpha)
     mi = float(est.mutual_information(a, b))
-    assert abs(mi - float(est.mutual_information(a[perm], b[perm]))) < 1e-7
+    assert abs(mi - float(est.mutual_information(a[perm], b[perm]))) < 1e-6  # float32 feature statistics
     assert abs(mi - float(est.mutual_information(b, a))) < 1e-7
 
 

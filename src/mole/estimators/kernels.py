@@ -22,9 +22,10 @@ Kernel-width rules (the width is computed without gradient, from the batch itsel
   their 7th nearest neighbour (the local scale of Zelnik-Manor & Perona, *Self-tuning spectral
   clustering*, 2004, pooled into one width so the Gram matrix stays positive definite).
 
-Features may be normalized first (``normalize="unit"``: rows scaled to unit L2 norm, the usual
-choice for hidden layers whose scale drifts during training; ``"standard"``: per-feature
-z-scores within the batch).
+Features may be normalized first (``normalize="standard"``, the default: per-feature z-scores
+within the batch, so every unit counts and the scale of a layer cannot drift; ``"unit"``: rows
+scaled to unit L2 norm, which lets a module shrink samples towards 0 unpunished: on MNIST-1D it
+collapsed after 30 epochs per module, 54.9 % vs 92.8 % with ``"standard"``).
 """
 from __future__ import annotations
 
@@ -136,7 +137,7 @@ class _GaussianFromDistances(torch.autograd.Function):
         return 2.0 * (S.sum(1, keepdim=True) * z - S @ z), None, None, None
 
 
-def gaussian_gram(z: torch.Tensor, sigma: Width = "median", normalize: str = "unit",
+def gaussian_gram(z: torch.Tensor, sigma: Width = "median", normalize: str = "standard",
                   symmetric_grad: bool = False) -> torch.Tensor:
     """Gaussian Gram matrix (n, n) of a representation of shape (n, ...).
 
@@ -166,11 +167,11 @@ class KernelEstimator(Estimator):
 
     Args:
         sigma (float or str): Gaussian width, a number or a rule in ``WIDTH_RULES``. (default: ``"median"``)
-        normalize (str): feature normalization before the kernel. (default: ``"unit"``)
+        normalize (str): feature normalization before the kernel. (default: ``"standard"``)
         label_kernel (str): ``"delta"`` or ``"onehot"`` for integer label variables. (default: ``"delta"``)
     """
 
-    def __init__(self, sigma: Width = "median", normalize: str = "unit", label_kernel: str = "delta"):
+    def __init__(self, sigma: Width = "median", normalize: str = "standard", label_kernel: str = "delta"):
         super().__init__()
         self.sigma, self.normalize, self.label_kernel = sigma, normalize, label_kernel
         problems = self.check()
