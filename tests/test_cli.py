@@ -87,3 +87,20 @@ def test_every_estimator_runs_and_is_recorded(tmp_path, estimator):
 def test_option_of_another_estimator_is_refused(capsys, tmp_path):
     one_line_error(capsys, ["run", "--estimator", "infonce", "--alpha", "1.5", "--out", str(tmp_path / "r"), *FAST],
                    "takes no --alpha")
+
+
+@pytest.mark.parametrize("reduce", ["flatten", "gap", "project"])
+def test_cnn_on_digits_images(tmp_path, reduce):
+    out = tmp_path / reduce
+    assert main(["run", "--dataset", "digits", "--model", "cnn", "--channels", "4,8", "--reduce", reduce,
+                 "--project-dim", "16", "--methods", "mole", "--out", str(out), *FAST]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["model"] == "cnn" and res["data"]["input_shape"] == [1, 8, 8]
+    assert res["runs"][0]["modules"][0]["layers"][0].startswith("Conv2d(1→4")
+
+
+def test_model_defaults_per_dataset(tmp_path):
+    from mole.experiment import ExperimentConfig
+    assert ExperimentConfig(dataset="digits").validate().model == "mlp"
+    assert ExperimentConfig(dataset="mnist1d").validate().model == "cnn"
+    assert ExperimentConfig(dataset="mnist").validate().model == "cnn"

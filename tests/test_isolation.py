@@ -6,10 +6,20 @@ from mole import ModularNetwork, TrainConfig, build_stages
 from mole.objectives import LocalBatch
 
 
+def tiny_cnn():
+    from mole.models import CNN
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return CNN((1, 8), 3, channels=(4, 4))
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
 @pytest.mark.parametrize("k", [0, 1, 2])
-def test_step_of_module_k_changes_only_module_k(tiny_mlp, blobs, k):
+def test_step_of_module_k_changes_only_module_k(tiny_mlp, blobs, k, model):
     x, y = blobs
-    net = ModularNetwork(tiny_mlp())
+    if model == "cnn":
+        x = x.unsqueeze(1)  # (n, 1, 8) signals
+    net = ModularNetwork(tiny_mlp() if model == "mlp" else tiny_cnn())
     stages = build_stages(net, TrainConfig(lr=1e-2))
     with torch.no_grad():
         t_in = x if k == 0 else net.representations(x)[k - 1]
