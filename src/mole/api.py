@@ -26,7 +26,8 @@ from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .objectives import CrossEntropyObjective, MutualInformationObjective
 from .objectives.reduce import Reduce
-from .schedules import TrainData, schedule_resolver
+from .adapters import TensorData, TrainData
+from .schedules import schedule_resolver
 from .stage import Stage
 from .validation import as_features, as_labels, choose
 
@@ -45,18 +46,18 @@ class FitResult:
     peak_memory_mb: float
     estimator: dict = field(default_factory=dict)  # name and options (MOLE only)
 
-    @torch.no_grad()
-    def predict_proba(self, X, batch_size: int = 4096) -> torch.Tensor:
-        x = as_features(X).to(self.config.device)
-        self.network.eval()
-        logits = torch.cat([self.network(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
-        return logits.softmax(1).cpu()
+    def predict_proba(self, X) -> torch.Tensor:
+        """Class probabilities for features X (n, ...) or for the samples of a data adapter."""
+        data = X if isinstance(X, TrainData) else TensorData(as_features(X), torch.zeros(len(X), dtype=torch.long))
+        return data.to(torch.device(self.config.device)).logits(self.network).softmax(1).cpu()
 
     def predict(self, X) -> torch.Tensor:
         return self.predict_proba(X).argmax(1)
 
-    def score(self, X, y) -> float:
-        """Accuracy on (X, y)."""
+    def score(self, X, y=None) -> float:
+        """Accuracy on (X, y), or on a data adapter's own labels."""
+        if isinstance(X, TrainData):
+            return float((self.predict(X) == X.y.cpu()).float().mean())
         y = as_labels(y, as_features(X).shape[0])
         return float((self.predict(X) == y).float().mean())
 
@@ -100,28 +101,30 @@ def build_stages(network: ModularNetwork, config: TrainConfig) -> list[Stage]:
     return stages
 
 
-def _check_network(network: ModularNetwork, x: torch.Tensor, n_classes: int) -> None:
+def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> None:
     try:
         with torch.no_grad():
             was = network.training
-            out = network.eval()(x[:2])
+            batch = next(iter(data.batches(data.x, 2, torch.Generator().manual_seed(0))))
+            out = batch.readout(network.eval()(batch.t_in, *batch.context))
             network.train(was)
     except RuntimeError as exc:
-        raise DataError(f"the network cannot take inputs of shape {tuple(x.shape[1:])}: {str(exc).splitlines()[0]}; "
+        raise DataError(f"the network cannot take inputs of shape {tuple(data.x.shape[1:])}: {str(exc).splitlines()[0]}; "
                         "build the model for this input size") from None
     if out.dim() != 2 or out.shape[1] < n_classes:
         raise DataError(f"the network outputs shape {tuple(out.shape[1:])} but the labels have {n_classes} classes; "
                         f"the head must output (n, {n_classes}) logits")
 
 
-def fit(model: nn.Module | Sequence[nn.Module], X, y, *, method: str = "mole", config: TrainConfig | None = None,
+def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mole", config: TrainConfig | None = None,
         groups: Sequence[Sequence[int]] | None = None, callbacks: Iterable[Callback] = (),
         checkpoint: str | None = None, resume: bool = False) -> FitResult:
     """Train ``model`` on (X, y) with MOLE (``method="mole"``) or end-to-end backprop (``"bp"``).
 
     Args:
         model: an ``nn.Sequential``, a list of layers, or a :class:`ModularNetwork`.
-        X: features (n, ...); y: integer class labels (n,) in 0..C-1.
+        X: features (n, ...) with y, integer class labels (n,) in 0..C-1; or a data adapter
+            (:class:`mole.adapters.TrainData`, e.g. a graph) that carries its labels (y is then None).
         config: a :class:`TrainConfig` (defaults if None).
         groups: explicit module grouping of the model's top-level layers.
         callbacks: extra :class:`Callback` objects (progress bars, logging).
@@ -130,15 +133,18 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y, *, method: str = "mole", c
     """
     config = (config or TrainConfig()).validate()
     method = choose("method", method, METHODS)
-    x = as_features(X)
-    labels = as_labels(y, x.shape[0])
-    if x.shape[0] < 2:
-        raise DataError(f"need at least 2 training samples; got {x.shape[0]}")
+    if isinstance(X, TrainData):
+        data = X
+    else:
+        x = as_features(X)
+        data = TensorData(x, as_labels(y, x.shape[0]))
+    if len(data) < 2:
+        raise DataError(f"need at least 2 training samples; got {len(data)}")
     network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups)
     device = torch.device(config.device)
     network.to(device)
-    _check_network(network, x.to(device), int(labels.max()) + 1)
-    data = TrainData(x.to(device), labels.to(device))
+    data = data.to(device)
+    _check_network(network, data, int(data.y.max()) + 1)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()
     cbs = CallbackList([history, *callbacks])

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from .callbacks import CallbackList
 from .memory import ActivationMemory
 from .modular import ModularNetwork
-from .schedules import TrainData, count_batches, minibatches
+from .adapters import TrainData
 
 
 class _WholeNetwork:
@@ -27,13 +27,13 @@ def train_backprop(network: ModularNetwork, data: TrainData, *, epochs: int, bat
                    memory: ActivationMemory) -> None:
     optimizer = torch.optim.Adam(network.parameters(), lr=lr, weight_decay=weight_decay)
     whole = _WholeNetwork()
-    callbacks.on_stage_begin(stage=whole, epochs=epochs, batches_per_epoch=count_batches(len(data), batch_size))
+    callbacks.on_stage_begin(stage=whole, epochs=epochs, batches_per_epoch=data.n_batches(batch_size))
     for epoch in range(epochs):
         network.train()
         tic, losses = time.perf_counter(), []
-        for idx in minibatches(len(data), batch_size, generator):
+        for batch in data.batches(data.x, batch_size, generator):
             with memory.step():
-                loss = F.cross_entropy(network(data.x[idx]), data.y[idx])
+                loss = F.cross_entropy(batch.readout(network(batch.t_in, *batch.context)), batch.y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
             optimizer.step()

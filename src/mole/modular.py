@@ -95,17 +95,19 @@ class ModularNetwork(nn.Module):
     def __len__(self) -> int:
         return len(self.blocks)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *context) -> torch.Tensor:
+        """T_K; ``context`` (e.g. ``edge_index``) is passed to every module."""
         for block in self.blocks:
-            x = block(x)
+            x = block(x, *context)
         return x
 
     @torch.no_grad()
-    def representations(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def representations(self, x: torch.Tensor, *context) -> list[torch.Tensor]:
         """Outputs T_1 ... T_K of every module for input x (evaluation mode)."""
+        self.eval()
         outs = []
         for block in self.blocks:
-            x = block(x)
+            x = block(x, *context)
             outs.append(x)
         return outs
 

@@ -32,7 +32,7 @@ class Stage:
         """One local update on a mini-batch; returns (loss, logged terms)."""
         self.module.train()
         self.objective.train()
-        out = self.module(batch.t_in.detach())
+        out = batch.readout(self.module(batch.t_in.detach(), *batch.context))  # one row per sample
         loss, terms = self.objective(out, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -44,9 +44,3 @@ class Stage:
         self.module.eval()
         for p in self.module.parameters():
             p.requires_grad_(False)
-
-    @torch.no_grad()
-    def transform(self, t: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """The module's output over a whole tensor, in evaluation mode, batch by batch."""
-        self.module.eval()
-        return torch.cat([self.module(t[i:i + batch_size]) for i in range(0, t.shape[0], batch_size)])

@@ -39,7 +39,7 @@ class MutualInformationObjective(LocalObjective):
         mi = self.estimator.mutual_information
         out = self.reduce(out)  # (n, m)
         partner = {"I_TY": lambda: batch.y, "I_TX": lambda: batch.x.flatten(1),
-                   "I_TXY": lambda: (batch.x.flatten(1), batch.y), "I_Tprev": lambda: self.reduce(batch.t_in)}
+                   "I_TXY": lambda: (batch.x.flatten(1), batch.y), "I_Tprev": lambda: self.reduce(batch.readout(batch.t_in))}
         sign = {"I_TY": 1.0, "I_TX": 1.0, "I_TXY": 1.0, "I_Tprev": -1.0}
         objective, terms = out.new_zeros((), dtype=torch.float64), {}
         for key, w in self.weights.items():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..validation import choose
-from .base import Schedule, TrainData, count_batches, minibatches
+from .base import Schedule
 from .sequential import SequentialSchedule
 
 SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (SequentialSchedule,)}
@@ -14,4 +14,4 @@ def schedule_resolver(name: str | Schedule) -> Schedule:
     return SCHEDULES[choose("schedule", name, SCHEDULES)]()
 
 
-__all__ = ["Schedule", "SequentialSchedule", "TrainData", "count_batches", "minibatches", "SCHEDULES", "schedule_resolver"]
+__all__ = ["Schedule", "SequentialSchedule", "SCHEDULES", "schedule_resolver"]

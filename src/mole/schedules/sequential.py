@@ -12,9 +12,9 @@ import torch
 
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
-from ..objectives import LocalBatch
 from ..stage import Stage
-from .base import Schedule, TrainData, count_batches, minibatches
+from ..adapters import TrainData
+from .base import Schedule
 
 
 class SequentialSchedule(Schedule):
@@ -24,15 +24,15 @@ class SequentialSchedule(Schedule):
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0) -> None:
         t = data.x  # T_0 = X; replaced by the cached T_k after module k
-        n_batches = count_batches(len(data), batch_size)
+        n_batches = data.n_batches(batch_size)
         for stage in stages:
             if stage.index >= start:
                 callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
                 for epoch in range(epochs):
                     tic, losses, sums = time.perf_counter(), [], {}
-                    for idx in minibatches(len(data), batch_size, generator):
+                    for batch in data.batches(t, batch_size, generator):
                         with memory.step():
-                            loss, terms = stage.step(LocalBatch(t[idx], data.x[idx], data.y[idx]))
+                            loss, terms = stage.step(batch)
                         losses.append(loss)
                         for k, v in terms.items():
                             sums[k] = sums.get(k, 0.0) + v
@@ -44,4 +44,4 @@ class SequentialSchedule(Schedule):
                 callbacks.on_stage_end(stage=stage)
             stage.freeze()
             if not stage.is_head:
-                t = stage.transform(t, batch_size)  # cache T_k once
+                t = data.transform(stage.module, t, batch_size)  # cache T_k once

@@ -1,0 +1,90 @@
+"""Training-data adapters: how a data type is batched, pushed through modules and read out.
+
+A schedule never looks inside the data. It asks an adapter for
+
+* ``batches(t, batch_size, generator)``: the :class:`~mole.objectives.LocalBatch` es of one epoch,
+  given the cached input representation ``t`` of the module being trained;
+* ``transform(module, t, batch_size)``: a frozen module's output over everything, computed once;
+* ``rows(out)``: the read-out of a full output to one row per labelled sample (identity for
+  tensors, the labelled nodes for node-level graphs, pooled graphs for graph-level data).
+
+Each data type is one small subclass: :class:`TensorData` (vectors, images, signals),
+:class:`~mole.adapters.nodes.NodeData`, :class:`~mole.adapters.graphs.GraphData`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from ..objectives import LocalBatch
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches covering 0..n-1; a trailing batch of one sample is dropped
+    (a one-sample Gram matrix carries no information)."""
+    perm = torch.randperm(n, generator=generator)
+    batches = list(perm.split(batch_size))
+    if len(batches) > 1 and batches[-1].numel() < 2:
+        batches.pop()
+    return batches
+
+
+def count_batches(n: int, batch_size: int) -> int:
+    """Number of batches :func:`minibatches` yields for n samples."""
+    full, rest = divmod(n, batch_size)
+    return full + (rest >= 2 or (rest == 1 and full == 0))
+
+
+class TrainData(ABC):
+    """Base adapter. ``x`` is T_0 as modules see it; ``y`` holds one label per read-out row."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.y.shape[0]
+
+    def n_batches(self, batch_size: int) -> int:
+        return count_batches(len(self), batch_size)
+
+    @abstractmethod
+    def batches(self, t: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterator[LocalBatch]:
+        ...
+
+    @abstractmethod
+    def transform(self, module: nn.Module, t: torch.Tensor, batch_size: int) -> torch.Tensor:
+        ...
+
+    def rows(self, out: torch.Tensor) -> torch.Tensor:
+        return out
+
+    @torch.no_grad()
+    def logits(self, network: nn.Module, batch_size: int = 4096) -> torch.Tensor:
+        """The network's outputs, one row per labelled sample (evaluation mode)."""
+        network.eval()
+        return self.rows(self.transform(network, self.x, batch_size))
+
+    def to(self, device: torch.device) -> "TrainData":
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+        return self
+
+
+class TensorData(TrainData):
+    """Samples are the rows of ``x`` (n, ...): vectors, signals, images."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x, y
+
+    def batches(self, t, batch_size, generator):
+        for idx in minibatches(len(self), batch_size, generator):
+            yield LocalBatch(t[idx], self.x[idx], self.y[idx])
+
+    @torch.no_grad()
+    def transform(self, module, t, batch_size):
+        module.eval()
+        return torch.cat([module(t[i:i + batch_size]) for i in range(0, t.shape[0], batch_size)])
