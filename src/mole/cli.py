@@ -60,17 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
                    "default: $MOLE_DATA, else ~/.cache/mole/data")
     g.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")
-    g.add_argument("--model", default=None, help=f"model: {', '.join(MODELS)} (default: the dataset's, mlp for "
-                   "vector data and digits, cnn for signals and images)")
-    g.add_argument("--hidden", type=_ints, default=(256, 128), help="MLP hidden layer widths, one module each")
+    g.add_argument("--model", default=None, help=f"model: {', '.join(MODELS)} (default: the dataset's: mlp for "
+                   "vectors and digits, cnn for signals and images, gcn for node-level and gin for graph-level graphs)")
+    g.add_argument("--hidden", type=_ints, default=None, help="MLP/GNN hidden widths, one module each "
+                   "(default: the dataset's, else 256,128)")
     g.add_argument("--channels", type=_ints, default=(32, 64), help="CNN conv channels, one module each")
-    g.add_argument("--no-batch-norm", action="store_true", help="no BatchNorm after the hidden layers")
+    g.add_argument("--no-batch-norm", action="store_true", help="no BatchNorm after the hidden layers (MLP, CNN)")
+    g.add_argument("--dropout", type=float, default=0.5, help="dropout after each GNN hidden layer")
+    g.add_argument("--folds", type=int, default=10, help="stratified cross-validation folds for graph collections")
+    g.add_argument("--pool", choices=("mean", "sum"), default="mean", help="graph-level read-out")
     g = run.add_argument_group("training")
     g.add_argument("--methods", default="mole,bp", help="comma-separated methods: mole (local MI training), "
                    "bp (end-to-end backprop baseline)")
-    g.add_argument("--epochs", type=int, default=30, help="epochs per module (MOLE) and for the whole network (bp)")
-    g.add_argument("--batch-size", type=int, default=256, help="mini-batch size (the n of each Gram matrix)")
-    g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    g.add_argument("--epochs", type=int, help="epochs per module (MOLE) and for the whole network (bp) "
+                   "(default: the dataset's, else 30)")
+    g.add_argument("--batch-size", type=int, help="mini-batch size: samples, labelled nodes or graphs; the n of each "
+                   "Gram matrix (default: the dataset's, else 256)")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default: the dataset's, else 1e-3)")
+    g.add_argument("--weight-decay", type=float, help="Adam weight decay (default: the dataset's, else 0)")
     g.add_argument("--schedule", default="sequential", help=f"module schedule: {', '.join(SCHEDULES)}")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization and batch order")
     g.add_argument("--device", default="cpu", help="torch device")
@@ -118,10 +125,17 @@ def estimator_options(args) -> dict:
     return options
 
 
+TRAIN_FALLBACKS = {"epochs": 30, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0}
+
+
 def _config(args):
+    from .data import dataset_defaults
     from .experiment import ExperimentConfig, make_train_config
+    defaults = dataset_defaults(args.dataset)
+    train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, fallback)
+                  for k, fallback in TRAIN_FALLBACKS.items()}
     train = make_train_config(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule, device=args.device,
+        **train_args, schedule=args.schedule, device=args.device,
         estimator=args.estimator,
         estimator_options=estimator_options(args),
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
@@ -129,6 +143,7 @@ def _config(args):
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
                             hidden=args.hidden, channels=args.channels, batch_norm=not args.no_batch_norm, train=train,
+                            dropout=args.dropout, folds=args.folds, pool=args.pool,
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume)
 
 
@@ -153,8 +168,10 @@ def cmd_run(args, argv: list) -> int:
         return cbs + ([LogEpochs()] if args.verbose else [])
 
     results = run_experiment(cfg, callbacks, argv=["mole", *argv])
-    print(f"{results['dataset']} ({results['data']['n_train']} train / {results['data']['n_test']} test), "
-          f"model {results['model']}, seed {results['seed']}")
+    d = results["data"]
+    size = (f"{d['n_graphs']} graphs, {results['runs'][0].get('folds', '?')}-fold CV" if d["kind"] == "graph"
+            else f"{d['n_train']} train / {d['n_test']} test")
+    print(f"{results['dataset']} ({size}), model {results['model']}, seed {results['seed']}")
     print(format_table(results))
     print(f"results: {results['run_dir']}/results.json")
     return 0

@@ -23,7 +23,8 @@ from . import __version__
 from .api import METHODS, fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
-from .data import default_model, load_dataset
+from .adapters import TensorData, TrainData
+from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError
 from .models import MODELS, build_model
 from .validation import choose
@@ -34,12 +35,15 @@ RESULTS = "results.json"
 @dataclass
 class ExperimentConfig:
     dataset: str = "digits"
-    model: Optional[str] = None  # None: the dataset's default (mlp for vectors and digits, cnn for signals/images)
+    model: Optional[str] = None  # None: the dataset's (mlp: vectors, digits; cnn: signals, images; gcn/gin: graphs)
     methods: tuple = ("mole", "bp")
     seed: int = 0  # data split, weight initialization and batch order
-    hidden: tuple = (256, 128)  # MLP hidden layer widths (one module each)
+    hidden: Optional[tuple] = None  # MLP/GNN hidden widths, one module each (None: the dataset's, else 256,128)
     channels: tuple = (32, 64)  # CNN conv channels (one module each)
-    batch_norm: bool = True  # BatchNorm after each hidden layer (both methods)
+    batch_norm: bool = True  # BatchNorm after each hidden layer (MLP, CNN)
+    dropout: float = 0.5  # dropout after each GNN hidden layer
+    folds: int = 10  # stratified cross-validation folds for graph collections (TU datasets)
+    pool: str = "mean"  # graph-level read-out: mean or sum
     train: TrainConfig = field(default_factory=TrainConfig)
     data_root: Optional[str] = None  # folder with dataset files; default $MOLE_DATA
     download: bool = False  # fetch missing files (needs internet)
@@ -50,8 +54,13 @@ class ExperimentConfig:
         self.methods = tuple(choose("method", m, METHODS) for m in self.methods)
         if not self.methods:
             raise ConfigError("methods is empty; pass at least one of mole, bp")
+        defaults = dataset_defaults(str(self.dataset))
         if self.model is None:
-            self.model = default_model(str(self.dataset))
+            self.model = defaults["model"]
+        if self.hidden is None:
+            self.hidden = tuple(defaults.get("hidden", (256, 128)))
+        if not (isinstance(self.folds, int) and self.folds >= 2):
+            raise ConfigError(f"folds must be an integer >= 2; got {self.folds!r}")
         self.model = choose("model", self.model, MODELS)
         self.train.seed = self.seed
         self.train.validate()
@@ -68,42 +77,70 @@ def run_folder(cfg: ExperimentConfig) -> Path:
     return out
 
 
+def _splits(dataset, cfg: ExperimentConfig) -> list[tuple[TrainData, TrainData]]:
+    """(train, test) adapters: one split, or the k folds of a graph collection."""
+    if isinstance(dataset, GraphDataset):
+        return dataset.folds(cfg.folds, cfg.seed)
+    if isinstance(dataset, NodeDataset):
+        return [(dataset.train, dataset.test)]
+    return [(TensorData(dataset.x_train, dataset.y_train), TensorData(dataset.x_test, dataset.y_test))]
+
+
+def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks) -> dict:
+    accs, train_accs, seconds, memory, first = [], [], 0.0, 0.0, None
+    for fold, (train, test) in enumerate(splits):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
+            net = build_model(cfg.model, dataset.input_shape, dataset.n_classes, hidden=tuple(cfg.hidden),
+                              channels=tuple(cfg.channels), batch_norm=cfg.batch_norm, task=dataset.kind,
+                              dropout=cfg.dropout)
+        name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
+        ckpt = out / "checkpoints" / name if method == "mole" else None
+        res = fit(net, train, method=method, config=cfg.train, callbacks=callbacks(method), checkpoint=ckpt,
+                  resume=cfg.resume)
+        accs.append(res.score(test))
+        train_accs.append(res.score(train))
+        seconds += res.train_seconds
+        memory = max(memory, res.peak_memory_mb)
+        first = first or res
+    run = {"method": method, "test_accuracy": sum(accs) / len(accs), "train_accuracy": sum(train_accs) / len(accs),
+           "train_seconds": seconds, "peak_memory_mb": memory, "epochs": cfg.train.epochs,
+           "modules": first.modules(), "history": first.history.records}
+    if len(splits) > 1:
+        run.update(folds=len(splits), fold_accuracies=accs,
+                   test_accuracy_std=float(torch.tensor(accs).std(unbiased=False)))
+    if method == "mole":
+        run.update(schedule=cfg.train.schedule, estimator=first.estimator)
+    return run
+
+
 def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callback]] = lambda method: [],
                    argv: Optional[list] = None) -> dict:
     """Train every method of ``cfg`` on its dataset; write and return the results dict.
 
     ``callbacks(method)`` supplies extra callbacks (e.g. progress bars) for each method's training.
+    Graph collections are evaluated by stratified ``cfg.folds``-fold cross-validation: the test
+    accuracy is the mean over folds (``fold_accuracies`` lists them), the train seconds their sum.
     """
     cfg.validate()
-    dataset = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed, download=cfg.download)
+    dataset = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed, download=cfg.download, pool=cfg.pool)
     out = run_folder(cfg)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
     results = {"dataset": cfg.dataset, "model": cfg.model, "seed": cfg.seed, "mole_version": __version__,
                "data": dataset.summary(), "run_dir": str(out), "runs": []}
+    splits = _splits(dataset, cfg)
     for method in cfg.methods:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)  # both methods start from the same weights
-            net = build_model(cfg.model, dataset.input_shape, dataset.n_classes, hidden=tuple(cfg.hidden),
-                              channels=tuple(cfg.channels), batch_norm=cfg.batch_norm)
-        ckpt = out / "checkpoints" / f"{method}.pt" if method == "mole" else None
-        res = fit(net, dataset.x_train, dataset.y_train, method=method, config=cfg.train,
-                  callbacks=callbacks(method), checkpoint=ckpt, resume=cfg.resume)
-        run = {"method": method, "test_accuracy": res.score(dataset.x_test, dataset.y_test),
-               "train_accuracy": res.score(dataset.x_train, dataset.y_train),
-               "train_seconds": res.train_seconds, "peak_memory_mb": res.peak_memory_mb,
-               "epochs": cfg.train.epochs, "modules": res.modules(), "history": res.history.records}
-        if method == "mole":
-            run.update(schedule=cfg.train.schedule, estimator=res.estimator)
-        results["runs"].append(run)
+        results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks))
     (out / RESULTS).write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
 
 
-def make_train_config(*, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3, schedule: str = "sequential",
+def make_train_config(*, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
+                      schedule: str = "sequential",
                       estimator: str = "renyi", estimator_options: Optional[dict] = None,
                       objective: Union[ObjectiveConfig, list, None] = None, device: str = "cpu") -> TrainConfig:
     """A TrainConfig from flat keyword arguments (what the CLI collects)."""
-    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule,
+    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, schedule=schedule,
                        estimator=EstimatorConfig(estimator, dict(estimator_options or {})),
                        objective=objective or ObjectiveConfig(), device=device)

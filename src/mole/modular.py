@@ -59,10 +59,14 @@ def describe(module: nn.Module) -> list[str]:
     """Short names of the layers in a module, e.g. ``['Linear(64→256)', 'ReLU']``."""
     names = []
     for layer in (module.children() if len(list(module.children())) else [module]):
+        n = type(layer).__name__
+        if n.endswith("Conv") and not isinstance(layer, nn.modules.conv._ConvNd):  # a PyG message-passing layer
+            c_in, c_out = getattr(layer, "in_channels", None), getattr(layer, "out_channels", None)
+            names.append(f"{n}({c_in}→{c_out})" if c_in is not None else n)
+            continue
         if len(list(layer.children())):
             names.extend(describe(layer))
             continue
-        n = type(layer).__name__
         if isinstance(layer, nn.Linear):
             n += f"({layer.in_features}→{layer.out_features})"
         elif isinstance(layer, nn.modules.conv._ConvNd):

@@ -1,4 +1,6 @@
 """Training-data adapters (see :mod:`mole.adapters.base`)."""
 from .base import TensorData, TrainData, count_batches, minibatches
+from .graphs import GraphData
+from .nodes import NodeData
 
-__all__ = ["TrainData", "TensorData", "count_batches", "minibatches"]
+__all__ = ["TrainData", "TensorData", "NodeData", "GraphData", "count_batches", "minibatches"]

@@ -1,7 +1,8 @@
 """Data adapters: every dataset by name, behind one function.
 
-This package sits outside the core: the training API takes tensors and never imports it.
-Datasets keep their natural shape: vectors (n, d), signals (n, 1, L), images (n, 1, H, W).
+This package sits outside the core: the training API takes tensors (or adapters) and never imports it.
+Datasets keep their natural shape: vectors (n, d), signals (n, 1, L), images (n, 1, H, W); graphs
+come as a node split (:class:`NodeDataset`) or a collection for cross-validation (:class:`GraphDataset`).
 """
 from __future__ import annotations
 
@@ -11,22 +12,31 @@ from pathlib import Path
 from ..validation import choose
 from .base import Dataset, data_root
 from .files import SUFFIXES, load_file
+from .graphs import PLANETOID, TU, GraphDataset, NodeDataset, load_karate, load_planetoid, load_tu
 from .mnist import load_mnist, read_idx
 from .mnist1d import load_mnist1d
 from .tabular import LOADERS as _TABULAR, load_tabular
 
-#: dataset name -> the model `mole run` uses when --model is not given
-DEFAULT_MODELS = {"digits": "mlp", "breast_cancer": "mlp", "wine": "mlp", "mnist1d": "cnn", "mnist": "cnn",
-                  "fashion_mnist": "cnn"}
-DATASETS = tuple(DEFAULT_MODELS)
+_NODE = {"model": "gcn", "hidden": (64,), "epochs": 200, "lr": 0.01, "weight_decay": 5e-4}
+_GRAPH = {"model": "gin", "hidden": (64, 64), "epochs": 100, "lr": 0.01, "batch_size": 128}
+#: per dataset: the model and training settings `mole run` uses for options the user leaves unset
+DEFAULTS = {
+    "digits": {"model": "mlp"}, "breast_cancer": {"model": "mlp"}, "wine": {"model": "mlp"},
+    "mnist1d": {"model": "cnn"}, "mnist": {"model": "cnn"}, "fashion_mnist": {"model": "cnn"},
+    "karate": {**_NODE, "hidden": (16,), "epochs": 100, "weight_decay": 0.0},
+    **{name: dict(_NODE) for name in PLANETOID},
+    **{name: dict(_GRAPH) for name in TU},
+}
+DATASETS = tuple(DEFAULTS)
 
 
-def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0,
-                 download: bool = False) -> Dataset:
+def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0, download: bool = False,
+                 pool: str = "mean") -> Dataset | NodeDataset | GraphDataset:
     """Load a dataset by name, or from a ``.npz``/``.csv`` file path.
 
-    ``root`` (or ``$MOLE_DATA``) is the folder of file-based benchmark datasets such as MNIST.
-    ``seed`` fixes the train/test split of datasets that have no official one.
+    ``root`` (or ``$MOLE_DATA``) is the folder of file-based benchmark datasets such as MNIST, Cora, MUTAG.
+    ``seed`` fixes the train/test split of datasets that have no official one; ``pool`` is the
+    graph-level read-out (``mean`` or ``sum``).
     """
     if Path(str(name)).suffix in SUFFIXES:
         return load_file(name, seed=seed)
@@ -35,12 +45,23 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
         return load_tabular(name, seed=seed)
     if name == "mnist1d":
         return load_mnist1d()
+    if name == "karate":
+        return load_karate()
+    if name in PLANETOID:
+        return load_planetoid(data_root(root), name, download=download)
+    if name in TU:
+        return load_tu(data_root(root), name, download=download, pool=pool)
     return load_mnist(data_root(root), name, download_missing=download)
 
 
+def dataset_defaults(dataset: str) -> dict:
+    """Model and training settings for a dataset (empty for files)."""
+    return dict(DEFAULTS.get(dataset, {"model": "mlp"}))
+
+
 def default_model(dataset: str) -> str:
-    """The model for a dataset when none is named: its registered default, else by its shape."""
-    return DEFAULT_MODELS.get(dataset, "mlp")
+    return dataset_defaults(dataset)["model"]
 
 
-__all__ = ["Dataset", "DATASETS", "DEFAULT_MODELS", "data_root", "default_model", "load_dataset", "read_idx"]
+__all__ = ["Dataset", "NodeDataset", "GraphDataset", "DATASETS", "DEFAULTS", "data_root", "dataset_defaults",
+           "default_model", "load_dataset", "read_idx"]

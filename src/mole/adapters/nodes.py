@@ -1,0 +1,42 @@
+"""Node-level graph data (Cora-style): one graph, MI over its labelled nodes.
+
+Every step runs the module over the whole graph (full-batch message passing, as in Kipf & Welling)
+and reads out the rows of a subset of the labelled nodes: all of them when they fit in a batch
+(Cora: 140 ≤ 256), otherwise a fresh random subset of ``batch_size`` nodes per step, so the Gram
+matrices stay small on large graphs.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..objectives import LocalBatch
+from .base import TrainData, minibatches
+
+
+class NodeData(TrainData):
+    """Args:
+        x: node features (N, F); edge_index: (2, E); y: labels of all nodes (N,);
+        index: the nodes whose labels are used here (training nodes, or test nodes for evaluation).
+    """
+
+    def __init__(self, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor, index: torch.Tensor):
+        self.x, self.edge_index, self.y_all, self.index = x, edge_index, y, index
+        self.y = y[index]
+
+    def batches(self, t, batch_size, generator):
+        for idx in minibatches(len(self), batch_size, generator):
+            nodes = self.index[idx]
+            yield LocalBatch(t, self.x[nodes], self.y_all[nodes], (self.edge_index,),
+                             readout=lambda out, nodes=nodes: out[nodes])
+
+    @torch.no_grad()
+    def transform(self, module, t, batch_size):
+        module.eval()
+        return module(t, self.edge_index)  # (N, ...) over the whole graph, once
+
+    def rows(self, out):
+        return out[self.index]
+
+    def subset(self, index: torch.Tensor) -> "NodeData":
+        """The same graph with other labelled nodes (e.g. the test split)."""
+        return NodeData(self.x, self.edge_index, self.y_all, index)
