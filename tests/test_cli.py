@@ -104,3 +104,24 @@ def test_model_defaults_per_dataset(tmp_path):
     assert ExperimentConfig(dataset="digits").validate().model == "mlp"
     assert ExperimentConfig(dataset="mnist1d").validate().model == "cnn"
     assert ExperimentConfig(dataset="mnist").validate().model == "cnn"
+
+
+def test_node_level_graph_run(tmp_path):
+    out = tmp_path / "karate"
+    assert main(["run", "--dataset", "karate", "--out", str(out), *FAST]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["model"] == "gcn" and res["data"]["kind"] == "node"
+    assert res["runs"][0]["modules"][0]["layers"][0] == "GCNConv(34→16)"
+
+
+def test_graph_level_run_with_folds(tmp_path, monkeypatch):
+    from graphs.test_loading import write_tiny_tu
+    root = tmp_path / "data"
+    write_tiny_tu(root)
+    monkeypatch.setenv("MOLE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "mutag"
+    assert main(["run", "--dataset", "mutag", "--data-root", str(root), "--folds", "2", "--batch-size", "2",
+                 "--out", str(out), *FAST]) == 0
+    run = json.loads((out / "results.json").read_text())["runs"][0]
+    assert run["folds"] == 2 and len(run["fold_accuracies"]) == 2
+    assert run["test_accuracy"] == pytest.approx(sum(run["fold_accuracies"]) / 2)
