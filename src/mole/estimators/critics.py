@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
+from .base import Estimator
 from .kernels import flatten_rows, is_labels
 
 
@@ -43,3 +45,30 @@ class SeparableCritic(nn.Module):
         ga = F.normalize(self.g(as_rows(a)), dim=1)
         hb = ga if is_labels(b) else F.normalize(self.h(as_rows(b)), dim=1)
         return ga @ hb.T / self.temperature  # (n, n)
+
+
+class CriticEstimator(Estimator):
+    """Base of the critic-based bounds: validates the critic settings and owns the critic.
+
+    Args:
+        dim (int): critic projection dimension.
+        temperature (float): τ of the critic scores.
+        hidden (int): hidden width of the critic projections (0: linear).
+    """
+
+    def __init__(self, dim: int, temperature: float, hidden: int):
+        super().__init__()
+        problems = []
+        if not (isinstance(temperature, (int, float)) and temperature > 0):
+            problems.append(f"temperature must be positive; got {temperature!r}")
+        if not (isinstance(dim, int) and dim >= 1):
+            problems.append(f"dim must be a positive integer; got {dim!r}")
+        if not (isinstance(hidden, int) and hidden >= 0):
+            problems.append(f"hidden must be a non-negative integer; got {hidden!r}")
+        if problems:
+            raise ConfigError(f"{type(self).__name__}: " + "; ".join(problems))
+        self.dim, self.temperature, self.hidden = dim, float(temperature), hidden
+        self.critic = SeparableCritic(dim, self.temperature, hidden)
+
+    def options(self) -> dict:
+        return {"dim": self.dim, "temperature": self.temperature, "hidden": self.hidden}

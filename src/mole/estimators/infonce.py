@@ -26,8 +26,8 @@ import torch
 
 
 from ..errors import ConfigError
-from .base import Estimator, Variable, as_tuple
-from .critics import SeparableCritic
+from .base import Variable, as_tuple
+from .critics import CriticEstimator
 from .kernels import is_labels
 
 LOG2 = math.log(2.0)
@@ -40,7 +40,7 @@ def _single(v: Variable, who: str) -> torch.Tensor:
     return v[0]
 
 
-class InfoNCEEstimator(Estimator):
+class InfoNCEEstimator(CriticEstimator):
     r"""Args:
         dim (int): critic projection dimension. (default: 64)
         temperature (float): τ. (default: 0.1)
@@ -53,13 +53,7 @@ class InfoNCEEstimator(Estimator):
     name = "infonce"
 
     def __init__(self, dim: int = 64, temperature: float = 0.1, hidden: int = 0):
-        super().__init__()
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ConfigError(f"InfoNCEEstimator: temperature must be positive; got {temperature!r}")
-        if not (isinstance(dim, int) and dim >= 1):
-            raise ConfigError(f"InfoNCEEstimator: dim must be a positive integer; got {dim!r}")
-        self.dim, self.temperature, self.hidden = dim, float(temperature), hidden
-        self.critic = SeparableCritic(dim, temperature, hidden)
+        super().__init__(dim, temperature, hidden)
 
     def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         a, b = _single(a, "InfoNCE"), _single(b, "InfoNCE")
@@ -84,8 +78,5 @@ class InfoNCEEstimator(Estimator):
         log_all = s.logsumexp(1)
         chance = torch.log(pos.sum(1).clamp_min(1).float() / (n - 1))
         return ((log_pos - log_all - chance)[has_pos]).mean() / LOG2
-
-    def options(self) -> dict:
-        return {"dim": self.dim, "temperature": self.temperature, "hidden": self.hidden}
 
 

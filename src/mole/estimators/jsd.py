@@ -22,16 +22,15 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
-from .base import Estimator, Variable
-from .critics import SeparableCritic
+from .base import Variable
+from .critics import CriticEstimator
 from .infonce import _single
 from .kernels import is_labels
 
 LOG2 = math.log(2.0)
 
 
-class JSDEstimator(Estimator):
+class JSDEstimator(CriticEstimator):
     r"""Args:
         dim (int): critic projection dimension. (default: 64)
         temperature (float): τ of the critic scores. (default: 0.1)
@@ -44,11 +43,7 @@ class JSDEstimator(Estimator):
     name = "jsd"
 
     def __init__(self, dim: int = 64, temperature: float = 0.1, hidden: int = 64):
-        super().__init__()
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ConfigError(f"JSDEstimator: temperature must be positive; got {temperature!r}")
-        self.dim, self.temperature, self.hidden = dim, float(temperature), hidden
-        self.critic = SeparableCritic(dim, temperature, hidden)
+        super().__init__(dim, temperature, hidden)
 
     def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         a, b = _single(a, "JSD"), _single(b, "JSD")
@@ -67,6 +62,3 @@ class JSDEstimator(Estimator):
         joint = -F.softplus(-s[pos]).mean()
         marginal = F.softplus(s[neg]).mean()
         return (joint - marginal + 2 * LOG2) / LOG2
-
-    def options(self) -> dict:
-        return {"dim": self.dim, "temperature": self.temperature, "hidden": self.hidden}
