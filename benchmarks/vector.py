@@ -33,7 +33,7 @@ def main() -> None:
         per_method: dict = {}
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as out:
-                cfg = ExperimentConfig(dataset=name, seed=seed, data_root=args.data_root, out=out,
+                cfg = ExperimentConfig(dataset=name, model="mlp", seed=seed, data_root=args.data_root, out=out,
                                        train=make_train_config(epochs=EPOCHS[name]))
                 res = run_experiment(cfg, argv=["benchmarks/vector.py"])
             for r in res["runs"]:
