@@ -1,7 +1,6 @@
 """The IDX reader on small files the test writes itself, and the missing-file error."""
 import gzip
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +67,7 @@ def test_data_root_from_environment(tmp_path, monkeypatch):
 
 
 def test_truncated_file_is_a_data_error(tmp_path):
-    arrays = fake_mnist(tmp_path)
+    fake_mnist(tmp_path)
     p = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
     p.write_bytes(p.read_bytes()[:-5])
     with pytest.raises(DataError, match="truncated"):

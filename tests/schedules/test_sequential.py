@@ -1,5 +1,3 @@
-import torch
-
 import mole
 from mole import ModularNetwork, TrainConfig
 

@@ -41,14 +41,18 @@ class GraphData(TrainData):
     def _readout(self, batch: torch.Tensor, size: int):
         return lambda out: POOLS[self.pool](out, batch, size=size)
 
+    def _cut(self, graph_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sorted ids, their node mask (N,), relabelled edges and per-node graph ids 0..B-1."""
+        ids = torch.as_tensor(graph_ids, device=self.batch.device).sort().values
+        keep = torch.zeros(len(self), dtype=torch.bool, device=self.batch.device)
+        keep[ids] = True
+        nodes = keep[self.batch]  # (N,) nodes of the chosen graphs
+        edges, _ = subgraph(nodes, self.edge_index, relabel_nodes=True, num_nodes=self.x.shape[0])
+        return ids, nodes, edges, torch.searchsorted(ids, self.batch[nodes])
+
     def batches(self, t, batch_size, generator):
-        for ids in minibatches(len(self), batch_size, generator):
-            ids = ids.sort().values
-            keep = torch.zeros(len(self), dtype=torch.bool, device=self.batch.device)
-            keep[ids] = True
-            nodes = keep[self.batch]  # (N,) nodes of the chosen graphs
-            edges, _ = subgraph(nodes, self.edge_index, relabel_nodes=True, num_nodes=self.x.shape[0])
-            local = torch.searchsorted(ids.to(self.batch.device), self.batch[nodes])  # graph ids -> 0..B-1
+        for chosen in minibatches(len(self), batch_size, generator):
+            ids, nodes, edges, local = self._cut(chosen)
             yield LocalBatch(t[nodes], self.x_pooled[ids], self.y[ids], (edges,),
                              readout=self._readout(local, len(ids)))
 
@@ -62,10 +66,5 @@ class GraphData(TrainData):
 
     def subset(self, graph_ids: torch.Tensor) -> "GraphData":
         """The graphs ``graph_ids`` as a new union (for cross-validation folds)."""
-        graph_ids = torch.as_tensor(graph_ids, device=self.batch.device).sort().values
-        keep = torch.zeros(len(self), dtype=torch.bool, device=self.batch.device)
-        keep[graph_ids] = True
-        nodes = keep[self.batch]
-        edges, _ = subgraph(nodes, self.edge_index, relabel_nodes=True, num_nodes=self.x.shape[0])
-        local = torch.searchsorted(graph_ids, self.batch[nodes])
-        return GraphData(self.x[nodes], edges, local, self.y[graph_ids], self.pool)
+        ids, nodes, edges, local = self._cut(graph_ids)
+        return GraphData(self.x[nodes], edges, local, self.y[ids], self.pool)

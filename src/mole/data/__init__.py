@@ -59,9 +59,5 @@ def dataset_defaults(dataset: str) -> dict:
     return dict(DEFAULTS.get(dataset, {"model": "mlp"}))
 
 
-def default_model(dataset: str) -> str:
-    return dataset_defaults(dataset)["model"]
-
-
 __all__ = ["Dataset", "NodeDataset", "GraphDataset", "DATASETS", "DEFAULTS", "data_root", "dataset_defaults",
-           "default_model", "load_dataset", "read_idx"]
+           "load_dataset", "read_idx"]
