@@ -57,25 +57,31 @@ class History(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per module (or per backprop run), showing the running local loss."""
+    """A tqdm bar per module (or per backprop run), showing the running local loss.
+
+    Bars are keyed by ``stage.index``, so stages that train interleaved (simultaneous schedule)
+    each advance their own bar; sequential stages open and close one bar at a time.
+    """
 
     def __init__(self, desc: str = "", leave: bool = False, disable: bool | None = None):
-        self.desc, self.leave, self.disable, self.bar = desc, leave, disable, None
+        self.desc, self.leave, self.disable, self.bars = desc, leave, disable, {}
 
     def on_stage_begin(self, stage, epochs: int, batches_per_epoch: int, **kwargs):
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=epochs * batches_per_epoch, leave=self.leave, disable=self.disable,
-                        desc=f"{self.desc} module {stage.index + 1}/{stage.n_stages}".strip(), unit="batch")
+        self.bars[stage.index] = tqdm(total=epochs * batches_per_epoch, leave=self.leave, disable=self.disable,
+                                      desc=f"{self.desc} module {stage.index + 1}/{stage.n_stages}".strip(),
+                                      unit="batch")
 
-    def on_batch_end(self, loss: float, **kwargs):
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    def on_batch_end(self, stage, loss: float, **kwargs):
+        bar = self.bars.get(stage.index)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
-    def on_stage_end(self, **kwargs):
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+    def on_stage_end(self, stage, **kwargs):
+        bar = self.bars.pop(stage.index, None)
+        if bar is not None:
+            bar.close()
 
 
 class LogEpochs(Callback):

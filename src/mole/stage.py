@@ -23,17 +23,23 @@ class Stage:
         self.module, self.objective = module, objective
         self.optimizer = make_optimizer(list(module.parameters()) + list(objective.parameters()))
         self.last_loss: float = float("nan")
+        self.output: torch.Tensor | None = None  # T_k of the last step, detached, if asked to keep it
 
     @property
     def is_head(self) -> bool:
         return self.index == self.n_stages - 1
 
-    def step(self, batch: LocalBatch) -> tuple[float, dict[str, float]]:
-        """One local update on a mini-batch; returns (loss, logged terms)."""
+    def step(self, batch: LocalBatch, keep_output: bool = False) -> tuple[float, dict[str, float]]:
+        """One local update on a mini-batch; returns (loss, logged terms).
+
+        With ``keep_output``, the module's train-mode output T_k on ``batch.t_in`` (before read-out,
+        detached) is kept in :attr:`output`, e.g. as the next module's input; otherwise it is None.
+        """
         self.module.train()
         self.objective.train()
-        out = batch.readout(self.module(batch.t_in.detach(), *batch.context))  # one row per sample
-        loss, terms = self.objective(out, batch)
+        t_out = self.module(batch.t_in.detach(), *batch.context)
+        self.output = t_out.detach() if keep_output else None
+        loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -4,8 +4,9 @@ from __future__ import annotations
 from ..validation import choose
 from .base import Schedule
 from .sequential import SequentialSchedule
+from .simultaneous import SimultaneousSchedule
 
-SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (SequentialSchedule,)}
+SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (SequentialSchedule, SimultaneousSchedule)}
 
 
 def schedule_resolver(name: str | Schedule) -> Schedule:
@@ -14,4 +15,4 @@ def schedule_resolver(name: str | Schedule) -> Schedule:
     return SCHEDULES[choose("schedule", name, SCHEDULES)]()
 
 
-__all__ = ["Schedule", "SequentialSchedule", "SCHEDULES", "schedule_resolver"]
+__all__ = ["SCHEDULES", "Schedule", "SequentialSchedule", "SimultaneousSchedule", "schedule_resolver"]

@@ -1,0 +1,73 @@
+r"""The simultaneous schedule: every mini-batch updates every module.
+
+Per batch, module 1 takes its local step on the batch; its train-mode output, detached, is the
+input of module 2's step on the same batch, and so on up to the head:
+
+.. math:: T_0 = X_B,\qquad T_k = M_k(\operatorname{sg}[T_{k-1}]),\qquad
+          \theta_k \leftarrow \theta_k - \eta\,\nabla_{\theta_k} \mathcal{L}_k(T_k)\quad k = 1..K
+
+(sg: stop-gradient; the update is the stage's own optimizer step), as in simultaneous local
+learning (DGL, Belilovsky et al. 2020; InfoPro, Wang et al. 2021). Cost per batch: one forward
+and one local backward per module, with one module's autograd graph alive at a time; modules
+never wait for one another to converge, but module k trains on a moving input while modules < k
+are still learning.
+
+Read-out and context (``edge_index``, selected nodes, per-graph pooling) belong to the batch and
+stay the same along the chain, so node- and graph-level graphs work unchanged. Stages before
+``start`` (resume) are frozen; their output is computed once, in evaluation mode, and cached.
+All stages end together, after the last epoch, so a checkpoint is only written then: an interrupted
+simultaneous run starts again from scratch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+
+from ..adapters import TrainData
+from ..callbacks import CallbackList
+from ..memory import ActivationMemory
+from ..stage import Stage
+from .base import Schedule
+
+
+class SimultaneousSchedule(Schedule):
+    name = "simultaneous"
+
+    def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
+            generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
+            start: int = 0) -> None:
+        t = data.x
+        for stage in stages[:start]:  # already trained: cache T_{start-1} once, as sequential does
+            stage.freeze()
+            if not stage.is_head:
+                t = data.transform(stage.module, t, batch_size)
+        training = stages[start:]
+        n_batches = data.n_batches(batch_size)
+        for stage in training:
+            callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
+        for epoch in range(epochs if training else 0):
+            tic = time.perf_counter()
+            losses = {s.index: [] for s in training}
+            sums = {s.index: {} for s in training}
+            for batch in data.batches(t, batch_size, generator):
+                for stage in training:
+                    with memory.step():
+                        loss, terms = stage.step(batch, keep_output=True)
+                    losses[stage.index].append(loss)
+                    for k, v in terms.items():
+                        sums[stage.index][k] = sums[stage.index].get(k, 0.0) + v
+                    callbacks.on_batch_end(stage=stage, loss=loss)
+                    batch = dataclasses.replace(batch, t_in=stage.output)  # T_k, detached, feeds M_{k+1}
+            seconds = time.perf_counter() - tic
+            for stage in training:
+                n = len(losses[stage.index])
+                record = {"module": stage.index, "epoch": epoch, "loss": sum(losses[stage.index]) / n,
+                          "seconds": seconds}
+                record.update({k: v / n for k, v in sums[stage.index].items()})
+                callbacks.on_epoch_end(record=record, stage=stage)
+        for stage in training:
+            callbacks.on_stage_end(stage=stage)
+        for stage in training:
+            stage.freeze()
