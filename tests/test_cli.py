@@ -8,12 +8,13 @@ import pytest
 
 from mole.cli import main
 
-FAST = ["--epochs", "2", "-q"]
+FAST = ["--epochs", "2", "-q", "--no-plots", "--monitor-every", "0"]  # figures: tests/test_plots.py
+FULL = ["--epochs", "2", "-q"]
 
 
 def test_run_writes_results_json(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "--dataset", "wine", "--out", str(out), *FAST]) == 0
+    assert main(["run", "--dataset", "wine", "--out", str(out), *FULL]) == 0
     printed = capsys.readouterr().out
     assert "method" in printed and "mole" in printed and "bp" in printed
     res = json.loads((out / "results.json").read_text())
@@ -108,10 +109,13 @@ def test_model_defaults_per_dataset(tmp_path):
 
 def test_node_level_graph_run(tmp_path):
     out = tmp_path / "karate"
-    assert main(["run", "--dataset", "karate", "--out", str(out), *FAST]) == 0
+    assert main(["run", "--dataset", "karate", "--out", str(out), *FULL]) == 0
     res = json.loads((out / "results.json").read_text())
     assert res["model"] == "gcn" and res["data"]["kind"] == "node"
     assert res["runs"][0]["modules"][0]["layers"][0] == "GCNConv(34→16)"
+    emb = res["runs"][0]["embedding"]  # node embeddings of the 30 test nodes (larger than the 4 training nodes)
+    assert emb["split"] == "test" and len(emb["labels"]) == 30 and len(emb["panels"]) == 1 + 2
+    assert (out / "tsne.png").exists() and len(res["runs"][0]["modules"][0]["information"]) == 3
 
 
 def test_graph_level_run_with_folds(tmp_path, monkeypatch):
@@ -125,3 +129,16 @@ def test_graph_level_run_with_folds(tmp_path, monkeypatch):
     run = json.loads((out / "results.json").read_text())["runs"][0]
     assert run["folds"] == 2 and len(run["fold_accuracies"]) == 2
     assert run["test_accuracy"] == pytest.approx(sum(run["fold_accuracies"]) / 2)
+
+
+def test_graph_level_run_draws_pooled_graph_embeddings(tmp_path, monkeypatch):
+    from graphs.test_loading import write_tiny_tu
+    root = tmp_path / "data"
+    write_tiny_tu(root)
+    monkeypatch.setenv("MOLE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "mutag"
+    assert main(["run", "--dataset", "mutag", "--data-root", str(root), "--folds", "2", "--batch-size", "2",
+                 "--methods", "mole", "--out", str(out), *FULL]) == 0
+    run = json.loads((out / "results.json").read_text())["runs"][0]
+    assert len(run["embedding"]["labels"]) == 2 and len(run["embedding"]["panels"]) == 1 + 3  # fold 0: 2 graphs
+    assert all(len(m["information"]) == 3 for m in run["modules"]) and (out / "tsne.png").exists()

@@ -151,7 +151,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mol
     memory = ActivationMemory(device)
     estimator: dict = {}
     tic = time.perf_counter()
-    cbs.on_train_begin(n_stages=len(network) if method == "mole" else 1)
+    cbs.on_train_begin(n_stages=len(network) if method == "mole" else 1, network=network, data=data)
     if method == "bp":
         train_backprop(network, data, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                        weight_decay=config.weight_decay, generator=generator, callbacks=cbs, memory=memory)

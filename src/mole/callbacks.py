@@ -1,7 +1,7 @@
 """Training callbacks: tiny hooks that take ``**kwargs`` (skorch style).
 
 The training loops only emit events; recording, progress bars and checkpoints are callbacks.
-Events: ``on_train_begin(n_stages)``, ``on_stage_begin(stage, epochs)``,
+Events: ``on_train_begin(n_stages, network, data)``, ``on_stage_begin(stage, epochs)``,
 ``on_batch_end(stage, loss)``, ``on_epoch_end(record)``, ``on_stage_end(stage)``, ``on_train_end()``.
 """
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
     mole run                      # digits, MLP, MOLE next to backprop
     mole run --dataset wine --epochs 10 --methods mole
+    mole plot runs/<run>          # redraw a finished run's figures from its results.json
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from .config import ObjectiveConfig
 from .data import DATASETS
@@ -103,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its checkpoint")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     g.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
+    g = run.add_argument_group("what each layer learned (information plane, linear probes, t-SNE)")
+    g.add_argument("--no-plots", action="store_true", help="skip the t-SNE embedding and the PNG figures")
+    g.add_argument("--monitor-every", type=int, default=None, help="epochs between information-plane "
+                   "measurements, 0 = off (default: epochs // 10)")
+    g.add_argument("--monitor-samples", type=int, default=512, help="training samples the information plane "
+                   "is measured on")
+    g.add_argument("--tsne-samples", type=int, default=500, help="samples in each t-SNE panel")
+    plot = sub.add_parser("plot", help="redraw the figures of a finished run from its results.json",
+                          formatter_class=_Help)
+    plot.add_argument("run_dir", help="the run folder (holds results.json)")
     return parser
 
 
@@ -130,7 +142,7 @@ TRAIN_FALLBACKS = {"epochs": 30, "batch_size": 256, "lr": 1e-3, "weight_decay": 
 
 def _config(args):
     from .data import dataset_defaults
-    from .experiment import ExperimentConfig, make_train_config
+    from .experiment import AnalysisConfig, ExperimentConfig, make_train_config
     defaults = dataset_defaults(args.dataset)
     train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, fallback)
                   for k, fallback in TRAIN_FALLBACKS.items()}
@@ -144,7 +156,10 @@ def _config(args):
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
                             hidden=args.hidden, channels=args.channels, batch_norm=not args.no_batch_norm, train=train,
                             dropout=args.dropout, folds=args.folds, pool=args.pool,
-                            data_root=args.data_root, download=args.download, out=args.out, resume=args.resume)
+                            data_root=args.data_root, download=args.download, out=args.out, resume=args.resume,
+                            analysis=AnalysisConfig(monitor_every=args.monitor_every,
+                                                    monitor_samples=args.monitor_samples,
+                                                    plots=not args.no_plots, tsne_samples=args.tsne_samples))
 
 
 def format_table(results: dict) -> str:
@@ -156,6 +171,43 @@ def format_table(results: dict) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def format_probes(results: dict) -> str:
+    """Linear-probe test accuracy per layer and method; empty if no probes were run."""
+    runs = [r for r in results["runs"] if r.get("input_probe_accuracy") is not None]
+    if not runs:
+        return ""
+    n = max(len(r["modules"]) for r in runs)
+    rows = [("probe acc", "input", *[f"module {k + 1}" for k in range(n)])]
+    for r in runs:
+        accs = [r["input_probe_accuracy"]] + [m.get("probe_accuracy") for m in r["modules"]]
+        rows.append((r["method"], *[f"{100 * a:.2f} %" if a is not None else "-" for a in accs]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
+
+
+def cmd_plot(args) -> int:
+    import json
+    from pathlib import Path
+    from .plots import FIGURES, draw_run
+    path = Path(args.run_dir) / "results.json"
+    if not path.is_file():
+        raise ConfigError(f"{path} not found; pass the folder of a finished `mole run` (it holds results.json)")
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); the run may have been cut "
+                          "short: rerun it") from None
+    if not isinstance(results, dict) or not isinstance(results.get("runs"), list):
+        raise ConfigError(f"{path} is not a mole results file (no 'runs' list); pass a `mole run` folder")
+    written = draw_run(results, args.run_dir)
+    for p in written:
+        print(f"wrote {p}")
+    for name in FIGURES:
+        if name not in {p.name for p in written}:
+            print(f"skipped {name}: the run did not record its data (e.g. run with --no-plots)")
+    return 0
 
 
 def cmd_run(args, argv: list) -> int:
@@ -173,7 +225,13 @@ def cmd_run(args, argv: list) -> int:
             else f"{d['n_train']} train / {d['n_test']} test")
     print(f"{results['dataset']} ({size}), model {results['model']}, seed {results['seed']}")
     print(format_table(results))
-    print(f"results: {results['run_dir']}/results.json")
+    probes = format_probes(results)
+    if probes:
+        print("\nlinear-probe test accuracy per layer (logistic regression on each module's output):")
+        print(probes)
+    print(f"\nresults: {results['run_dir']}/results.json")
+    if results.get("figures"):
+        print(f"figures: {', '.join(Path(p).name for p in results['figures'])} in {results['run_dir']}")
     return 0
 
 
@@ -184,7 +242,7 @@ def main(argv: list | None = None) -> int:
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return cmd_run(args, argv)
+        return cmd_plot(args) if args.command == "plot" else cmd_run(args, argv)
     except MoleError as exc:
         print(f"mole: error: {exc}", file=sys.stderr)
         return 2

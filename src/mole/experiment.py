@@ -6,7 +6,13 @@ This is what ``mole run`` does, as a function users can script:
     >>> results = run_experiment(ExperimentConfig(dataset="wine", epochs=10, out="runs/wine"))
 
 The run folder holds ``config.json`` (the resolved configuration), ``command.txt`` (how it was
-started), ``results.json`` (the numbers) and ``checkpoints/`` (for ``--resume``).
+started), ``results.json`` (the numbers), ``checkpoints/`` (for ``--resume``) and the figures
+``tsne.png``, ``information_plane.png`` and ``curves.png`` (see :mod:`mole.plots`).
+
+Besides accuracy, every run records what each module learned (:mod:`mole.analysis`): the
+information plane ``I(T_k;X), I(T_k;Y)`` during training, a linear-probe test accuracy per module
+and a t-SNE embedding of every module's output. With k-fold cross-validation these come from the
+first fold.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from typing import Callable, Optional, Union
 import torch
 
 from . import __version__
+from .analysis import InformationMonitor, linear_probes, monitor_estimator, tsne_panels
 from .api import METHODS, fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
@@ -30,6 +37,28 @@ from .models import MODELS, build_model
 from .validation import choose
 
 RESULTS = "results.json"
+
+
+@dataclass
+class AnalysisConfig:
+    """What to measure and draw besides accuracy."""
+
+    monitor_every: Optional[int] = None  # epochs between information-plane points; None: epochs // 10; 0: off
+    monitor_samples: int = 512  # fixed training samples the information plane is measured on
+    probes: bool = True  # linear-probe test accuracy of the input and every module
+    probe_samples: int = 5000  # training samples each probe is fitted on (scored on the whole test split)
+    plots: bool = True  # t-SNE embeddings and the PNG figures
+    tsne_samples: int = 500  # samples per t-SNE panel (test split; the training split if that is larger and the test has < 100)
+
+    def validate(self, epochs: int) -> "AnalysisConfig":
+        if self.monitor_every is None:
+            self.monitor_every = max(1, epochs // 10)
+        for name in ("monitor_every", "monitor_samples", "probe_samples", "tsne_samples"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (0 if name == "monitor_every" else 2):
+                low = "0 (off)" if name == "monitor_every" else "2"
+                raise ConfigError(f"{name} must be an integer >= {low}; got {value!r}")
+        return self
 
 
 @dataclass
@@ -49,6 +78,7 @@ class ExperimentConfig:
     download: bool = False  # fetch missing files (needs internet)
     out: Optional[str] = None  # run folder; default runs/<time>-<dataset>-<model>
     resume: bool = False  # continue an interrupted run in `out`
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def validate(self) -> "ExperimentConfig":
         self.methods = tuple(choose("method", m, METHODS) for m in self.methods)
@@ -64,6 +94,7 @@ class ExperimentConfig:
         self.model = choose("model", self.model, MODELS)
         self.train.seed = self.seed
         self.train.validate()
+        self.analysis.validate(self.train.epochs)
         return self
 
 
@@ -86,8 +117,40 @@ def _splits(dataset, cfg: ExperimentConfig) -> list[tuple[TrainData, TrainData]]
     return [(TensorData(dataset.x_train, dataset.y_train), TensorData(dataset.x_test, dataset.y_test))]
 
 
-def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks) -> dict:
-    accs, train_accs, seconds, memory, first = [], [], 0.0, 0.0, None
+def _monitor(cfg: ExperimentConfig, train: TrainData) -> Optional[InformationMonitor]:
+    if not cfg.analysis.monitor_every:
+        return None
+    estimator = monitor_estimator(cfg.train.estimator.name, cfg.train.estimator.options)
+    return InformationMonitor(train.sample(cfg.analysis.monitor_samples, cfg.seed), estimator,
+                              every=cfg.analysis.monitor_every)
+
+
+def _analyse(res, train: TrainData, test: TrainData, cfg: ExperimentConfig, run: dict, shared: dict) -> None:
+    """Probe accuracies and t-SNE panels of a trained network, into ``run`` (first fold only).
+
+    ``shared`` carries the input panel between methods: the raw data is embedded once.
+    """
+    a, blocks = cfg.analysis, res.network.blocks
+    if a.probes:
+        fit_on = train.sample(a.probe_samples, cfg.seed)
+        acc = linear_probes(fit_on.representations(blocks), fit_on.y, test.representations(blocks), test.y, cfg.seed)
+        run["input_probe_accuracy"] = acc[0]
+        for module, value in zip(run["modules"], acc[1:]):
+            module["probe_accuracy"] = value
+    if a.plots:
+        small = len(test) < min(100, a.tsne_samples) and len(train) > len(test)
+        split, source = ("train", train) if small else ("test", test)
+        sample = source.sample(a.tsne_samples, cfg.seed)
+        rows = sample.representations(blocks)
+        if "input" not in shared:
+            shared["input"] = tsne_panels(rows[:1], cfg.seed)[0]
+        panels = [shared["input"], *tsne_panels(rows[1:], cfg.seed)]
+        run["embedding"] = {"split": split, "labels": sample.y.cpu().tolist(),
+                            "panels": [p.round(3).tolist() for p in panels]}
+
+
+def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks, shared: dict) -> dict:
+    accs, train_accs, seconds, memory, first, monitor = [], [], 0.0, 0.0, None, None
     for fold, (train, test) in enumerate(splits):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
@@ -96,21 +159,36 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
                               dropout=cfg.dropout)
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name if method == "mole" else None
-        res = fit(net, train, method=method, config=cfg.train, callbacks=callbacks(method), checkpoint=ckpt,
-                  resume=cfg.resume)
+        extra = callbacks(method)
+        if fold == 0:
+            monitor = _monitor(cfg, train)
+            extra = extra + ([monitor] if monitor else [])
+        res = fit(net, train, method=method, config=cfg.train, callbacks=extra, checkpoint=ckpt, resume=cfg.resume)
         accs.append(res.score(test))
         train_accs.append(res.score(train))
-        seconds += res.train_seconds
+        seconds += res.train_seconds - (monitor.seconds if fold == 0 and monitor else 0.0)
         memory = max(memory, res.peak_memory_mb)
-        first = first or res
+        first = first or (res, train, test)
+    res, train, test = first
     run = {"method": method, "test_accuracy": sum(accs) / len(accs), "train_accuracy": sum(train_accs) / len(accs),
            "train_seconds": seconds, "peak_memory_mb": memory, "epochs": cfg.train.epochs,
-           "modules": first.modules(), "history": first.history.records}
+           "modules": res.modules(), "history": res.history.records}
     if len(splits) > 1:
         run.update(folds=len(splits), fold_accuracies=accs,
                    test_accuracy_std=float(torch.tensor(accs).std(unbiased=False)))
     if method == "mole":
-        run.update(schedule=cfg.train.schedule, estimator=first.estimator)
+        run.update(schedule=cfg.train.schedule, estimator=res.estimator)
+    tic = time.perf_counter()
+    if monitor:
+        run["monitor"] = {"estimator": {"name": monitor.estimator.name, "options": monitor.estimator.options()},
+                          "samples": len(monitor.data), "every": monitor.every}
+        for module in run["modules"]:
+            trajectory = monitor.for_module(module["index"])
+            module["information"] = [{k: r[k] for k in ("epoch", "I_TX", "I_TY")} for r in trajectory]
+            if trajectory:
+                module["I_TX"], module["I_TY"] = trajectory[-1]["I_TX"], trajectory[-1]["I_TY"]
+    _analyse(res, train, test, cfg, run, shared)
+    run["analysis_seconds"] = time.perf_counter() - tic + (monitor.seconds if monitor else 0.0)
     return run
 
 
@@ -129,10 +207,13 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
     results = {"dataset": cfg.dataset, "model": cfg.model, "seed": cfg.seed, "mole_version": __version__,
                "data": dataset.summary(), "run_dir": str(out), "runs": []}
-    splits = _splits(dataset, cfg)
+    splits, shared = _splits(dataset, cfg), {}
     for method in cfg.methods:
-        results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks))
+        results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))
     (out / RESULTS).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    if cfg.analysis.plots:
+        from .plots import draw_run
+        results["figures"] = [str(p) for p in draw_run(results, out)]
     return results
 
 

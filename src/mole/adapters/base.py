@@ -67,6 +67,31 @@ class TrainData(ABC):
         network.eval()
         return self.rows(self.transform(network, self.x, batch_size))
 
+    @torch.no_grad()
+    def representations(self, blocks, batch_size: int = 4096) -> list[torch.Tensor]:
+        """Rows of the input and of every block's output, ``[X, T_1, ..., T_k]`` (evaluation mode).
+
+        ``blocks``: the modules to chain, e.g. ``network.blocks`` or its first k entries. Each row
+        is one labelled sample: a vector/image, a labelled node, or a pooled graph. The blocks are
+        left in evaluation mode; callers that train afterwards set the mode they need.
+        """
+        t, rows = self.x, [self.rows(self.x)]
+        for block in blocks:
+            t = self.transform(block, t, batch_size)
+            rows.append(self.rows(t))
+        return rows
+
+    @abstractmethod
+    def take(self, positions: torch.Tensor) -> "TrainData":
+        """The adapter restricted to the labelled samples at ``positions`` (0..len-1)."""
+
+    def sample(self, n: int, seed: int = 0) -> "TrainData":
+        """A fixed random subset of at most ``n`` labelled samples (itself if it has no more)."""
+        if len(self) <= n:
+            return self
+        positions = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+        return self.take(positions.to(self.y.device))
+
     def to(self, device: torch.device) -> "TrainData":
         for name, value in vars(self).items():
             if isinstance(value, torch.Tensor):
@@ -83,6 +108,9 @@ class TensorData(TrainData):
     def batches(self, t, batch_size, generator):
         for idx in minibatches(len(self), batch_size, generator):
             yield LocalBatch(t[idx], self.x[idx], self.y[idx])
+
+    def take(self, positions):
+        return TensorData(self.x[positions], self.y[positions])
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

@@ -64,6 +64,9 @@ class GraphData(TrainData):
     def rows(self, out):
         return POOLS[self.pool](out, self.batch, size=len(self))
 
+    def take(self, positions):
+        return self.subset(positions)
+
     def subset(self, graph_ids: torch.Tensor) -> "GraphData":
         """The graphs ``graph_ids`` as a new union (for cross-validation folds)."""
         ids, nodes, edges, local = self._cut(graph_ids)

@@ -37,6 +37,9 @@ class NodeData(TrainData):
     def rows(self, out):
         return out[self.index]
 
+    def take(self, positions):
+        return self.subset(self.index[positions])
+
     def subset(self, index: torch.Tensor) -> "NodeData":
         """The same graph with other labelled nodes (e.g. the test split)."""
         return NodeData(self.x, self.edge_index, self.y_all, index)

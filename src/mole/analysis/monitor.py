@@ -1,0 +1,98 @@
+r"""The information plane, recorded during training.
+
+For every module k the monitor measures, on one fixed evaluation sample of the training data
+(the same samples at every measurement),
+
+.. math:: \big(I(T_k; X),\; I(T_k; Y)\big)
+
+with a kernel estimator: the run's own (Rényi or HSIC, same options) or, when the run trains with
+a critic-based estimator (InfoNCE, JSD) whose value depends on a critic it would have to fit
+first, the matrix-based Rényi estimator with default options. ``X`` is the network input read out
+per sample (a flattened image, a labelled node's features, a graph's pooled features).
+
+Measurements happen when a module starts training (epoch 0) and after every ``every``-th epoch
+and the last one. Under MOLE the module being trained is measured; under backprop (one stage for
+the whole network) every module is. All of it runs without gradients in evaluation mode, restores
+each module's train/eval mode afterwards, and keeps its own time (``seconds``) so that callers can
+report training time without it.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..adapters import TrainData
+from ..callbacks import Callback
+from ..estimators import Estimator, KernelEstimator, RenyiEstimator, estimator_resolver
+
+
+def monitor_estimator(name: str, options: dict | None = None) -> Estimator:
+    """The run's estimator if it is kernel-based (no parameters to fit), else default Rényi."""
+    est = estimator_resolver(name, **(options or {}))
+    return est if isinstance(est, KernelEstimator) else RenyiEstimator()
+
+
+class InformationMonitor(Callback):
+    """Args:
+        data: the evaluation sample (e.g. ``train.sample(512)``), a fixed set of labelled samples.
+        estimator: a kernel estimator (see :func:`monitor_estimator`).
+        every: measure after every ``every``-th epoch (and after the last); >= 1.
+
+    ``records``: dicts ``{"module", "epoch", "I_TX", "I_TY"}``, ``epoch`` counting finished epochs
+    of that module's training (0: before its first step).
+    """
+
+    def __init__(self, data: TrainData, estimator: Estimator, every: int = 1):
+        if every < 1:
+            raise ValueError(f"every must be >= 1; got {every}")
+        self.data, self.estimator, self.every = data, estimator, every
+        self.records: list[dict] = []
+        self.seconds = 0.0
+        self.network = None
+        self._epochs = 0
+
+    def on_train_begin(self, network=None, **kwargs):
+        self.network = network
+        if network is not None:
+            param = next(network.parameters(), None)
+            if param is not None:
+                self.data = self.data.to(param.device)
+                self.estimator.to(param.device)
+
+    def on_stage_begin(self, stage, epochs: int, **kwargs):
+        self._epochs = epochs
+        self.measure(stage, 0)
+
+    def on_epoch_end(self, record: dict, stage=None, **kwargs):
+        done = record["epoch"] + 1
+        if stage is not None and (done % self.every == 0 or done == self._epochs):
+            self.measure(stage, done)
+
+    def _modules(self, stage) -> list[int]:
+        """The trained stage's module, or all modules when one stage trains the whole network."""
+        if stage.n_stages != len(self.network):
+            return list(range(len(self.network)))
+        return [stage.index]
+
+    @torch.no_grad()
+    def measure(self, stage, epoch: int) -> None:
+        if self.network is None:
+            return
+        tic = time.perf_counter()
+        modules = self._modules(stage)
+        blocks = list(self.network.blocks)[:max(modules) + 1]
+        modes = [b.training for b in blocks]
+        rows = self.data.representations(blocks)
+        for block, mode in zip(blocks, modes):
+            block.train(mode)
+        x, y = rows[0].flatten(1).float(), self.data.y
+        for k in modules:
+            t = rows[k + 1].flatten(1).float()
+            self.records.append({"module": k, "epoch": epoch,
+                                 "I_TX": float(self.estimator.mutual_information(t, x)),
+                                 "I_TY": float(self.estimator.mutual_information(t, y))})
+        self.seconds += time.perf_counter() - tic
+
+    def for_module(self, index: int) -> list[dict]:
+        return [r for r in self.records if r["module"] == index]

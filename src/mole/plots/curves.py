@@ -1,0 +1,56 @@
+"""``curves.png``: how training went, MOLE next to backprop.
+
+Panels: the local loss of every MOLE module over its epochs; backprop's end-to-end loss; and the
+linear-probe test accuracy of the input and each module, one line per method.
+"""
+from __future__ import annotations
+
+from .style import method_name, module_colors, module_label
+
+
+def _loss_panel(ax, run: dict) -> None:
+    n = len(run["modules"])
+    colors = module_colors(n)
+    by_module: dict[int, list] = {}
+    for rec in run.get("history", []):
+        by_module.setdefault(rec["module"], []).append(rec)
+    for k, recs in sorted(by_module.items()):
+        label = module_label(k, n) if run["method"] == "mole" else "whole network"
+        ax.plot([r["epoch"] + 1 for r in recs], [r["loss"] for r in recs], color=colors[k] if run["method"] == "mole"
+                else "tab:red", label=label, linewidth=1.4)
+    what = "local loss per module (−J_k; head: cross-entropy)" if run["method"] == "mole" else "cross-entropy loss"
+    ax.set_title(f"{method_name(run)}: {what}", fontsize=10)
+    ax.set_xlabel("epoch (of the module)" if run["method"] == "mole" else "epoch")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def plot_curves(results: dict):
+    runs = results["runs"]
+    if not runs:
+        return None
+    from matplotlib.figure import Figure
+    probed = [r for r in runs if r.get("input_probe_accuracy") is not None]
+    n_panels = len(runs) + bool(probed)
+    fig = Figure(figsize=(4.8 * n_panels, 3.9))
+    axes = fig.subplots(1, n_panels, squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        _loss_panel(ax, run)
+    if probed:
+        ax = axes[0][-1]
+        n = max(len(r["modules"]) for r in probed)
+        ticks = ["input"] + [f"m{k + 1}" for k in range(n)]
+        for run, marker in zip(probed, "os^v"):
+            accs = [run["input_probe_accuracy"]] + [m.get("probe_accuracy") for m in run["modules"]]
+            ax.plot(range(len(accs)), [100 * a if a is not None else float("nan") for a in accs], marker=marker,
+                    label=method_name(run), linewidth=1.4)
+        ax.set_xticks(range(len(ticks)), ticks)
+        ax.set_xlabel("layer (module output)")
+        ax.set_ylabel("linear-probe test accuracy [%]")
+        ax.set_title("linear probe per layer", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Training curves and probes: {results['dataset']}, {results['model']}", fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,22 @@
+"""Shared figure conventions: method names and a colour per module."""
+from __future__ import annotations
+
+METHOD_NAMES = {"mole": "MOLE", "bp": "backprop"}
+
+
+def method_name(run: dict) -> str:
+    name = METHOD_NAMES.get(run["method"], run["method"])
+    if run["method"] == "mole" and run.get("estimator"):
+        name += f" ({run['estimator']['name']})"
+    return name
+
+
+def module_label(k: int, n_modules: int) -> str:
+    return f"module {k + 1}" + (" (head)" if k == n_modules - 1 else "")
+
+
+def module_colors(n_modules: int) -> list:
+    """One colour per module, light (first) to dark (last)."""
+    import matplotlib
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(0.85 * (1 - k / max(1, n_modules - 1))) for k in range(n_modules)]
