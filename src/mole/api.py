@@ -45,6 +45,8 @@ class FitResult:
     train_seconds: float
     peak_memory_mb: float
     estimator: dict = field(default_factory=dict)  # name and options (MOLE only)
+    samples_per_second: float = 0.0  # epochs x training samples / seconds of the training loop
+    schedule: dict = field(default_factory=dict)  # name and what the schedule recorded (e.g. workers)
 
     def predict_proba(self, X) -> torch.Tensor:
         """Class probabilities for features X (n, ...) or for the samples of a data adapter."""
@@ -152,9 +154,12 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mol
     estimator: dict = {}
     tic = time.perf_counter()
     cbs.on_train_begin(n_stages=len(network) if method == "mole" else 1, network=network, data=data)
+    schedule: dict = {}
+    loop = time.perf_counter()
     if method == "bp":
         train_backprop(network, data, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                        weight_decay=config.weight_decay, generator=generator, callbacks=cbs, memory=memory)
+        loop = time.perf_counter() - loop
     else:
         stages = build_stages(network, config)
         estimator = {"name": config.estimator.name, "options": stages[0].objective.estimator.options()}
@@ -164,8 +169,13 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mol
             if resume and ckpt.path.exists():
                 start = ckpt.load()
             cbs.callbacks.append(ckpt)
-        schedule_resolver(config.schedule).run(stages, data, epochs=config.epochs, batch_size=config.batch_size,
-                                               generator=generator, callbacks=cbs, memory=memory, start=start)
+        runner = schedule_resolver(config.schedule, config)
+        runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
+                   callbacks=cbs, memory=memory, start=start)
+        loop = runner.loop_seconds if runner.loop_seconds is not None else time.perf_counter() - loop
+        schedule = {"name": runner.name, **runner.info}
     cbs.on_train_end()
     network.eval()
-    return FitResult(method, network, config, history, time.perf_counter() - tic, memory.peak_mb, estimator)
+    rate = config.epochs * len(data) / loop if loop > 0 else 0.0
+    return FitResult(method, network, config, history, time.perf_counter() - tic, memory.peak_mb, estimator,
+                     rate, schedule)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import ObjectiveConfig
 from .data import DATASETS
+from .distributed.launcher import WorkerFailure
 from .errors import ConfigError, MoleError
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
@@ -81,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr", type=float, help="Adam learning rate (default: the dataset's, else 1e-3)")
     g.add_argument("--weight-decay", type=float, help="Adam weight decay (default: the dataset's, else 0)")
     g.add_argument("--schedule", default="sequential", help=f"module schedule: {', '.join(SCHEDULES)}")
+    g.add_argument("--workers", type=int, default=None, help="async: worker processes, each owning a contiguous "
+                   "group of modules (1..number of modules; default 2)")
+    g.add_argument("--worker-timeout", type=float, default=60.0, help="async: seconds without progress before a "
+                   "worker counts as hung and the run stops")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization and batch order")
     g.add_argument("--device", default="cpu", help="torch device")
     g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev)")
@@ -144,10 +149,15 @@ def _config(args):
     from .data import dataset_defaults
     from .experiment import AnalysisConfig, ExperimentConfig, make_train_config
     defaults = dataset_defaults(args.dataset)
+    if args.workers is not None and args.schedule != "async":
+        raise ConfigError(f"--workers applies to --schedule async, not {args.schedule!r}; add --schedule async "
+                          "or drop --workers")
     train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, fallback)
                   for k, fallback in TRAIN_FALLBACKS.items()}
     train = make_train_config(
-        **train_args, schedule=args.schedule, device=args.device,
+        **train_args, schedule=args.schedule, workers=2 if args.workers is None else args.workers,
+        worker_timeout=args.worker_timeout,
+        device=args.device,
         estimator=args.estimator,
         estimator_options=estimator_options(args),
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
@@ -163,10 +173,12 @@ def _config(args):
 
 
 def format_table(results: dict) -> str:
-    rows = [("method", "test acc", "train s", "peak MB", "modules")]
+    rows = [("method", "test acc", "train s", "samples/s", "peak MB", "modules")]
     for r in results["runs"]:
-        rows.append((r["method"], f"{100 * r['test_accuracy']:.2f} %", f"{r['train_seconds']:.1f}",
-                     f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))
+        name = r["method"] + (f" ({r['schedule']}" + (f", {r['workers']} workers" if r.get("workers") else "") + ")"
+                              if r.get("schedule", "sequential") != "sequential" else "")
+        rows.append((name, f"{100 * r['test_accuracy']:.2f} %", f"{r['train_seconds']:.1f}",
+                     f"{r.get('samples_per_second', 0):.0f}", f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -220,6 +232,9 @@ def cmd_run(args, argv: list) -> int:
         return cbs + ([LogEpochs()] if args.verbose else [])
 
     results = run_experiment(cfg, callbacks, argv=["mole", *argv])
+    from .distributed import is_primary
+    if not is_primary():
+        return 0  # under torchrun, rank 0 reports
     d = results["data"]
     size = (f"{d['n_graphs']} graphs, {results['runs'][0].get('folds', '?')}-fold CV" if d["kind"] == "graph"
             else f"{d['n_train']} train / {d['n_test']} test")
@@ -243,6 +258,9 @@ def main(argv: list | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return cmd_plot(args) if args.command == "plot" else cmd_run(args, argv)
+    except WorkerFailure as exc:  # not bad input: a process died or hung at run time
+        print(f"mole: error: {exc} (details: failure.json in the run folder)", file=sys.stderr)
+        return 1
     except MoleError as exc:
         print(f"mole: error: {exc}", file=sys.stderr)
         return 2

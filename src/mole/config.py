@@ -36,7 +36,9 @@ class TrainConfig:
     batch_size: int = 256  # samples per step; also the n of every Gram matrix
     lr: float = 1e-3  # Adam learning rate, every module and the backprop baseline
     weight_decay: float = 0.0
-    schedule: str = "sequential"
+    schedule: str = "sequential"  # sequential, simultaneous or async
+    workers: int = 2  # async: worker processes, each owning a contiguous group of modules
+    worker_timeout: float = 60.0  # async: seconds without progress before a worker counts as hung
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     # one ObjectiveConfig for every hidden module, or a list with one per hidden module
     objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
@@ -53,6 +55,10 @@ class TrainConfig:
             problems.append(f"lr must be positive; got {self.lr!r}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             problems.append(f"weight_decay must be >= 0; got {self.weight_decay!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            problems.append(f"workers must be an integer >= 1; got {self.workers!r}")
+        if not (isinstance(self.worker_timeout, (int, float)) and self.worker_timeout > 0):
+            problems.append(f"worker_timeout must be positive seconds; got {self.worker_timeout!r}")
         objectives = self.objective if isinstance(self.objective, list) else [self.objective]
         from .objectives.reduce import REDUCTIONS
         for o in objectives:

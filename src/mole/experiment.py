@@ -31,12 +31,14 @@ from .api import METHODS, fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import TensorData, TrainData
+from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError
 from .models import MODELS, build_model
 from .validation import choose
 
 RESULTS = "results.json"
+FAILURE = "failure.json"  # written instead of results.json when a worker process fails
 
 
 @dataclass
@@ -171,13 +173,16 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         first = first or (res, train, test)
     res, train, test = first
     run = {"method": method, "test_accuracy": sum(accs) / len(accs), "train_accuracy": sum(train_accs) / len(accs),
-           "train_seconds": seconds, "peak_memory_mb": memory, "epochs": cfg.train.epochs,
+           "train_seconds": seconds, "samples_per_second": res.samples_per_second, "peak_memory_mb": memory,
+           "epochs": cfg.train.epochs,
            "modules": res.modules(), "history": res.history.records}
     if len(splits) > 1:
         run.update(folds=len(splits), fold_accuracies=accs,
                    test_accuracy_std=float(torch.tensor(accs).std(unbiased=False)))
     if method == "mole":
         run.update(schedule=cfg.train.schedule, estimator=res.estimator)
+        if res.schedule.get("workers"):
+            run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
     tic = time.perf_counter()
     if monitor:
         run["monitor"] = {"estimator": {"name": monitor.estimator.name, "options": monitor.estimator.options()},
@@ -209,7 +214,14 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
                "data": dataset.summary(), "run_dir": str(out), "runs": []}
     splits, shared = _splits(dataset, cfg), {}
     for method in cfg.methods:
-        results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))
+        try:
+            results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))
+        except WorkerFailure as exc:  # the run folder keeps what happened
+            (out / FAILURE).write_text(json.dumps({"method": method, "error": str(exc), **exc.details}, indent=2,
+                                                  default=str))
+            raise
+        if not is_primary():
+            return results  # under torchrun only rank 0 evaluates and writes
     (out / RESULTS).write_text(json.dumps(results, indent=2, ensure_ascii=False))
     if cfg.analysis.plots:
         from .plots import draw_run
@@ -218,10 +230,11 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
 
 
 def make_train_config(*, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
-                      schedule: str = "sequential",
+                      schedule: str = "sequential", workers: int = 2, worker_timeout: float = 60.0,
                       estimator: str = "renyi", estimator_options: Optional[dict] = None,
                       objective: Union[ObjectiveConfig, list, None] = None, device: str = "cpu") -> TrainConfig:
     """A TrainConfig from flat keyword arguments (what the CLI collects)."""
     return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, schedule=schedule,
+                       workers=workers, worker_timeout=worker_timeout,
                        estimator=EstimatorConfig(estimator, dict(estimator_options or {})),
                        objective=objective or ObjectiveConfig(), device=device)

@@ -11,7 +11,8 @@ first, the matrix-based Rényi estimator with default options. ``X`` is the netw
 per sample (a flattened image, a labelled node's features, a graph's pooled features).
 
 Measurements happen when a module starts training (epoch 0) and after every ``every``-th epoch
-and the last one. Under MOLE the module being trained is measured; under backprop (one stage for
+and the last one. Under the asynchronous schedule, modules train in other processes, so only the
+final point is measured. Under MOLE the module being trained is measured; under backprop (one stage for
 the whole network) every module is. All of it runs without gradients in evaluation mode, restores
 each module's train/eval mode afterwards, and keeps its own time (``seconds``) so that callers can
 report training time without it.
@@ -68,6 +69,12 @@ class InformationMonitor(Callback):
         done = record["epoch"] + 1
         if stage is not None and (done % self.every == 0 or done == self._epochs):
             self.measure(stage, done)
+
+    def on_stage_end(self, stage=None, epochs: int | None = None, **kwargs):
+        """Schedules that train elsewhere (asynchronous workers) report only the end: measure it once."""
+        if stage is not None and self.network is not None:
+            if not any(self.for_module(k) for k in self._modules(stage)):
+                self.measure(stage, epochs if epochs is not None else self._epochs)
 
     def _modules(self, stage) -> list[int]:
         """The trained stage's module, or all modules when one stage trains the whole network."""

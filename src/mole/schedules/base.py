@@ -19,6 +19,15 @@ from ..stage import Stage
 
 class Schedule(ABC):
     name: ClassVar[str] = ""
+    #: wall seconds of the training loop proper, if the schedule measures it apart from start-up
+    loop_seconds: float | None = None
+    #: what the schedule wants recorded (e.g. workers and their modules)
+    info: dict = {}
+
+    @classmethod
+    def from_config(cls, config) -> "Schedule":
+        """Build from a :class:`~mole.config.TrainConfig` (schedules with settings read them here)."""
+        return cls()
 
     @abstractmethod
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,

@@ -1,0 +1,132 @@
+r"""One worker of the asynchronous schedule: a contiguous group of modules in its own process.
+
+Worker r owns stages ``groups[r]``. Every worker draws the *same* sequence of mini-batches (the
+same generator state), so labels, raw inputs and graph context (``edge_index``, read-out) never
+travel: only the activation tensor does. For each batch, worker r
+
+1. receives :math:`T_{k-1}` from worker r-1 (worker 0 takes the batch's input :math:`X_B`),
+2. takes the local step of each of its modules in turn, each on the detached output of the one
+   before (as the simultaneous schedule does), and
+3. sends its last output :math:`T_k` on to worker r+1 without waiting for it (bounded in flight),
+
+and never waits for a backward pass: there is none across workers. When all epochs are done the
+workers gather their modules' weights and per-epoch records at rank 0, which assembles the model.
+
+Rendezvous is ``env://`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``), so the same
+loop runs in local processes started by :func:`mole.distributed.launch_local` or under
+``torchrun --nnodes N``. Backend: gloo on CPU, nccl for CUDA devices.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from datetime import timedelta
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+
+from ..adapters import TrainData
+from ..memory import ActivationMemory
+from ..stage import Stage
+from .channel import Sender, receive
+
+
+@dataclasses.dataclass
+class WorkerSpec:
+    """Everything a worker needs; pickled once into every local worker process."""
+
+    stages: list[Stage]
+    groups: list[list[int]]  # stage indices per worker, contiguous, in order
+    data: TrainData
+    epochs: int
+    batch_size: int
+    generator_state: torch.Tensor  # every worker draws the same batches
+    start: int = 0  # stages before this index are already trained (resume): forward only
+    max_in_flight: int = 4
+    timeout: float = 60.0  # seconds a blocked send/receive may wait before the run fails
+    threads: int = 1  # torch intra-op threads per worker
+    result_path: Optional[str] = None  # where rank 0 saves the gathered result (local launch)
+
+
+def is_primary() -> bool:
+    """False in every torch.distributed process but rank 0 (true when not distributed at all)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _device(spec: WorkerSpec) -> torch.device:
+    param = next(spec.stages[0].module.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
+    mine = [spec.stages[i] for i in spec.groups[rank]]
+    device = _device(spec)
+    generator = torch.Generator().set_state(spec.generator_state)
+    sender = Sender(rank + 1, spec.max_in_flight) if rank < world - 1 else None
+    records, first, last = [], None, None
+    memory = ActivationMemory(device)
+    waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
+    for epoch in range(spec.epochs):
+        tic = time.perf_counter()
+        losses = {s.index: [] for s in mine}
+        sums = {s.index: {} for s in mine}
+        for batch in spec.data.batches(spec.data.x, spec.batch_size, generator):
+            wait = time.perf_counter()
+            t = receive(rank - 1).to(device) if rank > 0 else batch.t_in
+            first = first or time.time()
+            waited += time.perf_counter() - wait
+            for stage in mine:
+                batch = dataclasses.replace(batch, t_in=t)
+                if stage.index < spec.start:
+                    stage.module.eval()
+                    with torch.no_grad():
+                        t = stage.module(t, *batch.context)
+                    continue
+                with memory.step():
+                    loss, terms = stage.step(batch, keep_output=True)
+                t = stage.output
+                losses[stage.index].append(loss)
+                for k, v in terms.items():
+                    sums[stage.index][k] = sums[stage.index].get(k, 0.0) + v
+            if sender is not None:
+                wait = time.perf_counter()
+                sender.send(t)
+                waited += time.perf_counter() - wait
+            beat()
+        seconds = time.perf_counter() - tic
+        for stage in mine:
+            n = len(losses[stage.index])
+            if n:
+                record = {"module": stage.index, "epoch": epoch, "loss": sum(losses[stage.index]) / n,
+                          "seconds": seconds, "worker": rank}
+                record.update({k: v / n for k, v in sums[stage.index].items()})
+                records.append(record)
+    if sender is not None:
+        sender.flush()
+    last = time.time()
+    return {"rank": rank, "states": {s.index: s.module.state_dict() for s in mine}, "records": records,
+            "loop": (first, last), "peak_bytes": memory.peak_bytes, "wait_seconds": waited}
+
+
+def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda: None) -> Optional[list[dict]]:
+    """Train worker ``rank``'s modules; return the gathered results of all workers at rank 0."""
+    torch.set_num_threads(max(1, spec.threads))
+    own_group = not dist.is_initialized()
+    if own_group:
+        backend = "nccl" if _device(spec).type == "cuda" and dist.is_nccl_available() else "gloo"
+        dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
+                                timeout=timedelta(seconds=spec.timeout))
+    try:
+        mine = _train(spec, rank, world, beat)
+        gathered = [None] * world if rank == 0 else None
+        dist.gather_object(mine, gathered, dst=0)
+    finally:
+        if own_group:
+            dist.destroy_process_group()
+    if rank == 0 and spec.result_path:
+        tmp = spec.result_path + ".tmp"
+        torch.save(gathered, tmp)
+        os.replace(tmp, spec.result_path)
+    return gathered

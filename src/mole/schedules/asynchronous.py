@@ -1,0 +1,138 @@
+r"""The asynchronous schedule: modules in separate worker processes, activations flowing forward.
+
+The K stages are cut into ``workers`` contiguous groups; each group lives in its own process
+(:mod:`mole.distributed.worker`). Worker r receives :math:`T_{k-1}` of a batch from worker r-1,
+takes its modules' local steps, sends :math:`T_k` on and moves to the next batch at once, so the
+workers form a pipeline: while worker 2 trains on batch b, worker 1 already trains on batch b+1.
+No worker ever waits for a backward pass, only (at most ``max_in_flight`` batches ahead) for its
+input. Per batch and module the update is the simultaneous schedule's; the difference is that
+module k's input may come from a module k-1 a few steps *older* than under simultaneous.
+
+Groups are balanced by cost: every stage's forward and local backward is timed once on one batch
+(on copies, nothing trains) and the contiguous split with the smallest slowest group wins, since a
+pipeline runs at the pace of its slowest worker. Each worker uses ``cpu_count // workers`` threads.
+
+Launch: with no ``torch.distributed`` environment, ``workers`` local processes are started (gloo,
+``env://`` on a free local port) and watched (:func:`mole.distributed.launch_local`). Under
+``torchrun`` (``RANK``/``WORLD_SIZE`` set, e.g. ``torchrun --nnodes 2 --nproc-per-node 1 -m mole.cli run
+--schedule async --workers 2 ...``) this process *is* worker ``RANK``; rank 0 assembles the model.
+
+Throughput: ``loop_seconds`` runs from the first worker's first batch to the last worker's last
+batch (process start-up, ``startup_seconds``, is reported apart).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import os
+import time
+
+import torch
+
+from ..adapters import TrainData
+from ..callbacks import CallbackList
+from ..errors import ConfigError
+from ..memory import ActivationMemory
+from ..stage import Stage
+from .base import Schedule
+
+
+def stage_costs(stages: list[Stage], data: TrainData, batch_size: int, start: int = 0) -> list[float]:
+    """Seconds of one forward + local backward per stage on one batch, measured on copies."""
+    batch = next(iter(data.batches(data.x, batch_size, torch.Generator().manual_seed(0))))
+    t, costs = batch.t_in, []
+    for stage in stages:
+        module, objective = copy.deepcopy(stage.module), copy.deepcopy(stage.objective)
+        best = float("inf")
+        for _ in range(2):  # the first call warms up
+            tic = time.perf_counter()
+            inp = t.detach().requires_grad_(False)
+            out = module(inp, *batch.context)
+            if stage.index >= start:
+                loss, _ = objective(batch.readout(out), dataclasses.replace(batch, t_in=inp))
+                loss.backward()
+            best = min(best, time.perf_counter() - tic)
+        costs.append(best)
+        t = out.detach()
+    return costs
+
+
+def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
+    """Contiguous split of ``range(len(costs))`` into ``workers`` groups minimizing the largest sum."""
+    n = len(costs)
+    best, best_cuts = float("inf"), None
+    for cuts in itertools.combinations(range(1, n), workers - 1):
+        bounds = (0, *cuts, n)
+        slowest = max(sum(costs[a:b]) for a, b in zip(bounds, bounds[1:]))
+        if slowest < best - 1e-12:
+            best, best_cuts = slowest, bounds
+    return [list(range(a, b)) for a, b in zip(best_cuts, best_cuts[1:])]
+
+
+def describe_group(group: list[int]) -> str:
+    return f"module {group[0] + 1}" if len(group) == 1 else f"modules {group[0] + 1}-{group[-1] + 1}"
+
+
+class AsynchronousSchedule(Schedule):
+    """Args:
+        workers: number of worker processes (1..number of modules).
+        timeout: seconds without progress after which a worker counts as hung.
+        max_in_flight: batches a worker may run ahead of the next one.
+    """
+
+    name = "async"
+
+    def __init__(self, workers: int = 2, timeout: float = 60.0, max_in_flight: int = 4):
+        if not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers must be an integer >= 1; got {workers!r}")
+        if not timeout > 0:
+            raise ConfigError(f"worker timeout must be positive; got {timeout!r}")
+        self.workers, self.timeout, self.max_in_flight = workers, float(timeout), int(max_in_flight)
+        self.loop_seconds: float | None = None
+        self.info: dict = {}
+
+    @classmethod
+    def from_config(cls, config) -> "AsynchronousSchedule":
+        return cls(workers=config.workers, timeout=config.worker_timeout)
+
+    def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
+            generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
+            start: int = 0) -> None:
+        from ..distributed import WorkerSpec, is_primary, launch_local, run_worker
+        if self.workers > len(stages):
+            raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
+                              f"use --workers between 1 and {len(stages)}")
+        tic = time.time()
+        torchrun = "WORLD_SIZE" in os.environ and "MOLE_WORKER" not in os.environ
+        if torchrun and int(os.environ["WORLD_SIZE"]) != self.workers:
+            raise ConfigError(f"torchrun started {os.environ['WORLD_SIZE']} processes but --workers is "
+                              f"{self.workers}; make them equal")
+        costs = stage_costs(stages, data, batch_size, start)
+        groups = balanced_groups(costs, self.workers)
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", self.workers)) if torchrun else self.workers
+        spec = WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
+                          self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local))
+        if torchrun:
+            gathered = run_worker(spec, int(os.environ["RANK"]), self.workers)
+        else:
+            gathered = launch_local(spec, self.workers, lambda r: describe_group(groups[r]), self.timeout)
+        for stage in stages:
+            stage.freeze()
+        if not is_primary():
+            return  # under torchrun, rank 0 assembles and reports
+        for part in gathered:
+            for index, state in part["states"].items():
+                stages[index].module.load_state_dict(state)
+        memory.peak_bytes = max([memory.peak_bytes, *(p["peak_bytes"] for p in gathered)])  # the largest step
+        loops = [p["loop"] for p in gathered if p["loop"][0] is not None]
+        self.loop_seconds = max(b for _, b in loops) - min(a for a, _ in loops) if loops else 0.0
+        self.info = {"workers": self.workers, "groups": [[i + 1 for i in g] for g in groups],
+                     "stage_costs_ms": [round(1000 * c, 3) for c in costs],
+                     "startup_seconds": (min(a for a, _ in loops) - tic) if loops else None,
+                     "loop_seconds": self.loop_seconds,
+                     "wait_seconds": [round(p["wait_seconds"], 3) for p in sorted(gathered, key=lambda p: p["rank"])]}
+        for record in sorted((r for p in gathered for r in p["records"]), key=lambda r: (r["module"], r["epoch"])):
+            callbacks.on_epoch_end(record=record, stage=None)
+        for stage in stages[start:]:
+            callbacks.on_stage_end(stage=stage, epochs=epochs)

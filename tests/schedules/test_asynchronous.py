@@ -1,0 +1,164 @@
+"""The asynchronous schedule: worker processes on torch.distributed (gloo), and its failures."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import mole
+from mole.errors import ConfigError
+from mole.models import MLP
+from mole.schedules.asynchronous import balanced_groups
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    x = torch.tensor(X, dtype=torch.float32) / 16
+    return x[:1200], torch.tensor(y[:1200]), x[1200:], torch.tensor(y[1200:])
+
+
+def _fit(digits, schedule, epochs=20, **kw):
+    x, y, _, _ = digits
+    torch.manual_seed(0)
+    net = MLP(64, 10, hidden=(32, 16), batch_norm=True)
+    return mole.fit(net, x, y, config=mole.TrainConfig(epochs=epochs, lr=3e-3, batch_size=128, schedule=schedule,
+                                                         **kw))
+
+
+def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
+    _, _, xt, yt = digits
+    res = _fit(digits, "async", workers=2)
+    assert res.score(xt, yt) > 0.8  # chance: 0.1
+    assert res.schedule["workers"] == 2 and sorted(sum(res.schedule["groups"], [])) == [1, 2, 3]
+    assert res.samples_per_second > 0 and res.schedule["loop_seconds"] > 0
+    assert {r["module"] for r in res.history.records} == {0, 1, 2}
+    assert len(res.history.for_module(0)) == 20
+    # the activation a worker sends is the one its module computed in its step: the same updates as
+    # the simultaneous schedule, which runs them one after another (1 thread, as each worker)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = _fit(digits, "simultaneous")
+    finally:
+        torch.set_num_threads(before)
+    a, b = res.network.state_dict(), ref.network.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
+
+
+def test_one_worker_and_one_module_per_worker(digits):
+    _, _, xt, yt = digits
+    for workers in (1, 3):
+        res = _fit(digits, "async", epochs=6, workers=workers)
+        assert len(res.schedule["groups"]) == workers and res.score(xt, yt) > 0.5
+
+
+def test_bad_worker_counts_are_clear_errors(digits):
+    with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
+        mole.TrainConfig(schedule="async", workers=0).validate()
+    with pytest.raises(ConfigError, match="4 workers but the network has only 3 modules"):
+        _fit(digits, "async", epochs=1, workers=4)
+
+
+def test_cli_records_schedule_workers_and_throughput(tmp_path, capsys):
+    from mole.cli import main
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--schedule", "async", "--workers", "2", "--epochs", "3", "-q",
+                 "--no-plots", "--out", str(out)]) == 0
+    assert "mole (async, 2 workers)" in capsys.readouterr().out
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert runs[0]["schedule"] == "async" and runs[0]["workers"] == 2 and runs[0]["samples_per_second"] > 0
+    assert runs[1]["samples_per_second"] > 0  # backprop too
+    assert main(["run", "--dataset", "wine", "--workers", "2", "--out", str(tmp_path / "r2")]) == 2
+    assert "--workers applies to --schedule async" in capsys.readouterr().err
+    assert main(["run", "--dataset", "wine", "--schedule", "async", "--workers", "0",
+                 "--out", str(tmp_path / "r3")]) == 2
+    assert "workers must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_balanced_groups_minimize_the_slowest_worker():
+    assert balanced_groups([3, 1, 1, 1], 2) == [[0], [1, 2, 3]]
+    assert balanced_groups([1, 1, 1, 1], 2) == [[0, 1], [2, 3]]
+    assert balanced_groups([1, 5, 1], 3) == [[0], [1], [2]]
+    assert balanced_groups([2, 2, 1], 1) == [[0, 1, 2]]
+
+
+# --- faults: a real `mole run` in a subprocess, one of its workers killed or frozen -------------------
+
+def _workers_of(pid: int) -> dict[int, int]:
+    """{rank: pid} of the worker processes started by process ``pid``."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"mole.distributed.process" in cmd:
+            rank = next(int(e[5:]) for e in env if e.startswith(b"RANK="))
+            found[rank] = int(proc.name)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _start_run(tmp_path, *extra):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mole.cli", "run", "--dataset", "digits", "--methods", "mole", "--schedule", "async",
+           "--workers", "2", "--epochs", "300", "--no-plots", "--monitor-every", "0", "-q", "--out", str(out), *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while len(workers := _workers_of(proc.pid)) < 2:
+        assert proc.poll() is None and time.time() < deadline, "workers did not start"
+        time.sleep(0.2)
+    time.sleep(8)  # past start-up (imports, rendezvous): training is under way
+    assert proc.poll() is None
+    return proc, workers, out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killed_worker_fails_the_run_cleanly_and_names_it(tmp_path):
+    proc, workers, out = _start_run(tmp_path)
+    os.kill(workers[1], signal.SIGKILL)
+    tic = time.time()
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - tic < 30 and proc.returncode == 1
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("mole: error: worker 1 (module") and "SIGKILL" in line, err
+    failure = json.loads((out / "failure.json").read_text())
+    assert failure["worker"] == 1 and failure["method"] == "mole" and not (out / "results.json").exists()
+    time.sleep(0.5)
+    assert not any(_alive(pid) for pid in workers.values())  # no survivors, no zombies
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_hung_worker_is_detected_and_named(tmp_path):
+    proc, workers, out = _start_run(tmp_path, "--worker-timeout", "5")
+    os.kill(workers[1], signal.SIGSTOP)  # frozen: alive but making no progress
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        for pid in workers.values():
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 1
+    assert "worker 1 (module" in err and "hung: no progress" in err, err
+    assert json.loads((out / "failure.json").read_text())["worker"] == 1
+    time.sleep(0.5)
+    assert not any(_alive(pid) for pid in workers.values())
