@@ -118,27 +118,25 @@ def test_node_level_graph_run(tmp_path):
     assert (out / "tsne.png").exists() and len(res["runs"][0]["modules"][0]["information"]) == 3
 
 
-def test_graph_level_run_with_folds(tmp_path, monkeypatch):
+def _tiny_mutag_run(tmp_path, monkeypatch, *flags) -> dict:
+    """`mole run` on a 4-graph TU dataset in MUTAG's layout, 2 folds; returns the first run's results."""
     from graphs.test_loading import write_tiny_tu
     root = tmp_path / "data"
     write_tiny_tu(root)
     monkeypatch.setenv("MOLE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "mutag"
     assert main(["run", "--dataset", "mutag", "--data-root", str(root), "--folds", "2", "--batch-size", "2",
-                 "--out", str(out), *FAST]) == 0
-    run = json.loads((out / "results.json").read_text())["runs"][0]
+                 "--out", str(out), *flags]) == 0
+    return json.loads((out / "results.json").read_text())["runs"][0]
+
+
+def test_graph_level_run_with_folds(tmp_path, monkeypatch):
+    run = _tiny_mutag_run(tmp_path, monkeypatch, *FAST)
     assert run["folds"] == 2 and len(run["fold_accuracies"]) == 2
     assert run["test_accuracy"] == pytest.approx(sum(run["fold_accuracies"]) / 2)
 
 
 def test_graph_level_run_draws_pooled_graph_embeddings(tmp_path, monkeypatch):
-    from graphs.test_loading import write_tiny_tu
-    root = tmp_path / "data"
-    write_tiny_tu(root)
-    monkeypatch.setenv("MOLE_CACHE", str(tmp_path / "cache"))
-    out = tmp_path / "mutag"
-    assert main(["run", "--dataset", "mutag", "--data-root", str(root), "--folds", "2", "--batch-size", "2",
-                 "--methods", "mole", "--out", str(out), *FULL]) == 0
-    run = json.loads((out / "results.json").read_text())["runs"][0]
+    run = _tiny_mutag_run(tmp_path, monkeypatch, "--methods", "mole", *FULL)
     assert len(run["embedding"]["labels"]) == 2 and len(run["embedding"]["panels"]) == 1 + 3  # fold 0: 2 graphs
-    assert all(len(m["information"]) == 3 for m in run["modules"]) and (out / "tsne.png").exists()
+    assert all(len(m["information"]) == 3 for m in run["modules"]) and (tmp_path / "mutag" / "tsne.png").exists()
