@@ -68,6 +68,8 @@ def test_results_record_information_and_probes(run_dir):
             assert [p["epoch"] for p in m["information"]] == [0, 1, 2, 3]
             assert m["I_TY"] == m["information"][-1]["I_TY"]
         assert run["analysis_seconds"] > 0 and run["monitor"]["samples"] == 120
+        # throughput counts training only, not the monitor's measurements inside the loop
+        assert run["samples_per_second"] * run["train_seconds"] >= 0.8 * run["epochs"] * results["data"]["n_train"]
 
 
 def test_plot_redraws_identical_figures(run_dir, tmp_path, capsys):
