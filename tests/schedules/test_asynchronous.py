@@ -122,12 +122,20 @@ def _start_run(tmp_path, *extra):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "mole.cli", "run", "--dataset", "digits", "--methods", "mole", "--schedule", "async",
            "--workers", "2", "--epochs", "300", "--no-plots", "--monitor-every", "0", "-q", "--out", str(out), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while len(workers := _workers_of(proc.pid)) < 2:
-        assert proc.poll() is None and time.time() < deadline, "workers did not start"
+    tmp = tmp_path / "tmp"  # the launcher's folder (spec, heartbeats) goes here
+    tmp.mkdir()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
+    deadline = time.time() + 120
+
+    def training() -> bool:  # a worker's heartbeat file holds a byte once its first batch is done
+        beats = list(tmp.glob("mole-async-*/worker*.alive"))
+        return len(beats) == 2 and all(b.stat().st_size for b in beats)
+
+    while len(workers := _workers_of(proc.pid)) < 2 or not training():
+        assert proc.poll() is None and time.time() < deadline, "workers did not start training"
         time.sleep(0.2)
-    time.sleep(8)  # past start-up (imports, rendezvous): training is under way
+    time.sleep(1)
     assert proc.poll() is None
     return proc, workers, out
 

@@ -30,12 +30,9 @@ from typing import Callable
 import torch
 
 from ..errors import MoleError
-from .worker import WorkerSpec
+from .worker import STARTUP, WorkerSpec
 
 PEER_LOST = 3  # exit code of a worker that failed only because another worker did
-
-
-STARTUP = 120.0  # seconds a worker may take to start before it counts as hung
 
 
 def heartbeat_file(folder: str, rank: int) -> Path:

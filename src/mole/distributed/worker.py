@@ -29,8 +29,11 @@ import torch.distributed as dist
 
 from ..adapters import TrainData
 from ..memory import ActivationMemory
+from ..schedules.base import EpochMeter
 from ..stage import Stage
 from .channel import Sender, receive
+
+STARTUP = 120.0  # seconds a worker may take to start (import torch, join the rendezvous)
 
 
 @dataclasses.dataclass
@@ -45,7 +48,7 @@ class WorkerSpec:
     generator_state: torch.Tensor  # every worker draws the same batches
     start: int = 0  # stages before this index are already trained (resume): forward only
     max_in_flight: int = 4
-    timeout: float = 60.0  # seconds a blocked send/receive may wait before the run fails
+    timeout: float = 60.0  # seconds without progress before the run fails (start-up: at least STARTUP)
     threads: int = 1  # torch intra-op threads per worker
     result_path: Optional[str] = None  # where rank 0 saves the gathered result (local launch)
 
@@ -69,9 +72,7 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     memory = ActivationMemory(device)
     waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
     for epoch in range(spec.epochs):
-        tic = time.perf_counter()
-        losses = {s.index: [] for s in mine}
-        sums = {s.index: {} for s in mine}
+        tic, meter = time.perf_counter(), EpochMeter()
         for batch in spec.data.batches(spec.data.x, spec.batch_size, generator):
             wait = time.perf_counter()
             t = receive(rank - 1).to(device) if rank > 0 else batch.t_in
@@ -87,9 +88,7 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
                 with memory.step():
                     loss, terms = stage.step(batch, keep_output=True)
                 t = stage.output
-                losses[stage.index].append(loss)
-                for k, v in terms.items():
-                    sums[stage.index][k] = sums[stage.index].get(k, 0.0) + v
+                meter.add(stage.index, loss, terms)
             if sender is not None:
                 wait = time.perf_counter()
                 sender.send(t)
@@ -97,12 +96,9 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
             beat()
         seconds = time.perf_counter() - tic
         for stage in mine:
-            n = len(losses[stage.index])
-            if n:
-                record = {"module": stage.index, "epoch": epoch, "loss": sum(losses[stage.index]) / n,
-                          "seconds": seconds, "worker": rank}
-                record.update({k: v / n for k, v in sums[stage.index].items()})
-                records.append(record)
+            record = meter.record(stage.index, epoch, seconds)
+            if record is not None:  # stages before `start` take no steps
+                records.append({**record, "worker": rank})
     if sender is not None:
         sender.flush()
     last = time.time()
@@ -116,8 +112,10 @@ def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda: None) -> Op
     own_group = not dist.is_initialized()
     if own_group:
         backend = "nccl" if _device(spec).type == "cuda" and dist.is_nccl_available() else "gloo"
+        # the rendezvous waits for every worker's start-up (fresh interpreters importing torch): give it at
+        # least STARTUP seconds; within a local launch the parent's watchdog enforces spec.timeout anyway
         dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
-                                timeout=timedelta(seconds=spec.timeout))
+                                timeout=timedelta(seconds=max(spec.timeout, STARTUP)))
     try:
         mine = _train(spec, rank, world, beat)
         gathered = [None] * world if rank == 0 else None

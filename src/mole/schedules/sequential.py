@@ -14,7 +14,7 @@ from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..stage import Stage
 from ..adapters import TrainData
-from .base import Schedule
+from .base import EpochMeter, Schedule
 
 
 class SequentialSchedule(Schedule):
@@ -29,18 +29,14 @@ class SequentialSchedule(Schedule):
             if stage.index >= start:
                 callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
                 for epoch in range(epochs):
-                    tic, losses, sums = time.perf_counter(), [], {}
+                    tic, meter = time.perf_counter(), EpochMeter()
                     for batch in data.batches(t, batch_size, generator):
                         with memory.step():
                             loss, terms = stage.step(batch)
-                        losses.append(loss)
-                        for k, v in terms.items():
-                            sums[k] = sums.get(k, 0.0) + v
+                        meter.add(stage.index, loss, terms)
                         callbacks.on_batch_end(stage=stage, loss=loss)
-                    record = {"module": stage.index, "epoch": epoch, "loss": sum(losses) / len(losses),
-                              "seconds": time.perf_counter() - tic}
-                    record.update({k: v / len(losses) for k, v in sums.items()})
-                    callbacks.on_epoch_end(record=record, stage=stage)
+                    callbacks.on_epoch_end(record=meter.record(stage.index, epoch, time.perf_counter() - tic),
+                                           stage=stage)
                 callbacks.on_stage_end(stage=stage)
             stage.freeze()
             if not stage.is_head:

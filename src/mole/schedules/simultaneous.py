@@ -29,7 +29,7 @@ from ..adapters import TrainData
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..stage import Stage
-from .base import Schedule
+from .base import EpochMeter, Schedule
 
 
 class SimultaneousSchedule(Schedule):
@@ -48,25 +48,17 @@ class SimultaneousSchedule(Schedule):
         for stage in training:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         for epoch in range(epochs if training else 0):
-            tic = time.perf_counter()
-            losses = {s.index: [] for s in training}
-            sums = {s.index: {} for s in training}
+            tic, meter = time.perf_counter(), EpochMeter()
             for batch in data.batches(t, batch_size, generator):
                 for stage in training:
                     with memory.step():
                         loss, terms = stage.step(batch, keep_output=True)
-                    losses[stage.index].append(loss)
-                    for k, v in terms.items():
-                        sums[stage.index][k] = sums[stage.index].get(k, 0.0) + v
+                    meter.add(stage.index, loss, terms)
                     callbacks.on_batch_end(stage=stage, loss=loss)
                     batch = dataclasses.replace(batch, t_in=stage.output)  # T_k, detached, feeds M_{k+1}
             seconds = time.perf_counter() - tic
             for stage in training:
-                n = len(losses[stage.index])
-                record = {"module": stage.index, "epoch": epoch, "loss": sum(losses[stage.index]) / n,
-                          "seconds": seconds}
-                record.update({k: v / n for k, v in sums[stage.index].items()})
-                callbacks.on_epoch_end(record=record, stage=stage)
+                callbacks.on_epoch_end(record=meter.record(stage.index, epoch, seconds), stage=stage)
         for stage in training:
             callbacks.on_stage_end(stage=stage)
         for stage in training:
