@@ -42,7 +42,7 @@ class FitResult:
     network: ModularNetwork
     config: TrainConfig
     history: History
-    train_seconds: float
+    train_seconds: float  # wall seconds of fit, without the time callbacks spent measuring
     peak_memory_mb: float
     estimator: dict = field(default_factory=dict)  # name and options (MOLE only)
     samples_per_second: float = 0.0  # epochs x training samples / seconds of the training loop
@@ -155,11 +155,12 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mol
     tic = time.perf_counter()
     cbs.on_train_begin(n_stages=len(network) if method == "mole" else 1, network=network, data=data)
     schedule: dict = {}
-    loop = time.perf_counter()
+    measuring = lambda: sum(cb.measuring_seconds() for cb in cbs.callbacks)  # noqa: E731
+    loop_tic, measured_before = time.perf_counter(), measuring()
+    loop = None  # seconds of the training loop, if the schedule times it itself (asynchronous workers)
     if method == "bp":
         train_backprop(network, data, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                        weight_decay=config.weight_decay, generator=generator, callbacks=cbs, memory=memory)
-        loop = time.perf_counter() - loop
     else:
         stages = build_stages(network, config)
         estimator = {"name": config.estimator.name, "options": stages[0].objective.estimator.options()}
@@ -172,10 +173,12 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mol
         runner = schedule_resolver(config.schedule, config)
         runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
                    callbacks=cbs, memory=memory, start=start)
-        loop = runner.loop_seconds if runner.loop_seconds is not None else time.perf_counter() - loop
+        loop = runner.loop_seconds
         schedule = {"name": runner.name, **runner.info}
+    if loop is None:  # timed here: callbacks measuring inside the loop (InformationMonitor) are not training
+        loop = time.perf_counter() - loop_tic - (measuring() - measured_before)
     cbs.on_train_end()
     network.eval()
     rate = config.epochs * len(data) / loop if loop > 0 else 0.0
-    return FitResult(method, network, config, history, time.perf_counter() - tic, memory.peak_mb, estimator,
-                     rate, schedule)
+    seconds = time.perf_counter() - tic - measuring()
+    return FitResult(method, network, config, history, seconds, memory.peak_mb, estimator, rate, schedule)

@@ -13,6 +13,10 @@ logger = logging.getLogger("mole")
 
 
 class Callback:
+    def measuring_seconds(self) -> float:
+        """Seconds this callback spent measuring (not training); fit leaves them out of training time."""
+        return 0.0
+
     def on_train_begin(self, **kwargs): ...
     def on_stage_begin(self, **kwargs): ...
     def on_batch_end(self, **kwargs): ...

@@ -168,12 +168,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         res = fit(net, train, method=method, config=cfg.train, callbacks=extra, checkpoint=ckpt, resume=cfg.resume)
         accs.append(res.score(test))
         train_accs.append(res.score(train))
-        measured = monitor.seconds if fold == 0 and monitor else 0.0
-        seconds += res.train_seconds - measured
-        if measured and res.samples_per_second > 0 and res.schedule.get("loop_seconds") is None:
-            # the monitor ran inside the timed loop (it measures in callbacks): take its time out of the rate
-            samples = cfg.train.epochs * len(train)
-            res.samples_per_second = samples / max(1e-9, samples / res.samples_per_second - measured)
+        seconds += res.train_seconds  # without the monitor's measurements (fit leaves them out)
         memory = max(memory, res.peak_memory_mb)
         first = first or (res, train, test)
     res, train, test = first

@@ -14,8 +14,8 @@ Measurements happen when a module starts training (epoch 0) and after every ``ev
 and the last one. Under the asynchronous schedule, modules train in other processes, so only the
 final point is measured. Under MOLE the module being trained is measured; under backprop (one stage for
 the whole network) every module is. All of it runs without gradients in evaluation mode, restores
-each module's train/eval mode afterwards, and keeps its own time (``seconds``) so that callers can
-report training time without it.
+each module's train/eval mode afterwards, and keeps its own time (``seconds``), which
+:func:`mole.fit` leaves out of ``train_seconds`` and ``samples_per_second``.
 """
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ class InformationMonitor(Callback):
         self.seconds = 0.0
         self.network = None
         self._epochs = 0
+
+    def measuring_seconds(self) -> float:
+        return self.seconds
 
     def on_train_begin(self, network=None, **kwargs):
         self.network = network

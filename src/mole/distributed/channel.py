@@ -28,7 +28,7 @@ class PeerLost(RuntimeError):
 def _header(t: torch.Tensor) -> torch.Tensor:
     if t.dim() > HEADER - 2:
         raise ValueError(f"can only send tensors with up to {HEADER - 2} dims; got {t.dim()}")
-    h = torch.zeros(HEADER, dtype=torch.int64)
+    h = torch.zeros(HEADER, dtype=torch.int64, device=t.device)  # nccl sends device tensors only
     h[0], h[1] = DTYPES.index(t.dtype), t.dim()
     h[2:2 + t.dim()] = torch.tensor(t.shape, dtype=torch.int64)
     return h
@@ -62,12 +62,12 @@ class Sender:
             raise PeerLost(self.peer, exc) from exc
 
 
-def receive(peer: int) -> torch.Tensor:
-    """The next tensor sent by worker ``peer`` (blocking)."""
-    h = torch.empty(HEADER, dtype=torch.int64)
+def receive(peer: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The next tensor sent by worker ``peer`` (blocking), on ``device`` (the sender's device type)."""
+    h = torch.empty(HEADER, dtype=torch.int64, device=device)
     try:
         dist.recv(h, peer)
-        t = torch.empty(h[2:2 + int(h[1])].tolist(), dtype=DTYPES[int(h[0])])
+        t = torch.empty(h[2:2 + int(h[1])].tolist(), dtype=DTYPES[int(h[0])], device=device)
         dist.recv(t, peer)
     except RuntimeError as exc:
         raise PeerLost(peer, exc) from exc

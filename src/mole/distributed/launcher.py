@@ -15,6 +15,7 @@ The parent then only watches:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -86,7 +87,7 @@ def launch_local(spec: WorkerSpec, world: int, describe: Callable[[int], str], t
     Raises :class:`WorkerFailure` if a worker dies, fails or hangs for ``timeout`` seconds.
     """
     tmp = tempfile.mkdtemp(prefix="mole-async-")
-    spec.result_path, spec.timeout = os.path.join(tmp, "result.pt"), timeout
+    spec = dataclasses.replace(spec, result_path=os.path.join(tmp, "result.pt"), timeout=timeout)
     torch.save(spec, os.path.join(tmp, "spec.pt"))
     port, started = free_port(), time.time()
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world)}
@@ -107,13 +108,9 @@ def launch_local(spec: WorkerSpec, world: int, describe: Callable[[int], str], t
                 culprits = [r for r in failed if codes[r] != PEER_LOST]
                 if culprits or time.time() - first_failure > 2.0:  # give the real cause a moment to show
                     _stop(procs)
-                    codes = [p.returncode for p in procs]
                     rank = (culprits or failed)[0]
-                    how = _how(codes[rank], _report(tmp, rank))
-                    raise WorkerFailure(
-                        f"worker {rank} ({describe(rank)}) {how}; the other workers were stopped",
-                        {"worker": rank, "modules": describe(rank), "reason": how, "exit_codes": codes,
-                         "seconds": time.time() - started, "reports": {r: _report(tmp, r) for r in range(world)}})
+                    raise _failure(rank, _how(procs[rank].returncode, _report(tmp, rank)), procs, describe, tmp,
+                                   started)
             now = time.time()
             beats = {r: heartbeat_file(tmp, r).stat().st_mtime for r in range(world) if codes[r] is None}
             # start-up (a fresh interpreter importing torch, the rendezvous) gets at least STARTUP seconds
@@ -121,15 +118,22 @@ def launch_local(spec: WorkerSpec, world: int, describe: Callable[[int], str], t
             stale = [r for r, t in beats.items() if now - t > limit[r]]
             if stale:
                 rank = min(stale, key=beats.get)  # the first to stop; the others wait on it
-                how = f"hung: no progress for {now - beats[rank]:.0f} s (timeout {timeout:g} s)"
                 _stop(procs)
-                raise WorkerFailure(f"worker {rank} ({describe(rank)}) {how}; the other workers were stopped",
-                                    {"worker": rank, "modules": describe(rank), "reason": how,
-                                     "exit_codes": [p.returncode for p in procs], "seconds": now - started})
+                raise _failure(rank, f"hung: no progress for {now - beats[rank]:.0f} s (timeout {timeout:g} s)",
+                               procs, describe, tmp, started)
             time.sleep(poll)
     finally:
         _stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _failure(rank: int, how: str, procs: list[subprocess.Popen], describe: Callable[[int], str], tmp: str,
+             started: float) -> WorkerFailure:
+    """The error naming worker ``rank`` and its modules, with every worker's exit code and report."""
+    return WorkerFailure(f"worker {rank} ({describe(rank)}) {how}; the other workers were stopped",
+                         {"worker": rank, "modules": describe(rank), "reason": how,
+                          "exit_codes": [p.returncode for p in procs], "seconds": time.time() - started,
+                          "reports": {r: _report(tmp, r) for r in range(len(procs))}})
 
 
 def _report(tmp: str, rank: int) -> dict | None:

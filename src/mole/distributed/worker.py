@@ -68,14 +68,14 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     device = _device(spec)
     generator = torch.Generator().set_state(spec.generator_state)
     sender = Sender(rank + 1, spec.max_in_flight) if rank < world - 1 else None
-    records, first, last = [], None, None
+    records, first = [], None
     memory = ActivationMemory(device)
     waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
     for epoch in range(spec.epochs):
         tic, meter = time.perf_counter(), EpochMeter()
         for batch in spec.data.batches(spec.data.x, spec.batch_size, generator):
             wait = time.perf_counter()
-            t = receive(rank - 1).to(device) if rank > 0 else batch.t_in
+            t = receive(rank - 1, device) if rank > 0 else batch.t_in
             first = first or time.time()
             waited += time.perf_counter() - wait
             for stage in mine:
@@ -101,9 +101,8 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
                 records.append({**record, "worker": rank})
     if sender is not None:
         sender.flush()
-    last = time.time()
     return {"rank": rank, "states": {s.index: s.module.state_dict() for s in mine}, "records": records,
-            "loop": (first, last), "peak_bytes": memory.peak_bytes, "wait_seconds": waited}
+            "loop": (first, time.time()), "peak_bytes": memory.peak_bytes, "wait_seconds": waited}
 
 
 def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda: None) -> Optional[list[dict]]:

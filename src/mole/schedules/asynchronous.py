@@ -47,7 +47,7 @@ def stage_costs(stages: list[Stage], data: TrainData, batch_size: int, start: in
         best = float("inf")
         for _ in range(2):  # the first call warms up
             tic = time.perf_counter()
-            inp = t.detach().requires_grad_(False)
+            inp = t.detach()
             out = module(inp, *batch.context)
             if stage.index >= start:
                 loss, _ = objective(batch.readout(out), dataclasses.replace(batch, t_in=inp))
