@@ -27,6 +27,7 @@ from .modular import ModularNetwork
 from .objectives import CrossEntropyObjective, MutualInformationObjective
 from .objectives.reduce import Reduce
 from .adapters import TensorData, TrainData
+from .adapters.augment import augmentation_resolver
 from .schedules import schedule_resolver
 from .stage import Stage
 from .validation import as_features, as_labels, choose
@@ -140,6 +141,9 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str = "mol
     else:
         x = as_features(X)
         data = TensorData(x, as_labels(y, x.shape[0]))
+    augmentation = augmentation_resolver(config.augment, config.augment_pixels)
+    if augmentation is not None:
+        data = data.augmented(augmentation)
     if len(data) < 2:
         raise DataError(f"need at least 2 training samples; got {len(data)}")
     network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups)

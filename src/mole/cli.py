@@ -11,12 +11,14 @@ import logging
 import sys
 from pathlib import Path
 
+from .adapters.augment import AUGMENTATIONS
 from .config import ObjectiveConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
 from .errors import ConfigError, MoleError
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
+from .estimators.renyi import CONDITIONALS
 from .models import MODELS
 from .objectives.reduce import REDUCTIONS
 from .schedules import SCHEDULES
@@ -86,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "group of modules (1..number of modules; default 2)")
     g.add_argument("--worker-timeout", type=float, default=60.0, help="async: seconds without progress before a "
                    "worker counts as hung and the run stops")
-    g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization and batch order")
+    g.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="training-batch augmentation for every "
+                   "method: random shifts (signals, images) or random crop + horizontal flip (natural images)")
+    g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding in pixels "
+                   "(default: 2 for shift, 4 for crop-flip)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization, batch order and augmentation")
     g.add_argument("--device", default="cpu", help="torch device")
     g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev)")
     g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
@@ -103,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--normalize", choices=NORMALIZATIONS, help="renyi/hsic: feature normalization before the kernel "
                    "(default standard)")
     g.add_argument("--label-kernel", choices=LABEL_KERNELS, help="renyi/hsic: kernel on the labels (default delta)")
+    g.add_argument("--conditional", choices=CONDITIONALS, help="renyi: I(T;Y) from the joint entropy S(T,Y) or from "
+                   "the class-averaged conditional entropy (equal at α = 1; default joint)")
     g.add_argument("--temperature", type=float, help="infonce/jsd: critic temperature τ (default 0.1)")
     g.add_argument("--critic-dim", type=int, help="infonce/jsd: critic projection dimension (default 64)")
     g = run.add_argument_group("output")
@@ -124,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 ESTIMATOR_FLAGS = {"alpha": "alpha", "sigma": "sigma", "normalize": "normalize", "label_kernel": "label_kernel",
+                   "conditional": "conditional",
                    "temperature": "temperature", "critic_dim": "dim"}
 
 
@@ -156,7 +165,7 @@ def _config(args):
                   for k, fallback in TRAIN_FALLBACKS.items()}
     train = make_train_config(
         **train_args, schedule=args.schedule, workers=2 if args.workers is None else args.workers,
-        worker_timeout=args.worker_timeout,
+        worker_timeout=args.worker_timeout, augment=args.augment, augment_pixels=args.augment_pixels,
         device=args.device,
         estimator=args.estimator,
         estimator_options=estimator_options(args),

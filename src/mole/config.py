@@ -5,7 +5,7 @@ Configs only store values; :meth:`TrainConfig.validate` reports every problem at
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Union
+from typing import Optional, Union
 
 from .validation import raise_all
 
@@ -42,7 +42,9 @@ class TrainConfig:
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     # one ObjectiveConfig for every hidden module, or a list with one per hidden module
     objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
-    seed: int = 0  # batch order and any parametric critic's initialization
+    augment: str = "none"  # training-batch augmentation, every method alike: none, shift (signals, images), crop-flip (images)
+    augment_pixels: Optional[int] = None  # largest shift / crop padding in pixels (None: 2 for shift, 4 for crop-flip)
+    seed: int = 0  # batch order, augmentation and any parametric critic's initialization
     device: str = "cpu"
 
     def validate(self) -> "TrainConfig":
@@ -69,8 +71,10 @@ class TrainConfig:
             elif not (isinstance(o.project_dim, int) and o.project_dim >= 1):
                 problems.append(f"objective project_dim must be a positive integer; got {o.project_dim!r}")
         raise_all(problems)
+        from .adapters.augment import augmentation_resolver
         from .estimators import estimator_resolver
         from .schedules import schedule_resolver
+        augmentation_resolver(self.augment, self.augment_pixels)
         estimator_resolver(self.estimator.name, **self.estimator.options)  # raises ConfigError with a hint
         schedule_resolver(self.schedule)
         return self

@@ -231,10 +231,11 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
 
 def make_train_config(*, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
                       schedule: str = "sequential", workers: int = 2, worker_timeout: float = 60.0,
+                      augment: str = "none", augment_pixels: Optional[int] = None,
                       estimator: str = "renyi", estimator_options: Optional[dict] = None,
                       objective: Union[ObjectiveConfig, list, None] = None, device: str = "cpu") -> TrainConfig:
     """A TrainConfig from flat keyword arguments (what the CLI collects)."""
     return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, schedule=schedule,
-                       workers=workers, worker_timeout=worker_timeout,
+                       workers=workers, worker_timeout=worker_timeout, augment=augment, augment_pixels=augment_pixels,
                        estimator=EstimatorConfig(estimator, dict(estimator_options or {})),
                        objective=objective or ObjectiveConfig(), device=device)

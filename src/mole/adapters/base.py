@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..objectives import LocalBatch
 
 
@@ -61,6 +62,14 @@ class TrainData(ABC):
     def rows(self, out: torch.Tensor) -> torch.Tensor:
         return out
 
+    #: True if :meth:`batches` perturbs the input each time (then a frozen module's output cannot be cached)
+    augments: bool = False
+
+    def augmented(self, augmentation) -> "TrainData":
+        """The same data, its training batches perturbed by ``augmentation`` (signals and images only)."""
+        raise ConfigError(f"augment {augmentation.name!r} applies to signals and images; "
+                          f"{type(self).__name__} cannot be augmented. Use augment='none'")
+
     @torch.no_grad()
     def logits(self, network: nn.Module, batch_size: int = 4096) -> torch.Tensor:
         """The network's outputs, one row per labelled sample (evaluation mode)."""
@@ -100,17 +109,36 @@ class TrainData(ABC):
 
 
 class TensorData(TrainData):
-    """Samples are the rows of ``x`` (n, ...): vectors, signals, images."""
+    """Samples are the rows of ``x`` (n, ...): vectors, signals, images.
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor):
-        self.x, self.y = x, y
+    With an ``augmentation`` (see :mod:`mole.adapters.augment`), every training batch of the raw
+    input is perturbed afresh, with randomness from the batch generator; batches of anything but
+    ``x`` itself are refused then (a cached representation would not match the perturbed input).
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, augmentation=None):
+        self.x, self.y, self.augmentation = x, y, augmentation
+
+    @property
+    def augments(self) -> bool:
+        return self.augmentation is not None
+
+    def augmented(self, augmentation):
+        augmentation.check(tuple(self.x.shape[1:]))
+        return TensorData(self.x, self.y, augmentation)
 
     def batches(self, t, batch_size, generator):
+        if self.augments and t is not self.x:
+            raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
         for idx in minibatches(len(self), batch_size, generator):
-            yield LocalBatch(t[idx], self.x[idx], self.y[idx])
+            if self.augments:
+                x = self.augmentation(self.x[idx], generator)
+                yield LocalBatch(x, x, self.y[idx])
+            else:
+                yield LocalBatch(t[idx], self.x[idx], self.y[idx])
 
     def take(self, positions):
-        return TensorData(self.x[positions], self.y[positions])
+        return TensorData(self.x[positions], self.y[positions], self.augmentation)
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

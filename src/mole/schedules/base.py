@@ -6,14 +6,18 @@ batching and read-out in the data adapter, so a new schedule (simultaneous, asyn
 """
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import ClassVar
 
 import torch
+from torch import nn
 
 from ..adapters import TrainData
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
+from ..objectives import LocalBatch
 from ..stage import Stage
 
 
@@ -62,3 +66,34 @@ class EpochMeter:
         sums = self.sums[index]
         return {"module": index, "epoch": epoch, "loss": sums["loss"] / n, "seconds": seconds,
                 **{k: v / n for k, v in sums.items() if k != "loss"}}
+
+
+class FrozenInput:
+    """The input T_{k-1} of the first module still training, when the modules before it are frozen.
+
+    Frozen outputs are computed once over the whole training set and cached (a frozen module never
+    runs again). When the data augments, each batch's input is new, so the frozen modules run on
+    every batch instead (evaluation mode, no graph): ``batches`` hides which of the two happens.
+    """
+
+    def __init__(self, data: TrainData, batch_size: int):
+        self.data, self.batch_size = data, batch_size
+        self.t = data.x  # T_0 = X, replaced by the cached T_k after each frozen module k
+        self.prefix: list[nn.Module] = []  # frozen modules run per batch (augmented data only)
+
+    def add(self, module: nn.Module) -> None:
+        """Module ``module`` is frozen and feeds the next one."""
+        if self.data.augments:
+            self.prefix.append(module)
+        else:
+            self.t = self.data.transform(module, self.t, self.batch_size)
+
+    def batches(self, generator: torch.Generator) -> Iterator[LocalBatch]:
+        for batch in self.data.batches(self.t, self.batch_size, generator):
+            if self.prefix:
+                with torch.no_grad():
+                    t = batch.t_in
+                    for module in self.prefix:
+                        t = module(t, *batch.context)
+                batch = dataclasses.replace(batch, t_in=t)
+            yield batch

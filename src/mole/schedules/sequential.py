@@ -2,7 +2,8 @@
 
 Module 1 trains for its whole budget, is frozen, and its outputs over the training set are
 computed *once* and cached; module 2 then trains on the cache, and so on. A frozen module never
-runs again during training, so the cost of module k's epochs is that of module k alone.
+runs again during training, so the cost of module k's epochs is that of module k alone (with data
+augmentation the input changes every batch, so the frozen modules run forward on each batch instead).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..stage import Stage
 from ..adapters import TrainData
-from .base import EpochMeter, Schedule
+from .base import EpochMeter, FrozenInput, Schedule
 
 
 class SequentialSchedule(Schedule):
@@ -23,14 +24,14 @@ class SequentialSchedule(Schedule):
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0) -> None:
-        t = data.x  # T_0 = X; replaced by the cached T_k after module k
+        frozen = FrozenInput(data, batch_size)  # T_{k-1}: cached, or recomputed per augmented batch
         n_batches = data.n_batches(batch_size)
         for stage in stages:
             if stage.index >= start:
                 callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
                 for epoch in range(epochs):
                     tic, meter = time.perf_counter(), EpochMeter()
-                    for batch in data.batches(t, batch_size, generator):
+                    for batch in frozen.batches(generator):
                         with memory.step():
                             loss, terms = stage.step(batch)
                         meter.add(stage.index, loss, terms)
@@ -40,4 +41,4 @@ class SequentialSchedule(Schedule):
                 callbacks.on_stage_end(stage=stage)
             stage.freeze()
             if not stage.is_head:
-                t = data.transform(stage.module, t, batch_size)  # cache T_k once
+                frozen.add(stage.module)

@@ -29,7 +29,7 @@ from ..adapters import TrainData
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..stage import Stage
-from .base import EpochMeter, Schedule
+from .base import EpochMeter, FrozenInput, Schedule
 
 
 class SimultaneousSchedule(Schedule):
@@ -38,18 +38,18 @@ class SimultaneousSchedule(Schedule):
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0) -> None:
-        t = data.x
-        for stage in stages[:start]:  # already trained: cache T_{start-1} once, as sequential does
+        frozen = FrozenInput(data, batch_size)
+        for stage in stages[:start]:  # already trained: T_{start-1} as the sequential schedule gets it
             stage.freeze()
             if not stage.is_head:
-                t = data.transform(stage.module, t, batch_size)
+                frozen.add(stage.module)
         training = stages[start:]
         n_batches = data.n_batches(batch_size)
         for stage in training:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         for epoch in range(epochs if training else 0):
             tic, meter = time.perf_counter(), EpochMeter()
-            for batch in data.batches(t, batch_size, generator):
+            for batch in frozen.batches(generator):
                 for stage in training:
                     with memory.step():
                         loss, terms = stage.step(batch, keep_output=True)

@@ -1,0 +1,98 @@
+r"""Training-time data augmentation for signals and images, the same for every method.
+
+An augmentation maps a mini-batch of network inputs to a randomly perturbed copy, drawing its
+randomness from the run's generator (so every method, and every asynchronous worker, sees the same
+perturbed batches). Evaluation never augments.
+
+* ``"shift"`` (:class:`RandomShift`): each sample is translated by an integer offset drawn uniformly
+  from :math:`\{-s, \dots, s\}` along every spatial axis (1-D signals (n, C, L), images (n, C, H, W));
+  the uncovered border repeats the edge values (the background of MNIST-like data, whatever its
+  normalization). This is the "inputs shifted by up to 2 pixels" of Nøkland & Eidnes (2019).
+* ``"crop-flip"`` (:class:`RandomCropFlip`): zero-pad by :math:`p` pixels, take a random crop of the
+  original size, and flip horizontally with probability 1/2: the standard augmentation of natural
+  images (CIFAR-style), for images only.
+
+Shapes: input (n, C, *spatial) -> output of the same shape.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ConfigError
+
+AUGMENTATIONS = ("none", "shift", "crop-flip")
+DEFAULT_PIXELS = {"shift": 2, "crop-flip": 4}
+
+
+def _crop(padded: torch.Tensor, offsets: torch.Tensor, size: tuple) -> torch.Tensor:
+    """Per-sample crops of ``size`` from ``padded`` (n, C, *P) starting at ``offsets`` (n, dims)."""
+    n, channels = padded.shape[:2]
+    index = [torch.arange(n)[:, None], torch.arange(channels)[None, :]]
+    grids = []
+    for axis, length in enumerate(size):
+        grids.append(offsets[:, axis, None] + torch.arange(length)[None, :])  # (n, length)
+    if len(size) == 1:
+        return padded[index[0], index[1], grids[0][:, None, :]]  # (n, C, L)
+    rows = grids[0][:, None, :, None]  # (n, 1, H, 1)
+    cols = grids[1][:, None, None, :]  # (n, 1, 1, W)
+    return padded[index[0][:, :, None, None], index[1][:, :, None, None], rows, cols]  # (n, C, H, W)
+
+
+class Augmentation:
+    """Base: ``augmentation(x, generator)`` returns a perturbed copy of the batch ``x``."""
+
+    name = ""
+    dims: tuple = (1, 2)  # spatial dimensions it supports
+
+    def __init__(self, pixels: int):
+        if not (isinstance(pixels, int) and pixels >= 1):
+            raise ConfigError(f"augment_pixels must be a positive integer; got {pixels!r}")
+        self.pixels = pixels
+
+    def check(self, shape: tuple) -> None:
+        """Raise if samples of ``shape`` (without n) cannot be augmented."""
+        spatial = len(shape) - 1
+        if spatial not in self.dims:
+            kinds = "signals (C, L) or images (C, H, W)" if 1 in self.dims else "images (C, H, W)"
+            raise ConfigError(f"augment {self.name!r} needs {kinds}; the samples have shape {tuple(shape)}. "
+                              "Use --augment none for vectors and graphs")
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(pixels={self.pixels})"
+
+
+class RandomShift(Augmentation):
+    name = "shift"
+
+    def __call__(self, x, generator):
+        s, size = self.pixels, tuple(x.shape[2:])
+        padded = F.pad(x, (s, s) * len(size), mode="replicate")  # (n, C, *(size + 2s))
+        offsets = torch.randint(0, 2 * s + 1, (x.shape[0], len(size)), generator=generator)
+        return _crop(padded, offsets.to(x.device), size)
+
+
+class RandomCropFlip(Augmentation):
+    name = "crop-flip"
+    dims = (2,)
+
+    def __call__(self, x, generator):
+        p, size = self.pixels, tuple(x.shape[2:])
+        padded = F.pad(x, (p, p, p, p))  # zeros: the data mean after standardization
+        offsets = torch.randint(0, 2 * p + 1, (x.shape[0], 2), generator=generator)
+        flip = torch.rand(x.shape[0], generator=generator) < 0.5
+        out = _crop(padded, offsets.to(x.device), size)
+        return torch.where(flip.to(x.device)[:, None, None, None], out.flip(-1), out)
+
+
+def augmentation_resolver(name: str, pixels: int | None = None) -> Augmentation | None:
+    """``"none"`` -> None; ``"shift"`` / ``"crop-flip"`` with ``pixels`` (default 2 / 4)."""
+    from ..validation import choose
+    name = choose("augment", name, AUGMENTATIONS)
+    if name == "none":
+        return None
+    cls = RandomShift if name == "shift" else RandomCropFlip
+    return cls(DEFAULT_PIXELS[name] if pixels is None else pixels)

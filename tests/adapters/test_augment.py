@@ -1,0 +1,98 @@
+"""Data augmentation: what each transform does to a batch, and how every schedule and method meets it."""
+import pytest
+import torch
+from torch import nn
+
+import mole
+from mole import ConfigError, TrainConfig
+from mole.adapters import TensorData
+from mole.adapters.augment import RandomCropFlip, RandomShift, augmentation_resolver
+from mole.schedules.base import FrozenInput
+
+
+def test_shift_translates_each_image_by_at_most_s_pixels():
+    x = torch.zeros(64, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0  # one bright pixel in the centre of a flat background
+    out = RandomShift(2)(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    rows, cols = (out[:, 0] == 1).nonzero()[:, 1:].T.reshape(2, 64)
+    assert rows.sub(4).abs().max() <= 2 and cols.sub(4).abs().max() <= 2
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 10  # offsets really vary over the batch
+    assert out.sum(dim=(1, 2, 3)).eq(1).all()  # the background stays the background (edge replication)
+
+
+def test_shift_of_signals_is_a_translation_with_edge_fill():
+    x = torch.arange(10.0).repeat(50, 1, 1)  # (50, 1, 10) ramps
+    out = RandomShift(3)(x, torch.Generator().manual_seed(1))
+    for row in out[:, 0]:
+        inner = row[3:-3]
+        steps = inner[1:] - inner[:-1]
+        assert torch.all(steps == 1)  # still a ramp: a pure translation in the middle
+        assert (row[0] >= 0) and (row[-1] <= 9)  # the border repeats the edge values
+    assert len({float(r[5]) for r in out[:, 0]}) == 7  # all 2*3+1 offsets occur
+
+
+def test_crop_flip_keeps_size_and_flips_about_half():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).repeat(400, 3, 1, 1)
+    out = RandomCropFlip(1)(x, torch.Generator().manual_seed(2))
+    assert out.shape == x.shape
+    unshifted = out[:, 0, 1:3, 1:3]  # samples cropped at the original position keep their values there
+    flipped = (out[:, 0] == x[0, 0].flip(-1)).all(dim=(1, 2)).float().mean()
+    same = (out[:, 0] == x[0, 0]).all(dim=(1, 2)).float().mean()
+    assert 0.0 < flipped < 0.25 and 0.0 < same < 0.25  # offset (0, 0) is 1/9 of the samples, half of them flipped
+    assert unshifted.shape == (400, 2, 2)
+
+
+def test_augmentation_refuses_vectors_and_bad_settings():
+    with pytest.raises(ConfigError, match="signals .* or images"):
+        TensorData(torch.randn(10, 5), torch.zeros(10, dtype=torch.long)).augmented(RandomShift(2))
+    with pytest.raises(ConfigError, match="images"):
+        RandomCropFlip(4).check((1, 40))
+    with pytest.raises(ConfigError, match="positive integer"):
+        augmentation_resolver("shift", 0)
+    with pytest.raises(ConfigError, match="unknown augment"):
+        TrainConfig(augment="shfit").validate()
+
+
+def _images(n=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    x = torch.randn(n, 1, 6, 6, generator=g) * 0.3
+    x[:, 0, 1:5, 1:5] += 2 * y[:, None, None].float()  # class = brightness of the centre
+    return x, y
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Sequential(nn.Flatten(), nn.Linear(36, 16), nn.ReLU()),
+                         nn.Sequential(nn.Linear(16, 8), nn.ReLU()), nn.Linear(8, 3))
+
+
+def test_frozen_modules_run_per_batch_on_augmented_input():
+    x, y = _images()
+    first = nn.Sequential(nn.Flatten(), nn.Linear(36, 4)).eval()
+    data = TensorData(x, y).augmented(RandomShift(1))
+    frozen = FrozenInput(data, 32)
+    frozen.add(first)
+    assert frozen.t is data.x  # nothing cached: the input changes every batch
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    raw = list(data.batches(data.x, 32, g1))
+    for batch, plain in zip(frozen.batches(g2), raw):
+        assert torch.allclose(batch.t_in, first(plain.t_in))  # T_1 of the same perturbed batch
+        assert not torch.allclose(plain.t_in, x[:1].expand_as(plain.t_in))
+    cached = FrozenInput(TensorData(x, y), 32)
+    cached.add(first)
+    assert torch.allclose(cached.t, first(x))  # without augmentation T_1 is computed once
+
+
+@pytest.mark.parametrize("method,schedule", [("mole", "sequential"), ("mole", "simultaneous"), ("bp", "sequential")])
+def test_every_method_trains_with_augmentation_and_is_reproducible(method, schedule):
+    x, y = _images()
+    cfg = TrainConfig(epochs=10, batch_size=32, lr=1e-2, augment="shift", augment_pixels=1, schedule=schedule)
+    a = mole.fit(_net(), x, y, method=method, config=cfg)
+    b = mole.fit(_net(), x, y, method=method, config=cfg)
+    assert all(torch.equal(p, q) for p, q in zip(a.network.parameters(), b.network.parameters()))
+    plain = mole.fit(_net(), x, y, method=method, config=TrainConfig(epochs=10, batch_size=32, lr=1e-2,
+                                                                     schedule=schedule))
+    assert any(not torch.equal(p, q) for p, q in zip(a.network.parameters(), plain.network.parameters()))
+    assert a.score(x, y) > 0.6  # chance is 1/3
