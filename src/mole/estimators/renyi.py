@@ -111,13 +111,22 @@ def _is_integer(alpha: float) -> bool:
     return float(alpha).is_integer() and 2 <= alpha <= MAX_POWER
 
 
-def spectrum_entropy(lam: torch.Tensor, alpha: float) -> torch.Tensor:
+def eig_tolerance(dtype: torch.dtype) -> float:
+    """Eigenvalues of A (largest <= 1) below this are rounding noise: 1e-12 in float64, 10 ulp otherwise."""
+    return EIG_TOL if dtype == torch.float64 else 10 * torch.finfo(dtype).eps
+
+
+def spectrum_entropy(lam: torch.Tensor, alpha: float, tol: float = EIG_TOL) -> torch.Tensor:
     """S_α (bits) of eigenvalues ``lam`` (..., m) that sum to 1 along the last dimension.
 
-    Eigenvalues below ``EIG_TOL`` are exact zeros (rounding noise of a PSD matrix, or zero padding): they
-    contribute nothing and receive no gradient, so α < 1 and α = 1 stay finite.
+    Eigenvalues below ``tol`` are exact zeros (rounding noise of a PSD matrix, or zero padding): they
+    contribute nothing and receive no gradient, so α < 1 and α = 1 stay finite. The kept eigenvalues are
+    rescaled to sum to exactly 1: near α = 1 the 1/(1 − α) factor would lift a float32 trace error
+    (~n·1e-7) a hundredfold at α = 1.01.
     """
-    keep = lam > EIG_TOL
+    keep = lam > tol
+    lam = torch.where(keep, lam, torch.zeros_like(lam))
+    lam = lam / lam.sum(-1, keepdim=True)
     safe = torch.where(keep, lam, torch.ones_like(lam))  # no log(0), no 0**(alpha-1) in backward
     if abs(alpha - 1.0) < VON_NEUMANN_TOL:  # 1/(1-α)·log Σλ^α is 0/0 here: take the limit
         return -(torch.where(keep, safe * torch.log2(safe), torch.zeros_like(lam))).sum(-1)
@@ -125,11 +134,13 @@ def spectrum_entropy(lam: torch.Tensor, alpha: float) -> torch.Tensor:
     return torch.log2(power_sum) / (1.0 - alpha)
 
 
-def matrix_entropy(K: torch.Tensor, alpha: float = 1.01, method: str = "auto") -> torch.Tensor:
+def matrix_entropy(K: torch.Tensor, alpha: float = 1.01, method: str = "auto",
+                   eig_dtype: torch.dtype | None = torch.float64) -> torch.Tensor:
     """Rényi α-entropy (bits) of PSD Gram matrices ``K`` (..., n, n); differentiable, float64 arithmetic.
 
     Batched: one entropy per leading index. Zero rows/columns (padding) change nothing.
     ``A = K / tr(K)`` is never formed on the power path: ``tr(A^α) = tr(K^α) / tr(K)^α``.
+    ``eig_dtype``: precision of the eigendecomposition (None: K's own); the entropy sums run in float64.
     """
     trace = K.diagonal(dim1=-2, dim2=-1).sum(-1, dtype=torch.float64)  # (...)
     integer = _is_integer(alpha)
@@ -142,8 +153,9 @@ def matrix_entropy(K: torch.Tensor, alpha: float = 1.01, method: str = "auto") -
         else:
             power = _power_trace(K.double(), int(alpha))
         return (torch.log2(power) - alpha * torch.log2(trace)) / (1.0 - alpha)
-    lam = eigvalsh(K.double() / trace[..., None, None])  # eigenvalues of A, ascending, sum to 1
-    return spectrum_entropy(lam, alpha)
+    dtype = eig_dtype or K.dtype
+    lam = eigvalsh(K.to(dtype) / trace[..., None, None].to(dtype))  # eigenvalues of A, ascending, sum to 1
+    return spectrum_entropy(lam.double(), alpha, eig_tolerance(dtype))
 
 
 def label_entropy(y: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -228,18 +240,18 @@ class RenyiEstimator(KernelEstimator):
         return not (_is_integer(self.alpha) and self.method in ("auto", "power"))
 
     def gram(self, v: torch.Tensor) -> torch.Tensor:
-        # Entropies are always computed in float64; the Gram matrix is built in the features' own dtype,
-        # except below α = 1, where λ^α lifts the float32 rounding noise (~1e-7) of tiny eigenvalues
-        # (~3e-4 bits per eigenvalue at α = 0.5): then it is built in float64. At α >= 1 the float32
-        # Gram matrix moves I by < 1e-3 bits (tested) and halves the estimator's time (n = 128,
-        # d = 1024: 1.9 ms instead of 4.3 ms per Gram matrix, forward and backward). Pass float64
-        # features for a float64 Gram matrix at any α.
+        # Entropy sums always run in float64; the Gram matrix and its eigendecomposition use the features'
+        # own dtype, except below α = 1, where λ^α lifts the float32 rounding noise (~1e-7) of tiny
+        # eigenvalues (~3e-4 bits per eigenvalue at α = 0.5): then both are float64. At α >= 1 float32
+        # moves I by < 1e-3 bits (tested) and roughly halves the estimator's time (n = 128, d = 1024: Gram
+        # 1.9 ms instead of 4.3 ms forward and backward; n = 256: eigh 5 ms instead of 9). Pass float64
+        # features for float64 throughout at any α.
         if self._uses_eigenvalues() and v.is_floating_point() and self.alpha < 1:
             v = v.double()
         return super().gram(v)
 
     def _h(self, K: torch.Tensor) -> torch.Tensor:
-        return matrix_entropy(K, self.alpha, self.method)
+        return matrix_entropy(K, self.alpha, self.method, eig_dtype=None)  # eigenvalues in the Gram's dtype
 
     def _marginal(self, variables: tuple, K: torch.Tensor) -> torch.Tensor:
         """S_α of one variable; labels under the delta kernel in closed form (no eigendecomposition):
@@ -261,12 +273,13 @@ class RenyiEstimator(KernelEstimator):
         h_t = self._h(K)
         if self.conditional == "average":
             blocks, counts = class_blocks(K, y)  # (C, m, m)
-            h_given = matrix_entropy(blocks, self.alpha, self.method)  # (C,)
+            h_given = self._h(blocks)  # (C,)
             return h_t - (counts.double() / y.shape[0] * h_given).sum()
         if self._uses_eigenvalues():  # joint spectrum = union of the blocks' spectra
             blocks, _ = class_blocks(K, y)
             trace = K.diagonal().sum(dtype=torch.float64)
-            h_joint = spectrum_entropy(eigvalsh(blocks.double() / trace).flatten(), self.alpha)
+            lam = eigvalsh(blocks / trace.to(blocks.dtype)).flatten()
+            h_joint = spectrum_entropy(lam.double(), self.alpha, eig_tolerance(blocks.dtype))
         else:
             h_joint = self._h(K * self.gram(y))  # O(n²): the Hadamard product costs no more than blocks
         return h_t + label_entropy(y, self.alpha) - h_joint
