@@ -1,5 +1,6 @@
 """`mole run`: the results.json contract and one-line errors with exit code 2."""
 import json
+import re
 import subprocess
 import sys
 
@@ -27,6 +28,42 @@ def test_run_writes_results_json(tmp_path, capsys):
         assert all({"index", "layers", "final_loss"} <= set(m) for m in r["modules"])
     assert res["runs"][0]["estimator"]["options"]["alpha"] == 1.01
     assert (out / "config.json").exists() and "mole run" in (out / "command.txt").read_text()
+    _check_timings(res, printed, analysed=True)
+
+
+TIMING_LINE = re.compile(r"time: training ([\d.]+) s, information plane ([\d.]+) s, probes ([\d.]+) s, "
+                         r"t-SNE ([\d.]+) s, figures ([\d.]+) s \(analysis (\d+) % of ([\d.]+) s wall\)")
+
+
+def _check_timings(res: dict, printed: str, analysed: bool) -> None:
+    """results.json says how long each part took, the parts fit in the wall time, the CLI prints them."""
+    parts = ("train", "information_plane", "probes", "tsne")
+    for r in res["runs"]:
+        t = r["timings"]
+        assert set(t) == set(parts) and all(isinstance(v, float) and v >= 0 for v in t.values())
+        assert t["train"] == r["train_seconds"]
+        measured = t["information_plane"] + t["probes"] + t["tsne"]
+        assert measured <= r["analysis_seconds"] <= measured + 0.5  # analysis_seconds: the same parts
+        assert t["probes"] > 0 and (t["tsne"] > 0) == analysed  # --no-plots: no t-SNE, no figures
+        assert (t["information_plane"] > 0) == analysed  # --monitor-every 0: no information plane
+    total = sum(sum(r["timings"].values()) for r in res["runs"]) + res["figures_seconds"]
+    assert 0 < total <= res["wall_seconds"]
+    assert (res["figures_seconds"] > 0) == analysed
+    line = [x for x in printed.splitlines() if x.startswith("time: ")]
+    assert len(line) == 1, printed
+    numbers = [float(v) for v in TIMING_LINE.fullmatch(line[0]).groups()]
+    expected = [sum(r["timings"][k] for r in res["runs"]) for k in parts] + [res["figures_seconds"]]
+    assert numbers[:5] == pytest.approx(expected, abs=0.051)
+    assert numbers[6] == pytest.approx(res["wall_seconds"], abs=0.051)
+    assert numbers[5] == pytest.approx(100 * sum(expected[1:]) / res["wall_seconds"], abs=0.51)
+
+
+def test_timings_without_analysis(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--methods", "bp", "--out", str(out), *FAST]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["runs"][0]["timings"]["information_plane"] == 0.0  # --monitor-every 0
+    _check_timings(res, capsys.readouterr().out, analysed=False)
 
 
 def test_finished_run_folder_is_not_overwritten(tmp_path, capsys):

@@ -122,9 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-plots", action="store_true", help="skip the t-SNE embedding and the PNG figures")
     g.add_argument("--monitor-every", type=int, default=None, help="epochs between information-plane "
                    "measurements, 0 = off (default: epochs // 10)")
-    g.add_argument("--monitor-samples", type=int, default=512, help="training samples the information plane "
+    g.add_argument("--monitor-samples", type=int, default=256, help="training samples the information plane "
                    "is measured on")
-    g.add_argument("--tsne-samples", type=int, default=500, help="samples in each t-SNE panel")
+    g.add_argument("--tsne-samples", type=int, default=300, help="samples in each t-SNE panel")
     plot = sub.add_parser("plot", help="redraw the figures of a finished run from its results.json",
                           formatter_class=_Help)
     plot.add_argument("run_dir", help="the run folder (holds results.json)")
@@ -208,6 +208,19 @@ def format_probes(results: dict) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
 
 
+TIMED = (("train", "training"), ("information_plane", "information plane"), ("probes", "probes"), ("tsne", "t-SNE"))
+
+
+def format_timings(results: dict) -> str:
+    """One line: seconds per part over all methods, and the analysis' share of the run's wall time."""
+    seconds = {key: sum(r.get("timings", {}).get(key, 0.0) for r in results["runs"]) for key, _ in TIMED}
+    figures, wall = results.get("figures_seconds", 0.0), results.get("wall_seconds", 0.0)
+    analysis = sum(seconds[key] for key, _ in TIMED[1:]) + figures
+    parts = [f"{name} {seconds[key]:.1f} s" for key, name in TIMED] + [f"figures {figures:.1f} s"]
+    share = f"analysis {100 * analysis / wall:.0f} % of {wall:.1f} s wall" if wall > 0 else f"analysis {analysis:.1f} s"
+    return f"time: {', '.join(parts)} ({share})"
+
+
 def cmd_plot(args) -> int:
     import json
     from pathlib import Path
@@ -253,7 +266,8 @@ def cmd_run(args, argv: list) -> int:
     if probes:
         print("\nlinear-probe test accuracy per layer (logistic regression on each module's output):")
         print(probes)
-    print(f"\nresults: {results['run_dir']}/results.json")
+    print("\n" + format_timings(results))
+    print(f"results: {results['run_dir']}/results.json")
     if results.get("figures"):
         print(f"figures: {', '.join(Path(p).name for p in results['figures'])} in {results['run_dir']}")
     return 0

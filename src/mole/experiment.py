@@ -46,11 +46,12 @@ class AnalysisConfig:
     """What to measure and draw besides accuracy."""
 
     monitor_every: Optional[int] = None  # epochs between information-plane points; None: epochs // 10; 0: off
-    monitor_samples: int = 512  # fixed training samples the information plane is measured on
+    monitor_samples: int = 256  # fixed training samples the information plane is measured on (3 eigendecompositions
+    # of n x n per module and measurement: 512 cost 8x as much and made the monitor as slow as MOLE's training)
     probes: bool = True  # linear-probe test accuracy of the input and every module
     probe_samples: int = 5000  # training samples each probe is fitted on (scored on the whole test split)
     plots: bool = True  # t-SNE embeddings and the PNG figures
-    tsne_samples: int = 500  # samples per t-SNE panel (test split; the training split if that is larger and the test has < 100)
+    tsne_samples: int = 300  # samples per t-SNE panel (test split; the training split if that is larger and the test has < 100)
 
     def validate(self, epochs: int) -> "AnalysisConfig":
         if self.monitor_every is None:
@@ -130,15 +131,19 @@ def _monitor(cfg: ExperimentConfig, train: TrainData) -> Optional[InformationMon
 def _analyse(res, train: TrainData, test: TrainData, cfg: ExperimentConfig, run: dict, shared: dict) -> None:
     """Probe accuracies and t-SNE panels of a trained network, into ``run`` (first fold only).
 
-    ``shared`` carries the input panel between methods: the raw data is embedded once.
+    ``shared`` carries the input panel between methods: the raw data is embedded once. The seconds
+    each part took (its forward passes included) go into ``run["timings"]`` (``probes``, ``tsne``).
     """
-    a, blocks = cfg.analysis, res.network.blocks
+    a, blocks, timings = cfg.analysis, res.network.blocks, run.setdefault("timings", {})
+    tic = time.perf_counter()
     if a.probes:
         fit_on = train.sample(a.probe_samples, cfg.seed)
         acc = linear_probes(fit_on.representations(blocks), fit_on.y, test.representations(blocks), test.y, cfg.seed)
         run["input_probe_accuracy"] = acc[0]
         for module, value in zip(run["modules"], acc[1:]):
             module["probe_accuracy"] = value
+    timings["probes"] = time.perf_counter() - tic if a.probes else 0.0
+    tic = time.perf_counter()
     if a.plots:
         small = len(test) < min(100, a.tsne_samples) and len(train) > len(test)
         split, source = ("train", train) if small else ("test", test)
@@ -149,6 +154,7 @@ def _analyse(res, train: TrainData, test: TrainData, cfg: ExperimentConfig, run:
         panels = [shared["input"], *tsne_panels(rows[1:], cfg.seed)]
         run["embedding"] = {"split": split, "labels": sample.y.cpu().tolist(),
                             "panels": [p.round(3).tolist() for p in panels]}
+    timings["tsne"] = time.perf_counter() - tic if a.plots else 0.0
 
 
 def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks, shared: dict) -> dict:
@@ -183,6 +189,9 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         run.update(schedule=cfg.train.schedule, estimator=res.estimator)
         if res.schedule.get("workers"):
             run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
+    # seconds per part: training (all folds, without the monitor), information plane (the monitor's
+    # measurements during training), probes and t-SNE (set by _analyse)
+    run["timings"] = {"train": seconds, "information_plane": monitor.seconds if monitor else 0.0}
     tic = time.perf_counter()
     if monitor:
         run["monitor"] = {"estimator": {"name": monitor.estimator.name, "options": monitor.estimator.options()},
@@ -205,6 +214,7 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     Graph collections are evaluated by stratified ``cfg.folds``-fold cross-validation: the test
     accuracy is the mean over folds (``fold_accuracies`` lists them), the train seconds their sum.
     """
+    start = time.perf_counter()
     cfg.validate()
     dataset = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed, download=cfg.download, pool=cfg.pool)
     out = run_folder(cfg)
@@ -222,10 +232,17 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
             raise
         if not is_primary():
             return results  # under torchrun only rank 0 evaluates and writes
-    (out / RESULTS).write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    if cfg.analysis.plots:
-        from .plots import draw_run
-        results["figures"] = [str(p) for p in draw_run(results, out)]
+    figures, tic = [], time.perf_counter()
+    try:
+        if cfg.analysis.plots:
+            from .plots import draw_run
+            figures = [str(p) for p in draw_run(results, out)]
+    finally:  # results.json is written even if a figure fails
+        results["figures_seconds"] = time.perf_counter() - tic if cfg.analysis.plots else 0.0
+        results["wall_seconds"] = time.perf_counter() - start  # the whole run_experiment, figures included
+        (out / RESULTS).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    if figures:
+        results["figures"] = figures
     return results
 
 

@@ -58,3 +58,17 @@ def test_monitor_uses_a_kernel_estimator():
     assert isinstance(monitor_estimator("hsic", {"sigma": 2.0}), HSICEstimator)
     assert monitor_estimator("hsic", {"sigma": 2.0}).options()["sigma"] == 2.0
     assert isinstance(monitor_estimator("infonce"), RenyiEstimator)  # critic estimators need fitting: Rényi instead
+
+
+def test_cached_input_entropy_gives_the_estimators_own_numbers(tiny_mlp, blobs):
+    """I(T;X) = S(T) + S(X) - S(T,X) with S(X) computed once is exactly mutual_information(t, x)."""
+    x, y = blobs
+    estimator = RenyiEstimator()
+    monitor = InformationMonitor(TensorData(x, y).sample(100), estimator, every=2)
+    res = _fit(tiny_mlp, blobs, "mole", [monitor], epochs=3)
+    rows = monitor.data.representations(res.network.blocks)
+    for k in range(3):  # each module's last point is the trained module (later stages leave it frozen)
+        last = monitor.for_module(k)[-1]
+        t = rows[k + 1].flatten(1).float()
+        assert abs(last["I_TX"] - float(estimator.mutual_information(t, rows[0].flatten(1).float()))) < 1e-6
+        assert abs(last["I_TY"] - float(estimator.mutual_information(t, monitor.data.y))) < 1e-6

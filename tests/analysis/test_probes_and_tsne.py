@@ -42,3 +42,21 @@ def test_tsne_keeps_clusters_apart(blobs):
     spread = max(np.linalg.norm(emb[y.numpy() == c] - centers[c], axis=1).mean() for c in range(3))
     gaps = min(np.linalg.norm(centers[i] - centers[j]) for i in range(3) for j in range(i + 1, 3))
     assert gaps > 2 * spread
+
+
+def test_tsne_is_deterministic_and_takes_panels_of_any_width(blobs):
+    x, y = blobs
+    panels = [x, x[:, :3] * 5, torch.tanh(x @ torch.ones(8, 20))]  # different widths, same samples
+    a, b = tsne_panels(panels), tsne_panels(panels)
+    assert all(e.shape == (180, 2) and np.isfinite(e).all() for e in a)
+    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert np.allclose(tsne_panels(panels[:1])[0], a[0], atol=1e-4)  # a panel does not depend on the others
+    assert [e.shape for e in tsne_panels([x[:2]])] == [(2, 2)]
+
+
+def test_one_thread_restores_the_thread_count():
+    from mole.threads import one_thread
+    before = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

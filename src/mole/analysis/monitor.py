@@ -13,9 +13,10 @@ per sample (a flattened image, a labelled node's features, a graph's pooled feat
 Measurements happen when a module starts training (epoch 0) and after every ``every``-th epoch
 and the last one. Under the asynchronous schedule, modules train in other processes, so only the
 final point is measured. Under MOLE the module being trained is measured; under backprop (one stage for
-the whole network) every module is. All of it runs without gradients in evaluation mode, restores
-each module's train/eval mode afterwards, and keeps its own time (``seconds``), which
-:func:`mole.fit` leaves out of ``train_seconds`` and ``samples_per_second``.
+the whole network) every module is. All of it runs without gradients in evaluation mode, on one thread (see
+:mod:`mole.analysis.threads`), restores each module's train/eval mode afterwards, and keeps its own
+time (``seconds``), which :func:`mole.fit` leaves out of ``train_seconds`` and ``samples_per_second``.
+With an entropy estimator (Rényi) the input's entropy ``S(X)`` is computed once per run.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import torch
 from ..adapters import TrainData
 from ..callbacks import Callback
 from ..estimators import Estimator, KernelEstimator, RenyiEstimator, estimator_resolver
+from ..threads import one_thread
 
 
 def monitor_estimator(name: str, options: dict | None = None) -> Estimator:
@@ -52,6 +54,7 @@ class InformationMonitor(Callback):
         self.seconds = 0.0
         self.network = None
         self._epochs = 0
+        self._input_entropy = None  # S(X) of the fixed sample, for entropy estimators
 
     def measuring_seconds(self) -> float:
         return self.seconds
@@ -63,6 +66,7 @@ class InformationMonitor(Callback):
             if param is not None:
                 self.data = self.data.to(param.device)
                 self.estimator.to(param.device)
+                self._input_entropy = None
 
     def on_stage_begin(self, stage, epochs: int, **kwargs):
         self._epochs = epochs
@@ -97,12 +101,21 @@ class InformationMonitor(Callback):
         for block, mode in zip(blocks, modes):
             block.train(mode)
         x, y = rows[0].flatten(1).float(), self.data.y
-        for k in modules:
-            t = rows[k + 1].flatten(1).float()
-            self.records.append({"module": k, "epoch": epoch,
-                                 "I_TX": float(self.estimator.mutual_information(t, x)),
-                                 "I_TY": float(self.estimator.mutual_information(t, y))})
+        with one_thread(libraries=False):
+            for k in modules:
+                t = rows[k + 1].flatten(1).float()
+                self.records.append({"module": k, "epoch": epoch, "I_TX": float(self._with_input(t, x)),
+                                     "I_TY": float(self.estimator.mutual_information(t, y))})
         self.seconds += time.perf_counter() - tic
+
+    def _with_input(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """I(T; X). With an entropy estimator as S(T) + S(X) − S(T, X), the input's S(X) computed once:
+        the sample is fixed, so it never changes (the same number as ``mutual_information(t, x)``)."""
+        if not self.estimator.has_entropy:
+            return self.estimator.mutual_information(t, x)
+        if self._input_entropy is None:
+            self._input_entropy = self.estimator.entropy(x)
+        return self.estimator.entropy(t) + self._input_entropy - self.estimator.entropy(t, x)
 
     def for_module(self, index: int) -> list[dict]:
         return [r for r in self.records if r["module"] == index]

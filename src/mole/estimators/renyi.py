@@ -37,11 +37,10 @@ repeated eigenvalues; all entropy arithmetic runs in float64.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-
 import torch
 
 from ..errors import ConfigError
+from ..threads import one_thread
 from .base import Variable, as_tuple
 from .kernels import KernelEstimator, Width, is_labels
 
@@ -52,33 +51,14 @@ METHODS = ("auto", "eig", "power")
 CONDITIONALS = ("joint", "average")
 
 
-@contextmanager
-def single_thread():
-    """Run the enclosed torch ops on one intra-op thread, then restore the count.
-
-    The eigendecompositions here are of n x n matrices with n a mini-batch (128-1024): LAPACK's threads
-    gain little on them, and when another process holds a core they wait at every one of LAPACK's many
-    parallel regions (measured on 2 cores with one busy neighbour, n = 128: eigvalsh 760 ms with 2 threads,
-    0.74 ms with 1).
-    """
-    threads = torch.get_num_threads()
-    if threads == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 class _Eigvalsh(torch.autograd.Function):
-    r"""Eigenvalues of symmetric matrices (..., n, n), single-threaded, with
+    r"""Eigenvalues of symmetric matrices (..., n, n) on one thread (LAPACK's threads gain little at
+    mini-batch sizes and stall when another process holds a core: :mod:`mole.threads`), with
     :math:`\partial \lambda_i / \partial A = v_i v_i^\top`, i.e. backward :math:`V \mathrm{diag}(g) V^\top`."""
 
     @staticmethod
     def forward(ctx, A: torch.Tensor) -> torch.Tensor:
-        with single_thread():
+        with one_thread():
             if not ctx.needs_input_grad[0]:
                 return torch.linalg.eigvalsh(A)
             lam, V = torch.linalg.eigh(A)
@@ -88,7 +68,7 @@ class _Eigvalsh(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: torch.Tensor) -> torch.Tensor:
         (V,) = ctx.saved_tensors
-        with single_thread():
+        with one_thread():
             return (V * g.unsqueeze(-2)) @ V.mT
 
 
@@ -209,7 +189,7 @@ class RenyiEstimator(KernelEstimator):
             log, which is what trains. Other variable pairs always use the joint. (default: ``"joint"``)
 
     On the eigenvalue path the joint with labels is taken from the class blocks (exact, O(Σ n_c³)
-    rather than O(n³)); every eigendecomposition runs on one thread (see :func:`single_thread`).
+    rather than O(n³)); every eigendecomposition runs on one thread (see :mod:`mole.threads`).
 
     Shapes:
         variables: (n, ...) float or (n,) integer labels; output: scalar (bits).
