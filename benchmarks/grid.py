@@ -25,6 +25,11 @@ LABELS = {"digits": "digits 1×8×8", "mnist1d": "MNIST-1D (4000/1000)", "mnist"
 VARIANTS = [("MOLE (Rényi α=1.01)", "renyi", ("mole", "bp")), ("MOLE (InfoNCE/SupCon)", "infonce", ("mole",))]
 
 
+def _ratio(runs: list, bp_seconds: float, key: str) -> str:
+    """Summed train seconds of ``runs`` ÷ backprop's, as '2.1×' (empty for the backprop row)."""
+    return "" if key == "backprop" else f"{sum(r['train_seconds'] for r in runs) / bp_seconds:.1f}×"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default="digits,mnist1d,mnist")
@@ -46,15 +51,16 @@ def main() -> None:
                     results.setdefault(key, []).append(r)
                 print(name, seed, label, {r["method"]: round(r["test_accuracy"], 4) for r in res["runs"]}, flush=True)
         bp = statistics.mean(r["test_accuracy"] for r in results["backprop"])
+        bp_seconds = sum(r["train_seconds"] for r in results["backprop"])
         for key in ("backprop", *(v[0] for v in VARIANTS)):
             rs = results[key]
             acc = [r["test_accuracy"] for r in rs]
             gap = "" if key == "backprop" else f"{(statistics.mean(acc) - bp) * 100:+.2f}"
             rows.append(f"| {LABELS[name]} | {key} | {mean_std(acc, 100)} | {gap} | {rs[0]['epochs']} | "
                         f"{mean_std([r['train_seconds'] for r in rs], 1, 1)} | "
-                        f"{mean_std([r['peak_memory_mb'] for r in rs], 1, 1)} |")
+                        f"{mean_std([r['peak_memory_mb'] for r in rs], 1, 1)} | {_ratio(rs, bp_seconds, key)} |")
     write_section("grid", "\n".join([
-        "## Grid data: MOLE vs backprop with the same CNN (issue 4)",
+        "## Grid data: MOLE vs backprop with the same CNN (issues 4, 11)",
         "",
         f"Command: `python benchmarks/grid.py --seeds {args.seeds}` (MOLE_DATA pointing at the data root for MNIST). "
         f"Machine: {machine()}. Mean ± std over {args.seeds} seeds (initialization and batch order; digits also its split).",
@@ -62,8 +68,8 @@ def main() -> None:
         "flattened feature maps, Gaussian kernel, median width, per-feature standardized; `epochs` per module "
         "for MOLE, for the whole network for backprop. Peak memory: autograd activation memory of the largest step.",
         "",
-        "| data | method | test accuracy % | vs backprop (points) | epochs | train seconds | peak memory MB |",
-        "|---|---|---|---|---|---|---|",
+        "| data | method | test accuracy % | vs backprop (points) | epochs | train seconds | peak memory MB | time ÷ backprop |",
+        "|---|---|---|---|---|---|---|---|",
         *rows]))
 
 

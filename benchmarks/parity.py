@@ -173,7 +173,6 @@ def main() -> None:
         sections.append(part_shared(args.data_root))
     body = "\n\n".join([
         "## Parity: MOLE against backprop at backprop's cost (issue 11)",
-        "",
         f"Command: `python benchmarks/parity.py --parts {args.parts} --seeds {args.seeds}` (MOLE_DATA pointing at "
         f"the data root). Machine: {machine()}, nothing else running except where a part says so.",
         *sections,
