@@ -177,3 +177,34 @@ def test_graph_level_run_draws_pooled_graph_embeddings(tmp_path, monkeypatch):
     run = _tiny_mutag_run(tmp_path, monkeypatch, "--methods", "mole", *FULL)
     assert len(run["embedding"]["labels"]) == 2 and len(run["embedding"]["panels"]) == 1 + 3  # fold 0: 2 graphs
     assert all(len(m["information"]) == 3 for m in run["modules"]) and (tmp_path / "mutag" / "tsne.png").exists()
+
+
+def test_augment_and_conditional_flags_reach_the_run(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "mnist1d", "--out", str(out), "--augment", "shift", "--augment-pixels", "3",
+                 "--conditional", "average", "--methods", "mole", *FAST]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["train"]["augment"] == "shift" and cfg["train"]["augment_pixels"] == 3
+    res = json.loads((out / "results.json").read_text())
+    assert res["runs"][0]["estimator"]["options"]["conditional"] == "average"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--augment", "shift"], "augment 'shift' needs signals"),  # wine holds vectors
+    (["--augment", "shfit"], "invalid choice"),
+    (["--conditional", "average", "--estimator", "hsic"], "takes no --conditional"),
+])
+def test_bad_augment_and_conditional_are_one_line_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) if "invalid choice" in message else _no_raise():
+        code = main(["run", "--dataset", "wine", "--out", str(tmp_path / "r"), *argv, *FAST])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+class _no_raise:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -22,8 +22,11 @@ def test_shift_translates_each_image_by_at_most_s_pixels():
 
 
 def test_shift_of_signals_is_a_translation_with_edge_fill():
-    x = torch.arange(10.0).repeat(50, 1, 1)  # (50, 1, 10) ramps
+    x = torch.arange(10.0).repeat(50, 2, 1)  # (50, 2, 10) ramps
+    x[:, 1] *= -1  # a second channel, mirrored
     out = RandomShift(3)(x, torch.Generator().manual_seed(1))
+    assert out.shape == x.shape
+    assert torch.equal(out[:, 1], -out[:, 0])  # both channels of a sample move together
     for row in out[:, 0]:
         inner = row[3:-3]
         steps = inner[1:] - inner[:-1]

@@ -33,7 +33,7 @@ def _crop(padded: torch.Tensor, offsets: torch.Tensor, size: tuple) -> torch.Ten
     for axis, length in enumerate(size):
         grids.append(offsets[:, axis, None] + torch.arange(length)[None, :])  # (n, length)
     if len(size) == 1:
-        return padded[index[0], index[1], grids[0][:, None, :]]  # (n, C, L)
+        return padded[index[0][:, :, None], index[1][:, :, None], grids[0][:, None, :]]  # (n, C, L)
     rows = grids[0][:, None, :, None]  # (n, 1, H, 1)
     cols = grids[1][:, None, None, :]  # (n, 1, 1, W)
     return padded[index[0][:, :, None, None], index[1][:, :, None, None], rows, cols]  # (n, C, H, W)
