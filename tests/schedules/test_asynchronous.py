@@ -52,6 +52,20 @@ def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
 
 
+def test_augmented_batches_are_the_same_in_every_worker(digits):
+    x, y, _, _ = digits
+    images = (x.reshape(-1, 1, 8, 8), y, None, None)  # digits as 8x8 images, shifted by up to 1 pixel
+    res = _fit(images, "async", epochs=3, workers=2, augment="shift", augment_pixels=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = _fit(images, "simultaneous", epochs=3, augment="shift", augment_pixels=1)
+    finally:
+        torch.set_num_threads(before)
+    a, b = res.network.state_dict(), ref.network.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)  # same shifts, same updates
+
+
 def test_one_worker_and_one_module_per_worker(digits):
     _, _, xt, yt = digits
     for workers in (1, 3):
