@@ -71,18 +71,40 @@ def _net():
                          nn.Sequential(nn.Linear(16, 8), nn.ReLU()), nn.Linear(8, 3))
 
 
-def test_frozen_modules_run_per_batch_on_augmented_input():
+def _first_module():
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Flatten(), nn.Linear(36, 4)).eval()
+
+
+def test_later_modules_train_on_the_first_modules_augmented_epochs():
     x, y = _images()
-    first = nn.Sequential(nn.Flatten(), nn.Linear(36, 4)).eval()
     data = TensorData(x, y).augmented(RandomShift(1))
+    first, g = _first_module(), torch.Generator().manual_seed(5)
     frozen = FrozenInput(data, 32)
+    seen = [[b.t_in.clone() for b in frozen.batches(g)] for _ in range(2)]  # module 1: two epochs
+    state = g.get_state()
     frozen.add(first)
-    assert frozen.t is data.x  # nothing cached: the input changes every batch
-    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    raw = list(data.batches(data.x, 32, g1))
-    for batch, plain in zip(frozen.batches(g2), raw):
-        assert torch.allclose(batch.t_in, first(plain.t_in))  # T_1 of the same perturbed batch
-        assert not torch.allclose(plain.t_in, x[:1].expand_as(plain.t_in))
+    assert frozen.t is data.x  # nothing cached over the raw data: the input is augmented
+    again = [[b for b in frozen.batches(g)] for _ in range(2)]  # module 2: the same two epochs
+    assert torch.equal(g.get_state(), state)  # drawn once, by module 1
+    for epoch, kept in zip(seen, again):
+        for raw, batch in zip(epoch, kept):
+            assert torch.equal(batch.x, raw) and torch.allclose(batch.t_in, first(raw))
+    assert not torch.equal(seen[0][0], seen[1][0])  # each epoch has its own order and shifts
+    assert not torch.allclose(seen[0][0], x[:32])  # and they are shifted
+
+
+def test_without_room_to_keep_epochs_frozen_modules_run_per_batch():
+    x, y = _images()
+    data = TensorData(x, y).augmented(RandomShift(1))
+    first = _first_module()
+    frozen = FrozenInput(data, 32, cache_bytes=0)
+    list(frozen.batches(torch.Generator().manual_seed(5)))
+    frozen.add(first)
+    assert frozen.epochs is None
+    g1, g2 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    for batch, plain in zip(frozen.batches(g1), data.batches(data.x, 32, g2)):
+        assert torch.allclose(batch.t_in, first(plain.t_in))  # T_1 of the freshly drawn batch
     cached = FrozenInput(TensorData(x, y), 32)
     cached.add(first)
     assert torch.allclose(cached.t, first(x))  # without augmentation T_1 is computed once

@@ -68,32 +68,75 @@ class EpochMeter:
                 **{k: v / n for k, v in sums.items() if k != "loss"}}
 
 
+#: largest augmented-epoch cache of :class:`FrozenInput` (bytes); beyond it frozen modules run per batch
+EPOCH_CACHE_BYTES = 3 * 2**30
+
+
+def _nbytes(batch: LocalBatch) -> int:
+    tensors = {id(t): t for t in (batch.t_in, batch.x, batch.y) if isinstance(t, torch.Tensor)}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
 class FrozenInput:
     """The input T_{k-1} of the first module still training, when the modules before it are frozen.
 
-    Frozen outputs are computed once over the whole training set and cached (a frozen module never
-    runs again). When the data augments, each batch's input is new, so the frozen modules run on
-    every batch instead (evaluation mode, no graph): ``batches`` hides which of the two happens.
+    Without augmentation, frozen outputs are computed once over the training set and cached (a frozen
+    module never runs again). With augmentation every epoch's input is new. The first module to train
+    draws its epochs (batch order and perturbations) from the generator and they are kept; every later
+    module trains on the *same* augmented epochs, and each frozen module runs once over them when it is
+    frozen (so the forward cost is that of one pass per module and epoch, not of the whole frozen prefix
+    on every batch of every later module: on MNIST MLP 3×1024 that is 3 instead of 6 module-forwards per
+    sample and epoch). If the kept epochs would exceed ``EPOCH_CACHE_BYTES``, they are dropped and the
+    frozen modules run on every freshly drawn batch instead. ``batches`` hides which of these happens;
+    call it once per epoch, and :meth:`add` when a module is frozen.
     """
 
-    def __init__(self, data: TrainData, batch_size: int):
+    def __init__(self, data: TrainData, batch_size: int, cache_bytes: int | None = None):
         self.data, self.batch_size = data, batch_size
         self.t = data.x  # T_0 = X, replaced by the cached T_k after each frozen module k
-        self.prefix: list[nn.Module] = []  # frozen modules run per batch (augmented data only)
+        self.prefix: list[nn.Module] = []  # every frozen module, in order (run per batch without epoch cache)
+        self.epochs: list[list[LocalBatch]] | None = []  # augmented epochs with t_in = T_{k-1}; None: too big
+        self.cache_bytes = EPOCH_CACHE_BYTES if cache_bytes is None else cache_bytes
+        self._bytes, self._epoch = 0, 0
 
     def add(self, module: nn.Module) -> None:
         """Module ``module`` is frozen and feeds the next one."""
-        if self.data.augments:
-            self.prefix.append(module)
-        else:
+        self._epoch = 0
+        if not self.data.augments:
             self.t = self.data.transform(module, self.t, self.batch_size)
+            return
+        self.prefix.append(module)
+        if self.epochs:
+            module.eval()
+            with torch.no_grad():
+                self.epochs = [[dataclasses.replace(b, t_in=module(b.t_in, *b.context)) for b in epoch]
+                               for epoch in self.epochs]
+            self._bytes = sum(_nbytes(b) for epoch in self.epochs for b in epoch)
+            if self._bytes > self.cache_bytes:
+                self.epochs = None
 
     def batches(self, generator: torch.Generator) -> Iterator[LocalBatch]:
-        for batch in self.data.batches(self.t, self.batch_size, generator):
+        """One epoch's batches for the module being trained."""
+        if not self.data.augments:
+            yield from self.data.batches(self.t, self.batch_size, generator)
+            return
+        epoch, self._epoch = self._epoch, self._epoch + 1
+        if self.epochs is not None and epoch < len(self.epochs):
+            yield from self.epochs[epoch]
+            return
+        drawn = []
+        for batch in self.data.batches(self.data.x, self.batch_size, generator):
             if self.prefix:
                 with torch.no_grad():
                     t = batch.t_in
                     for module in self.prefix:
                         t = module(t, *batch.context)
                 batch = dataclasses.replace(batch, t_in=t)
+            if self.epochs is not None:
+                drawn.append(batch)
+                self._bytes += _nbytes(batch)
+                if self._bytes > self.cache_bytes:
+                    self.epochs, drawn = None, []
             yield batch
+        if self.epochs is not None:
+            self.epochs.append(drawn)

@@ -2,8 +2,9 @@
 
 Module 1 trains for its whole budget, is frozen, and its outputs over the training set are
 computed *once* and cached; module 2 then trains on the cache, and so on. A frozen module never
-runs again during training, so the cost of module k's epochs is that of module k alone (with data
-augmentation the input changes every batch, so the frozen modules run forward on each batch instead).
+runs again during training, so the cost of module k's epochs is that of module k alone. With data
+augmentation, module 1's augmented epochs are kept and every later module trains on the same ones, each
+frozen module running once over them (see :class:`~mole.schedules.base.FrozenInput`).
 """
 from __future__ import annotations
 

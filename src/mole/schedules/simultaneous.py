@@ -38,7 +38,7 @@ class SimultaneousSchedule(Schedule):
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0) -> None:
-        frozen = FrozenInput(data, batch_size)
+        frozen = FrozenInput(data, batch_size, cache_bytes=0)  # every epoch is drawn afresh: nothing to keep
         for stage in stages[:start]:  # already trained: T_{start-1} as the sequential schedule gets it
             stage.freeze()
             if not stage.is_head:
