@@ -7,6 +7,7 @@ batching and read-out in the data adapter, so a new schedule (simultaneous, asyn
 from __future__ import annotations
 
 import dataclasses
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import ClassVar
@@ -68,8 +69,16 @@ class EpochMeter:
                 **{k: v / n for k, v in sums.items() if k != "loss"}}
 
 
-#: largest augmented-epoch cache of :class:`FrozenInput` (bytes); beyond it frozen modules run per batch
-EPOCH_CACHE_BYTES = 3 * 2**30
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 8 GiB
+        return 8 * 2**30
+
+
+#: largest augmented-epoch cache of :class:`FrozenInput` (bytes): 3 GiB, at most an eighth of the machine's
+#: memory; beyond it frozen modules run per batch
+EPOCH_CACHE_BYTES = min(3 * 2**30, _physical_memory() // 8)
 
 
 def _nbytes(batch: LocalBatch) -> int:
