@@ -14,7 +14,7 @@ Measurements happen when a module starts training (epoch 0) and after every ``ev
 and the last one. Under the asynchronous schedule, modules train in other processes, so only the
 final point is measured. Under MOLE the module being trained is measured; under backprop (one stage for
 the whole network) every module is. All of it runs without gradients in evaluation mode, on one thread (see
-:mod:`mole.analysis.threads`), restores each module's train/eval mode afterwards, and keeps its own
+:mod:`mole.threads`), restores each module's train/eval mode afterwards, and keeps its own
 time (``seconds``), which :func:`mole.fit` leaves out of ``train_seconds`` and ``samples_per_second``.
 With an entropy estimator (Rényi) the input's entropy ``S(X)`` is computed once per run.
 """
