@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 import mole
 from mole.errors import ConfigError
 from mole.models import MLP
+from mole.distributed.launcher import hung_worker
 from mole.schedules.asynchronous import balanced_groups
 
 
@@ -64,6 +65,22 @@ def test_augmented_batches_are_the_same_in_every_worker(digits):
         torch.set_num_threads(before)
     a, b = res.network.state_dict(), ref.network.state_dict()
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)  # same shifts, same updates
+
+
+def test_the_watchdog_blames_the_worker_the_others_wait_on():
+    w, r, s = b"w", b"r", b"s"
+    # worker 1 stopped while computing; worker 0 had filled its send buffer earlier (its beat is older)
+    assert hung_worker([0, 1], {0: 10.0, 1: 12.0}, {0: s, 1: w}) == 1
+    # worker 1 stopped mid-pipeline: 0 waits to send to it, 2 waits to receive from it
+    assert hung_worker([0, 1, 2], {0: 11.0, 1: 12.0, 2: 10.0}, {0: s, 1: w, 2: r}) == 1
+    # two workers waiting on each other: the one whose progress stopped first
+    assert hung_worker([0, 1], {0: 12.0, 1: 10.0}, {0: s, 1: r}) == 1
+    assert hung_worker([0, 1], {0: 10.0, 1: 12.0}, {0: s, 1: r}) == 0
+    # a lone stale worker, or one whose peer has exited: itself
+    assert hung_worker([1], {0: 20.0, 1: 10.0}, {0: w, 1: w}) == 1
+    assert hung_worker([1], {1: 10.0}, {1: s}) == 1
+    # a stopped process (SIGSTOP, a debugger) is the one, whatever the others wait on
+    assert hung_worker([0, 1], {0: 10.0, 1: 12.0}, {0: s, 1: r}, stopped=(1,)) == 1
 
 
 def test_one_worker_and_one_module_per_worker(digits):

@@ -9,8 +9,9 @@ The parent then only watches:
 * a worker that exits with an error or is killed (e.g. SIGKILL, out of memory) stops the run: the
   other workers are terminated at once and :class:`WorkerFailure` names the worker and its modules;
   workers that merely lost their peer (exit code 3) are not blamed for it;
-* a worker whose heartbeat (a file it touches every batch) is older than ``timeout`` seconds is hung:
-  same outcome;
+* a worker whose heartbeat (a file it rewrites with its state: computing, waiting to receive, waiting to
+  send) is older than ``timeout`` seconds has stopped progressing; the run fails naming the worker the
+  stopped ones wait on (:func:`hung_worker`), not one merely blocked behind it;
 * every child is joined (terminate, then kill) before returning or raising: no zombies.
 """
 from __future__ import annotations
@@ -31,9 +32,43 @@ from typing import Callable
 import torch
 
 from ..errors import MoleError
-from .worker import STARTUP, WorkerSpec
+from .worker import RECEIVING, SENDING, STARTUP, WorkerSpec
 
 PEER_LOST = 3  # exit code of a worker that failed only because another worker did
+
+
+def _state(folder: str, rank: int) -> bytes:
+    try:
+        return heartbeat_file(folder, rank).read_bytes()[:1]
+    except OSError:
+        return b""
+
+
+def _stopped(pid: int) -> bool:
+    """Linux: the process is stopped (SIGSTOP, job control, a debugger): state T or t in /proc/PID/stat."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
+
+
+def hung_worker(stale: list[int], beats: dict[int, float], states: dict[int, bytes],
+                stopped: tuple = ()) -> int:
+    """The worker the stale ones wait on. A stopped process (``stopped``) is it. Otherwise a worker waiting
+    to send waits on the next one, a worker waiting to receive on the previous one; following these from
+    the stalest worker ends at one that is computing (itself hung), or at two that wait on each other (then
+    the one whose progress stopped first)."""
+    halted = [r for r in stopped if r in beats]
+    if halted:
+        return min(halted, key=beats.get)
+    r, seen = min(stale, key=beats.get), []
+    while r not in seen:
+        seen.append(r)
+        nxt = {SENDING: r + 1, RECEIVING: r - 1}.get(states.get(r))
+        if nxt is None or nxt not in beats:
+            return r
+        r = nxt
+    return min(seen[seen.index(r):], key=beats.get)
 
 
 def heartbeat_file(folder: str, rank: int) -> Path:
@@ -117,7 +152,8 @@ def launch_local(spec: WorkerSpec, world: int, describe: Callable[[int], str], t
             limit = {r: timeout if heartbeat_file(tmp, r).stat().st_size else max(timeout, STARTUP) for r in beats}
             stale = [r for r, t in beats.items() if now - t > limit[r]]
             if stale:
-                rank = min(stale, key=beats.get)  # the first to stop; the others wait on it
+                rank = hung_worker(stale, beats, {r: _state(tmp, r) for r in beats},
+                                   tuple(r for r in beats if _stopped(procs[r].pid)))
                 _stop(procs)
                 raise _failure(rank, f"hung: no progress for {now - beats[rank]:.0f} s (timeout {timeout:g} s)",
                                procs, describe, tmp, started)
@@ -133,7 +169,8 @@ def _failure(rank: int, how: str, procs: list[subprocess.Popen], describe: Calla
     return WorkerFailure(f"worker {rank} ({describe(rank)}) {how}; the other workers were stopped",
                          {"worker": rank, "modules": describe(rank), "reason": how,
                           "exit_codes": [p.returncode for p in procs], "seconds": time.time() - started,
-                          "reports": {r: _report(tmp, r) for r in range(len(procs))}})
+                          "reports": {r: _report(tmp, r) for r in range(len(procs))},
+                          "states": {r: _state(tmp, r).decode() for r in range(len(procs))}})
 
 
 def _report(tmp: str, rank: int) -> dict | None:

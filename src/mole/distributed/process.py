@@ -1,8 +1,9 @@
 """The entry point of one local worker process: ``python -m mole.distributed.process RUN_TMP``.
 
 Reads the spec that :func:`mole.distributed.launch_local` saved, joins the process group from the
-environment (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``), trains, and exits. It touches
-its heartbeat file after every batch; on failure it writes a one-line report for the parent and
+environment (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``), trains, and exits. Its
+heartbeat file holds what it is doing (computing, waiting to receive, waiting to send), rewritten at every
+change, so its mtime is the time of its last progress; on failure it writes a one-line report for the parent and
 exits with code 1, or :data:`PEER_LOST` if it failed only because another worker did.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .launcher import PEER_LOST, heartbeat_file
+from .worker import WORKING
 
 
 def _die_with_parent() -> None:
@@ -26,12 +28,14 @@ def _die_with_parent() -> None:
             pass
 
 
-def _beat(path: Path) -> None:
-    """After the first batch the file holds a byte: start-up is over, the hang timeout applies."""
-    if path.stat().st_size:
-        os.utime(path)
-    else:
-        path.write_text("1")
+def _beater(path: Path):
+    """``beat(state)``: write the one-byte state at offset 0 (the write also refreshes the file's mtime).
+    A non-empty file tells the parent that start-up is over and the hang timeout applies."""
+    fd = os.open(path, os.O_WRONLY)
+
+    def beat(state: bytes = WORKING) -> None:
+        os.pwrite(fd, state, 0)
+    return beat
 
 
 def main(folder: str) -> int:
@@ -44,7 +48,7 @@ def main(folder: str) -> int:
 
         from .worker import run_worker
         spec = torch.load(os.path.join(folder, "spec.pt"), weights_only=False)
-        run_worker(spec, rank, world, beat=lambda: _beat(beat_path))
+        run_worker(spec, rank, world, beat=_beater(beat_path))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, then the process ends
         lost = type(exc).__name__ == "PeerLost"
         line = str(exc).splitlines()[0] if str(exc) else ""

@@ -34,6 +34,8 @@ from ..stage import Stage
 from .channel import Sender, receive
 
 STARTUP = 120.0  # seconds a worker may take to start (import torch, join the rendezvous)
+#: heartbeat states: computing, waiting to receive from the previous worker, waiting to send to the next
+WORKING, RECEIVING, SENDING = b"w", b"r", b"s"
 
 
 @dataclasses.dataclass
@@ -75,7 +77,12 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
         tic, meter = time.perf_counter(), EpochMeter()
         for batch in spec.data.batches(spec.data.x, spec.batch_size, generator):
             wait = time.perf_counter()
-            t = receive(rank - 1, device) if rank > 0 else batch.t_in
+            if rank > 0:
+                beat(RECEIVING)
+                t = receive(rank - 1, device)
+                beat(WORKING)
+            else:
+                t = batch.t_in
             first = first or time.time()
             waited += time.perf_counter() - wait
             for stage in mine:
@@ -91,21 +98,24 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
                 meter.add(stage.index, loss, terms)
             if sender is not None:
                 wait = time.perf_counter()
+                beat(SENDING)
                 sender.send(t)
                 waited += time.perf_counter() - wait
-            beat()
+            beat(WORKING)
         seconds = time.perf_counter() - tic
         for stage in mine:
             record = meter.record(stage.index, epoch, seconds)
             if record is not None:  # stages before `start` take no steps
                 records.append({**record, "worker": rank})
     if sender is not None:
+        beat(SENDING)
         sender.flush()
+        beat(WORKING)
     return {"rank": rank, "states": {s.index: s.module.state_dict() for s in mine}, "records": records,
             "loop": (first, time.time()), "peak_bytes": memory.peak_bytes, "wait_seconds": waited}
 
 
-def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda: None) -> Optional[list[dict]]:
+def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda state=WORKING: None) -> Optional[list[dict]]:
     """Train worker ``rank``'s modules; return the gathered results of all workers at rank 0."""
     torch.set_num_threads(max(1, spec.threads))
     own_group = not dist.is_initialized()
