@@ -27,16 +27,14 @@ DEFAULT_PIXELS = {"shift": 2, "crop-flip": 4}
 
 def _crop(padded: torch.Tensor, offsets: torch.Tensor, size: tuple) -> torch.Tensor:
     """Per-sample crops of ``size`` from ``padded`` (n, C, *P) starting at ``offsets`` (n, dims)."""
-    n, channels = padded.shape[:2]
-    index = [torch.arange(n)[:, None], torch.arange(channels)[None, :]]
-    grids = []
-    for axis, length in enumerate(size):
-        grids.append(offsets[:, axis, None] + torch.arange(length)[None, :])  # (n, length)
-    if len(size) == 1:
-        return padded[index[0][:, :, None], index[1][:, :, None], grids[0][:, None, :]]  # (n, C, L)
-    rows = grids[0][:, None, :, None]  # (n, 1, H, 1)
-    cols = grids[1][:, None, None, :]  # (n, 1, 1, W)
-    return padded[index[0][:, :, None, None], index[1][:, :, None, None], rows, cols]  # (n, C, H, W)
+    out = padded
+    for axis, length in enumerate(size):  # one gather per spatial axis
+        dim = 2 + axis
+        index = offsets[:, axis, None] + torch.arange(length, device=padded.device)  # (n, length)
+        shape = [out.shape[0]] + [1] * (out.dim() - 1)
+        shape[dim] = length
+        out = out.gather(dim, index.view(shape).expand(*out.shape[:dim], length, *out.shape[dim + 1:]))
+    return out  # (n, C, *size)
 
 
 class Augmentation:

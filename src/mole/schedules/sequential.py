@@ -25,7 +25,7 @@ class SequentialSchedule(Schedule):
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0) -> None:
-        frozen = FrozenInput(data, batch_size)  # T_{k-1}: cached, or recomputed per augmented batch
+        frozen = FrozenInput(data, batch_size)  # T_{k-1}: cached over the data, or over the kept augmented epochs
         n_batches = data.n_batches(batch_size)
         for stage in stages:
             if stage.index >= start:
