@@ -22,7 +22,7 @@ _GRAPH = {"model": "gin", "hidden": (64, 64), "epochs": 100, "lr": 0.01, "batch_
 #: per dataset: the model and training settings `mole run` uses for options the user leaves unset
 DEFAULTS = {
     # digits: batch 128 (the n of each Gram matrix): MOLE 98.33 % (3 seeds) vs 98.15 % at 256, backprop 98.33 %
-    # at both; MOLE 5.0x backprop's time instead of 9.9x (eigendecompositions ~8x cheaper; docs/benchmarks.md)
+    # at both; MOLE 5-6x backprop's time instead of 9.9x (eigendecompositions ~8x cheaper; docs/benchmarks.md)
     "digits": {"model": "mlp", "batch_size": 128}, "breast_cancer": {"model": "mlp"}, "wine": {"model": "mlp"},
     "mnist1d": {"model": "cnn"}, "mnist": {"model": "cnn"}, "fashion_mnist": {"model": "cnn"},
     "karate": {**_NODE, "hidden": (16,), "epochs": 100, "weight_decay": 0.0},
