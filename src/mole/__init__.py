@@ -11,6 +11,7 @@ from .errors import CheckpointError, ConfigError, DataError, DatasetNotFoundErro
 from .estimators import (ESTIMATORS, Estimator, HSICEstimator, InfoNCEEstimator, JSDEstimator, RenyiEstimator,
                          entropy, estimator_resolver, mutual_information)
 from .modular import ModularNetwork
+from .rules import RULES, Rule, rule_resolver
 from .schedules import SCHEDULES, Schedule, SequentialSchedule
 
 __version__ = "0.1.0"
@@ -19,6 +20,6 @@ __all__ = [
     "fit", "FitResult", "MOLEClassifier", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
     "ModularNetwork", "Estimator", "RenyiEstimator", "HSICEstimator", "InfoNCEEstimator", "JSDEstimator",
     "mutual_information", "entropy", "ESTIMATORS", "estimator_resolver",
-    "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",
+    "Rule", "RULES", "rule_resolver", "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",
     "MoleError", "ConfigError", "DataError", "DatasetNotFoundError", "CheckpointError", "models",
 ]

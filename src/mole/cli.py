@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .adapters.augment import AUGMENTATIONS
-from .config import ObjectiveConfig
+from .config import ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
 from .errors import ConfigError, MoleError
@@ -21,6 +21,8 @@ from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
 from .estimators.renyi import CONDITIONALS
 from .models import MODELS
 from .objectives.reduce import REDUCTIONS
+from .optim import LR_SCHEDULES, OPTIMIZERS
+from .rules import RULES
 from .schedules import SCHEDULES
 
 
@@ -56,9 +58,10 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mole", description="Train neural networks module by module by "
-                                     "mutual-information maximization (MOLE), next to end-to-end backprop.")
+                                     "mutual-information maximization (MOLE), next to other layer-local rules "
+                                     "and end-to-end backprop.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="train MOLE and/or backprop on a dataset and write a run folder",
+    run = sub.add_parser("run", help="train MOLE, other local rules and/or backprop on a dataset; write a run folder",
                          formatter_class=_Help)
     g = run.add_argument_group("data and model")
     g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}) or a .npz (X, y) / .csv (label last) file")
@@ -75,18 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--folds", type=int, default=10, help="stratified cross-validation folds for graph collections")
     g.add_argument("--pool", choices=("mean", "sum"), default="mean", help="graph-level read-out")
     g = run.add_argument_group("training")
-    g.add_argument("--methods", default="mole,bp", help="comma-separated methods: mole (local MI training), "
-                   "bp (end-to-end backprop baseline)")
-    g.add_argument("--epochs", type=int, help="epochs per module (MOLE) and for the whole network (bp) "
-                   "(default: the dataset's, else 30)")
+    g.add_argument("--methods", default="mole,bp", help="comma-separated training rules, run side by side on the "
+                   "same network, initial weights and batches: " + "; ".join(f"{n}: {c.summary}" for n, c in RULES.items()))
+    g.add_argument("--rule-option", action="append", default=[], metavar="RULE.KEY=VALUE",
+                   help="an option of a rule, e.g. predsim.beta=0.99 or hsic-bottleneck.beta=100 (repeatable)")
+    g.add_argument("--epochs", type=int, help="epochs per module (local rules) and for the whole network (bp) "
+                   f"(default: the dataset's, else {TrainConfig.epochs})")
     g.add_argument("--batch-size", type=int, help="mini-batch size: samples, labelled nodes or graphs; the n of each "
-                   "Gram matrix (default: the dataset's, else 256)")
-    g.add_argument("--lr", type=float, help="Adam learning rate (default: the dataset's, else 1e-3)")
-    g.add_argument("--weight-decay", type=float, help="Adam weight decay (default: the dataset's, else 0)")
+                   f"Gram matrix (default: the dataset's, else {TrainConfig.batch_size})")
+    g.add_argument("--lr", type=float, help=f"learning rate (default: the dataset's, else {TrainConfig.lr:g})")
+    g.add_argument("--weight-decay", type=float, help=f"weight decay (default: the dataset's, else {TrainConfig.weight_decay:g})")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer, help="optimizer of every "
+                   "stage (each module and its auxiliary parameters; the whole network under bp)")
+    g.add_argument("--momentum", type=float, default=TrainConfig.momentum, help="sgd momentum")
+    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule, help="learning rate "
+                   "over each stage's epochs: constant, cosine annealing, or x0.1 at 1/2 and 3/4")
     g.add_argument("--schedule", default="sequential", help=f"module schedule: {', '.join(SCHEDULES)}")
     g.add_argument("--workers", type=int, default=None, help="async: worker processes, each owning a contiguous "
                    "group of modules (1..number of modules; default 2)")
-    g.add_argument("--worker-timeout", type=float, default=60.0, help="async: seconds without progress before a "
+    g.add_argument("--worker-timeout", type=float, default=TrainConfig.worker_timeout, help="async: seconds without progress before a "
                    "worker counts as hung and the run stops")
     g.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="training-batch augmentation for every "
                    "method: random shifts (signals, images) or random crop + horizontal flip (natural images)")
@@ -151,7 +161,28 @@ def estimator_options(args) -> dict:
     return options
 
 
-TRAIN_FALLBACKS = {"epochs": 30, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0}
+TRAIN_FALLBACKS = ("epochs", "batch_size", "lr", "weight_decay")  # the dataset's default, else TrainConfig's
+
+
+def _literal(text: str):
+    """A flag value as a Python literal (number, bool, None) where it parses as one, else the string."""
+    import ast
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def rule_options(pairs: list) -> dict:
+    """``["predsim.beta=0.9", ...]`` -> ``{"predsim": {"beta": 0.9}}``; a malformed pair is a ConfigError."""
+    options: dict = {}
+    for pair in pairs:
+        name, _, rest = pair.partition(".")
+        key, eq, value = rest.partition("=")
+        if not (name and key and eq):
+            raise ConfigError(f"--rule-option expects RULE.KEY=VALUE, e.g. predsim.beta=0.9; got {pair!r}")
+        options.setdefault(name, {})[key.replace("-", "_")] = _literal(value)
+    return options
 
 
 def _config(args):
@@ -161,10 +192,12 @@ def _config(args):
     if args.workers is not None and args.schedule != "async":
         raise ConfigError(f"--workers applies to --schedule async, not {args.schedule!r}; add --schedule async "
                           "or drop --workers")
-    train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, fallback)
-                  for k, fallback in TRAIN_FALLBACKS.items()}
+    train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, getattr(TrainConfig, k))
+                  for k in TRAIN_FALLBACKS}
     train = make_train_config(
-        **train_args, schedule=args.schedule, workers=2 if args.workers is None else args.workers,
+        **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
+        rule_options=rule_options(args.rule_option),
+        schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
         worker_timeout=args.worker_timeout, augment=args.augment, augment_pixels=args.augment_pixels,
         device=args.device,
         estimator=args.estimator,

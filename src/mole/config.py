@@ -34,14 +34,19 @@ class EstimatorConfig:
 class TrainConfig:
     epochs: int = 30  # epochs per module (MOLE) and for the whole network (backprop)
     batch_size: int = 256  # samples per step; also the n of every Gram matrix
-    lr: float = 1e-3  # Adam learning rate, every module and the backprop baseline
+    lr: float = 1e-3  # learning rate of every stage (each module, each rule, the backprop baseline)
     weight_decay: float = 0.0
+    optimizer: str = "adam"  # adam, adamw or sgd; one per stage (see mole.optim)
+    momentum: float = 0.9  # sgd only
+    lr_schedule: str = "constant"  # constant, cosine or step, over each stage's epochs
     schedule: str = "sequential"  # sequential, simultaneous or async
     workers: int = 2  # async: worker processes, each owning a contiguous group of modules
     worker_timeout: float = 60.0  # async: seconds without progress before a worker counts as hung
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     # one ObjectiveConfig for every hidden module, or a list with one per hidden module
     objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
+    # options of the other rules, by rule name, e.g. {"predsim": {"beta": 0.99}} (see mole.rules)
+    rule_options: dict = field(default_factory=dict)
     augment: str = "none"  # training-batch augmentation, every method alike: none, shift (signals, images), crop-flip (images)
     augment_pixels: Optional[int] = None  # largest shift / crop padding in pixels (None: 2 for shift, 4 for crop-flip)
     seed: int = 0  # batch order, augmentation and any parametric critic's initialization
@@ -53,10 +58,8 @@ class TrainConfig:
             problems.append(f"epochs must be a positive integer; got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 2:
             problems.append(f"batch_size must be an integer >= 2 (MI needs pairs of samples); got {self.batch_size!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            problems.append(f"lr must be positive; got {self.lr!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            problems.append(f"weight_decay must be >= 0; got {self.weight_decay!r}")
+        from .optim import check as check_optimizer
+        problems += check_optimizer(self.optimizer, self.lr, self.weight_decay, self.momentum, self.lr_schedule)
         if not isinstance(self.workers, int) or self.workers < 1:
             problems.append(f"workers must be an integer >= 1; got {self.workers!r}")
         if not (isinstance(self.worker_timeout, (int, float)) and self.worker_timeout > 0):
@@ -77,6 +80,11 @@ class TrainConfig:
         augmentation_resolver(self.augment, self.augment_pixels)
         estimator_resolver(self.estimator.name, **self.estimator.options)  # raises ConfigError with a hint
         schedule_resolver(self.schedule)
+        from .rules import rule_resolver
+        if not isinstance(self.rule_options, dict):
+            raise_all([f"rule_options must be a dict of rule name -> options; got {type(self.rule_options).__name__}"])
+        for name, options in self.rule_options.items():
+            rule_resolver(name, **options)
         return self
 
     def to_dict(self) -> dict:

@@ -27,7 +27,7 @@ import torch
 
 from . import __version__
 from .analysis import InformationMonitor, linear_probes, monitor_estimator, tsne_panels
-from .api import METHODS, fit
+from .api import fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import TensorData, TrainData
@@ -35,6 +35,7 @@ from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError
 from .models import MODELS, build_model
+from .rules import RULES
 from .validation import choose
 
 RESULTS = "results.json"
@@ -84,9 +85,11 @@ class ExperimentConfig:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def validate(self) -> "ExperimentConfig":
-        self.methods = tuple(choose("method", m, METHODS) for m in self.methods)
+        self.methods = tuple(choose("method", m, RULES) for m in self.methods)
         if not self.methods:
-            raise ConfigError("methods is empty; pass at least one of mole, bp")
+            raise ConfigError(f"methods is empty; pass at least one of {', '.join(RULES)}")
+        if len(set(self.methods)) != len(self.methods):
+            raise ConfigError(f"methods lists a method twice ({', '.join(self.methods)}); name each once")
         defaults = dataset_defaults(str(self.dataset))
         if self.model is None:
             self.model = defaults["model"]
@@ -166,7 +169,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
                               channels=tuple(cfg.channels), batch_norm=cfg.batch_norm, task=dataset.kind,
                               dropout=cfg.dropout)
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
-        ckpt = out / "checkpoints" / name if method == "mole" else None
+        ckpt = out / "checkpoints" / name
         extra = callbacks(method)
         if fold == 0:
             monitor = _monitor(cfg, train)
@@ -185,10 +188,11 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
     if len(splits) > 1:
         run.update(folds=len(splits), fold_accuracies=accs,
                    test_accuracy_std=float(torch.tensor(accs).std(unbiased=False)))
-    if method == "mole":
-        run.update(schedule=cfg.train.schedule, estimator=res.estimator)
-        if res.schedule.get("workers"):
-            run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
+    run.update(rule=res.rule, end_to_end=res.end_to_end, schedule=res.schedule["name"])
+    if res.estimator:
+        run["estimator"] = res.estimator
+    if res.schedule.get("workers"):
+        run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
     # seconds per part: training (all folds, without the monitor), information plane (the monitor's
     # measurements during training), probes and t-SNE (set by _analyse)
     run["timings"] = {"train": seconds, "information_plane": monitor.seconds if monitor else 0.0}
@@ -246,13 +250,8 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     return results
 
 
-def make_train_config(*, epochs: int = 30, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
-                      schedule: str = "sequential", workers: int = 2, worker_timeout: float = 60.0,
-                      augment: str = "none", augment_pixels: Optional[int] = None,
-                      estimator: str = "renyi", estimator_options: Optional[dict] = None,
-                      objective: Union[ObjectiveConfig, list, None] = None, device: str = "cpu") -> TrainConfig:
-    """A TrainConfig from flat keyword arguments (what the CLI collects)."""
-    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, schedule=schedule,
-                       workers=workers, worker_timeout=worker_timeout, augment=augment, augment_pixels=augment_pixels,
-                       estimator=EstimatorConfig(estimator, dict(estimator_options or {})),
-                       objective=objective or ObjectiveConfig(), device=device)
+def make_train_config(*, estimator: str = EstimatorConfig.name, estimator_options: Optional[dict] = None,
+                      objective: Union[ObjectiveConfig, list, None] = None, **train) -> TrainConfig:
+    """A TrainConfig from flat keyword arguments (what the CLI collects): ``train`` are TrainConfig fields."""
+    return TrainConfig(**train, estimator=EstimatorConfig(estimator, dict(estimator_options or {})),
+                       objective=objective or ObjectiveConfig())

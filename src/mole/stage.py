@@ -1,8 +1,8 @@
-"""A stage: one module with its local objective and its own optimizer.
+"""A stage: one module with its local objective, its own optimizer and learning-rate schedule.
 
 ``step`` is the whole of local learning: the module sees a *detached* input, its loss is local,
 and its optimizer holds only its own (and its objective's) parameters, so no gradient can reach
-any other module.
+any other module. End-to-end backprop is one stage whose module is the whole network.
 """
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .objectives import LocalBatch, LocalObjective
+from .batch import LocalBatch
+from .objectives import LocalObjective
 
-OptimizerFactory = Callable[[list], torch.optim.Optimizer]
+#: params -> (optimizer, per-epoch lr scheduler); see :func:`mole.optim.build_optimizer`
+OptimizerFactory = Callable[[list], tuple]
 
 
 class Stage:
@@ -21,9 +23,10 @@ class Stage:
                  make_optimizer: OptimizerFactory):
         self.index, self.n_stages = index, n_stages
         self.module, self.objective = module, objective
-        self.optimizer = make_optimizer(list(module.parameters()) + list(objective.parameters()))
+        self.optimizer, self.scheduler = make_optimizer(list(module.parameters()) + list(objective.parameters()))
         self.last_loss: float = float("nan")
         self.output: torch.Tensor | None = None  # T_k of the last step, detached, if asked to keep it
+        self.frozen = False
 
     @property
     def is_head(self) -> bool:
@@ -46,7 +49,18 @@ class Stage:
         self.last_loss = float(loss.detach())
         return self.last_loss, terms
 
+    def end_epoch(self) -> None:
+        """The stage finished one of its epochs: advance its learning-rate schedule."""
+        self.scheduler.step()
+
+    @torch.no_grad()
+    def forward_frozen(self, batch: LocalBatch) -> torch.Tensor:
+        """The frozen module's output on ``batch.t_in`` (evaluation mode)."""
+        self.module.eval()
+        return self.module(batch.t_in, *batch.context)
+
     def freeze(self) -> None:
         self.module.eval()
+        self.frozen = True
         for p in self.module.parameters():
             p.requires_grad_(False)

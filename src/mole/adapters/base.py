@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..objectives import LocalBatch
+from ..batch import LocalBatch
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:

@@ -18,7 +18,7 @@ from torch_geometric.nn import global_add_pool, global_mean_pool
 from torch_geometric.utils import subgraph
 
 from ..errors import ConfigError
-from ..objectives import LocalBatch
+from ..batch import LocalBatch
 from .base import TrainData, minibatches
 
 POOLS = {"mean": global_mean_pool, "sum": global_add_pool}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..objectives import LocalBatch
+from ..batch import LocalBatch
 from .base import TrainData, minibatches
 
 

@@ -12,8 +12,8 @@ per sample (a flattened image, a labelled node's features, a graph's pooled feat
 
 Measurements happen when a module starts training (epoch 0) and after every ``every``-th epoch
 and the last one. Under the asynchronous schedule, modules train in other processes, so only the
-final point is measured. Under MOLE the module being trained is measured; under backprop (one stage for
-the whole network) every module is. All of it runs without gradients in evaluation mode, on one thread (see
+first and the final point are measured. Under a local rule the module being trained is measured; under
+backprop (one stage for the whole network) every module is. All of it runs without gradients in evaluation mode, on one thread (see
 :mod:`mole.threads`), restores each module's train/eval mode afterwards, and keeps its own
 time (``seconds``), which :func:`mole.fit` leaves out of ``train_seconds`` and ``samples_per_second``.
 With an entropy estimator (Rényi) the input's entropy ``S(X)`` is computed once per run.
@@ -72,16 +72,14 @@ class InformationMonitor(Callback):
         self._epochs = epochs
         self.measure(stage, 0)
 
-    def on_epoch_end(self, record: dict, stage=None, **kwargs):
+    def on_epoch_end(self, record: dict, stage=None, replayed: bool = False, **kwargs):
+        """Measures every ``every`` epochs and after the last. Epochs replayed after training elsewhere
+        (asynchronous workers) find the network holding its final weights: only the last is measured."""
         done = record["epoch"] + 1
-        if stage is not None and (done % self.every == 0 or done == self._epochs):
+        if stage is None or (replayed and done != self._epochs):
+            return
+        if done % self.every == 0 or done == self._epochs:
             self.measure(stage, done)
-
-    def on_stage_end(self, stage=None, epochs: int | None = None, **kwargs):
-        """Schedules that train elsewhere (asynchronous workers) report only the end: measure it once."""
-        if stage is not None and self.network is not None:
-            if not any(self.for_module(k) for k in self._modules(stage)):
-                self.measure(stage, epochs if epochs is not None else self._epochs)
 
     def _modules(self, stage) -> list[int]:
         """The trained stage's module, or all modules when one stage trains the whole network."""

@@ -29,7 +29,8 @@ import torch.distributed as dist
 
 from ..adapters import TrainData
 from ..memory import ActivationMemory
-from ..schedules.base import EpochMeter
+from ..callbacks import Callback
+from ..loop import train_epoch
 from ..stage import Stage
 from .channel import Sender, receive
 
@@ -48,7 +49,7 @@ class WorkerSpec:
     epochs: int
     batch_size: int
     generator_state: torch.Tensor  # every worker draws the same batches
-    start: int = 0  # stages before this index are already trained (resume): forward only
+    start: int = 0  # stages before this index are already trained (resume): frozen, forward only
     max_in_flight: int = 4
     timeout: float = 60.0  # seconds without progress before the run fails (start-up: at least STARTUP)
     threads: int = 1  # torch intra-op threads per worker
@@ -73,40 +74,32 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     records, first = [], None
     memory = ActivationMemory(device)
     waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
-    for epoch in range(spec.epochs):
-        tic, meter = time.perf_counter(), EpochMeter()
+
+    def inputs():
+        """The epoch's batches, T_{k-1} received from the previous worker (worker 0: the batch's input)."""
+        nonlocal first, waited
         for batch in spec.data.batches(spec.data.x, spec.batch_size, generator):
-            wait = time.perf_counter()
             if rank > 0:
-                beat(RECEIVING)
-                t = receive(rank - 1, device)
-                beat(WORKING)
-            else:
-                t = batch.t_in
-            first = first or time.time()
-            waited += time.perf_counter() - wait
-            for stage in mine:
-                batch = dataclasses.replace(batch, t_in=t)
-                if stage.index < spec.start:
-                    stage.module.eval()
-                    with torch.no_grad():
-                        t = stage.module(t, *batch.context)
-                    continue
-                with memory.step():
-                    loss, terms = stage.step(batch, keep_output=True)
-                t = stage.output
-                meter.add(stage.index, loss, terms)
-            if sender is not None:
                 wait = time.perf_counter()
-                beat(SENDING)
-                sender.send(t)
+                beat(RECEIVING)
+                batch = dataclasses.replace(batch, t_in=receive(rank - 1, device))
+                beat(WORKING)
                 waited += time.perf_counter() - wait
-            beat(WORKING)
-        seconds = time.perf_counter() - tic
-        for stage in mine:
-            record = meter.record(stage.index, epoch, seconds)
-            if record is not None:  # stages before `start` take no steps
-                records.append({**record, "worker": rank})
+            first = first or time.time()
+            yield batch
+
+    def send(t: torch.Tensor) -> None:
+        nonlocal waited
+        if sender is not None:
+            wait = time.perf_counter()
+            beat(SENDING)
+            sender.send(t)
+            waited += time.perf_counter() - wait
+        beat(WORKING)
+
+    for epoch in range(spec.epochs):
+        for record in train_epoch(mine, inputs(), epoch, callbacks=Callback(), memory=memory, after_batch=send):
+            records.append({**record, "worker": rank})
     if sender is not None:
         beat(SENDING)
         sender.flush()

@@ -1,26 +1,30 @@
-"""``curves.png``: how training went, MOLE next to backprop.
+"""``curves.png``: how training went, every method side by side.
 
-Panels: the local loss of every MOLE module over its epochs; backprop's end-to-end loss; and the
-linear-probe test accuracy of the input and each module, one line per method.
+Panels: for each local rule, the local loss of every module over its epochs; backprop's end-to-end loss;
+and the linear-probe test accuracy of the input and each module, one line per method.
 """
 from __future__ import annotations
 
-from .style import method_name, module_colors, module_label
+from .style import end_to_end, method_name, module_colors, module_label
+
+#: what each rule's hidden modules minimize, for the panel titles (other rules: "local loss")
+LOCAL_LOSS = {"mole": "−J_k", "dgl": "auxiliary CE", "predsim": "(1−β)·pred + β·sim",
+              "hsic-bottleneck": "nHSIC(T;X) − β·nHSIC(T;Y)"}
 
 
 def _loss_panel(ax, run: dict) -> None:
-    n = len(run["modules"])
+    n, whole = len(run["modules"]), end_to_end(run)
     colors = module_colors(n)
     by_module: dict[int, list] = {}
     for rec in run.get("history", []):
         by_module.setdefault(rec["module"], []).append(rec)
     for k, recs in sorted(by_module.items()):
-        label = module_label(k, n) if run["method"] == "mole" else "whole network"
-        ax.plot([r["epoch"] + 1 for r in recs], [r["loss"] for r in recs], color=colors[k] if run["method"] == "mole"
-                else "tab:red", label=label, linewidth=1.4)
-    what = "local loss per module (−J_k; head: cross-entropy)" if run["method"] == "mole" else "cross-entropy loss"
-    ax.set_title(f"{method_name(run)}: {what}", fontsize=10)
-    ax.set_xlabel("epoch (of the module)" if run["method"] == "mole" else "epoch")
+        label = "whole network" if whole else module_label(k, n)
+        ax.plot([r["epoch"] + 1 for r in recs], [r["loss"] for r in recs], color="tab:red" if whole else colors[k],
+                label=label, linewidth=1.4)
+    local = LOCAL_LOSS.get(run["method"], "local loss") + " per module (head: cross-entropy)"
+    ax.set_title(f"{method_name(run)}: {'cross-entropy loss' if whole else local}", fontsize=10)
+    ax.set_xlabel("epoch" if whole else "epoch (of the module)")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -1,14 +1,19 @@
 """Shared figure conventions: method names and a colour per module."""
 from __future__ import annotations
 
-METHOD_NAMES = {"mole": "MOLE", "bp": "backprop"}
+METHOD_NAMES = {"mole": "MOLE", "bp": "backprop", "dgl": "DGL", "predsim": "PredSim", "hsic-bottleneck": "HSIC bottleneck"}
 
 
 def method_name(run: dict) -> str:
     name = METHOD_NAMES.get(run["method"], run["method"])
-    if run["method"] == "mole" and run.get("estimator"):
+    if run.get("estimator"):
         name += f" ({run['estimator']['name']})"
     return name
+
+
+def end_to_end(run: dict) -> bool:
+    """One stage trained the whole network (backprop); results from before rules were recorded: method bp."""
+    return run.get("end_to_end", run["method"] == "bp")
 
 
 def module_label(k: int, n_modules: int) -> str:

@@ -104,6 +104,8 @@ class AsynchronousSchedule(Schedule):
             raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
                               f"use --workers between 1 and {len(stages)}")
         tic = time.time()
+        for stage in stages[:start]:  # already trained (resume): frozen, forward only in their worker
+            stage.freeze()
         torchrun = "WORLD_SIZE" in os.environ and "MOLE_WORKER" not in os.environ
         if torchrun and int(os.environ["WORLD_SIZE"]) != self.workers:
             raise ConfigError(f"torchrun started {os.environ['WORLD_SIZE']} processes but --workers is "
@@ -113,6 +115,9 @@ class AsynchronousSchedule(Schedule):
         local = int(os.environ.get("LOCAL_WORLD_SIZE", self.workers)) if torchrun else self.workers
         spec = WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
                           self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local))
+        n_batches = data.n_batches(batch_size)
+        for stage in stages[start:]:
+            callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         if torchrun:
             gathered = run_worker(spec, int(os.environ["RANK"]), self.workers)
         else:
@@ -132,7 +137,12 @@ class AsynchronousSchedule(Schedule):
                      "startup_seconds": (min(a for a, _ in loops) - tic) if loops else None,
                      "loop_seconds": self.loop_seconds,
                      "wait_seconds": [round(p["wait_seconds"], 3) for p in sorted(gathered, key=lambda p: p["rank"])]}
-        for record in sorted((r for p in gathered for r in p["records"]), key=lambda r: (r["module"], r["epoch"])):
-            callbacks.on_epoch_end(record=record, stage=None)
+        # the workers' events, replayed here in order once their weights are back: ``replayed=True`` tells
+        # callbacks that read the network (the information-plane monitor) that it already holds the final weights
         for stage in stages[start:]:
+            for record in sorted((r for p in gathered for r in p["records"] if r["module"] == stage.index),
+                                 key=lambda r: r["epoch"]):
+                for _ in range(n_batches):
+                    callbacks.on_batch_end(stage=stage, loss=record["loss"], replayed=True)
+                callbacks.on_epoch_end(record=record, stage=stage, replayed=True)
             callbacks.on_stage_end(stage=stage, epochs=epochs)

@@ -18,7 +18,7 @@ from torch import nn
 from ..adapters import TrainData
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
-from ..objectives import LocalBatch
+from ..batch import LocalBatch
 from ..stage import Stage
 
 
@@ -39,34 +39,6 @@ class Schedule(ABC):
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0) -> None:
         """Train ``stages`` on ``data``; stages with index < ``start`` are already trained."""
-
-
-class EpochMeter:
-    """Mean local loss and logged terms of each stage over one epoch's batches.
-
-    Every schedule (and every asynchronous worker) builds its per-epoch records with it, so the
-    records look the same whatever the schedule: ``{"module", "epoch", "loss", "seconds", <terms>}``.
-    """
-
-    def __init__(self):
-        self.sums: dict[int, dict[str, float]] = {}
-        self.counts: dict[int, int] = {}
-
-    def add(self, index: int, loss: float, terms: dict[str, float]) -> None:
-        sums = self.sums.setdefault(index, {"loss": 0.0})
-        sums["loss"] += loss
-        for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + value
-        self.counts[index] = self.counts.get(index, 0) + 1
-
-    def record(self, index: int, epoch: int, seconds: float) -> dict | None:
-        """The epoch's record of stage ``index`` (None if it took no step)."""
-        n = self.counts.get(index, 0)
-        if not n:
-            return None
-        sums = self.sums[index]
-        return {"module": index, "epoch": epoch, "loss": sums["loss"] / n, "seconds": seconds,
-                **{k: v / n for k, v in sums.items() if k != "loss"}}
 
 
 def _physical_memory() -> int:

@@ -8,15 +8,14 @@ frozen module running once over them (see :class:`~mole.schedules.base.FrozenInp
 """
 from __future__ import annotations
 
-import time
-
 import torch
 
+from ..adapters import TrainData
 from ..callbacks import CallbackList
+from ..loop import train_epoch
 from ..memory import ActivationMemory
 from ..stage import Stage
-from ..adapters import TrainData
-from .base import EpochMeter, FrozenInput, Schedule
+from .base import FrozenInput, Schedule
 
 
 class SequentialSchedule(Schedule):
@@ -31,15 +30,8 @@ class SequentialSchedule(Schedule):
             if stage.index >= start:
                 callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
                 for epoch in range(epochs):
-                    tic, meter = time.perf_counter(), EpochMeter()
-                    for batch in frozen.batches(generator):
-                        with memory.step():
-                            loss, terms = stage.step(batch)
-                        meter.add(stage.index, loss, terms)
-                        callbacks.on_batch_end(stage=stage, loss=loss)
-                    callbacks.on_epoch_end(record=meter.record(stage.index, epoch, time.perf_counter() - tic),
-                                           stage=stage)
-                callbacks.on_stage_end(stage=stage)
+                    train_epoch([stage], frozen.batches(generator), epoch, callbacks=callbacks, memory=memory)
+                callbacks.on_stage_end(stage=stage, epochs=epochs)
             stage.freeze()
             if not stage.is_head:
                 frozen.add(stage.module)

@@ -20,16 +20,14 @@ simultaneous run starts again from scratch.
 """
 from __future__ import annotations
 
-import dataclasses
-import time
-
 import torch
 
 from ..adapters import TrainData
 from ..callbacks import CallbackList
+from ..loop import train_epoch
 from ..memory import ActivationMemory
 from ..stage import Stage
-from .base import EpochMeter, FrozenInput, Schedule
+from .base import FrozenInput, Schedule
 
 
 class SimultaneousSchedule(Schedule):
@@ -48,18 +46,8 @@ class SimultaneousSchedule(Schedule):
         for stage in training:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         for epoch in range(epochs if training else 0):
-            tic, meter = time.perf_counter(), EpochMeter()
-            for batch in frozen.batches(generator):
-                for stage in training:
-                    with memory.step():
-                        loss, terms = stage.step(batch, keep_output=True)
-                    meter.add(stage.index, loss, terms)
-                    callbacks.on_batch_end(stage=stage, loss=loss)
-                    batch = dataclasses.replace(batch, t_in=stage.output)  # T_k, detached, feeds M_{k+1}
-            seconds = time.perf_counter() - tic
-            for stage in training:
-                callbacks.on_epoch_end(record=meter.record(stage.index, epoch, seconds), stage=stage)
+            train_epoch(training, frozen.batches(generator), epoch, callbacks=callbacks, memory=memory)
         for stage in training:
-            callbacks.on_stage_end(stage=stage)
+            callbacks.on_stage_end(stage=stage, epochs=epochs)
         for stage in training:
             stage.freeze()

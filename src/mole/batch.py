@@ -1,0 +1,35 @@
+"""What a module learns from in one step: :class:`LocalBatch`.
+
+A shared type below the data adapters (which make batches), the objectives and rules (which score
+them) and the training loop (which passes them along), so none of those imports another for it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+@dataclass
+class LocalBatch:
+    """What module k sees in one step.
+
+    Attributes:
+        t_in: the module's input T_{k-1} (n_in, ...); the stage detaches it.
+        x: the network's raw input X, one row per read-out sample (n, ...).
+        y: class labels, one per read-out sample (n,).
+        context: extra module arguments, e.g. ``(edge_index,)`` for graph layers.
+        readout: maps a full module output to one row per sample (identity for plain tensors;
+            the selected nodes, or per-graph pooling, for graphs).
+    """
+
+    t_in: torch.Tensor
+    x: torch.Tensor
+    y: torch.Tensor
+    context: tuple = ()
+    readout: Callable[[torch.Tensor], torch.Tensor] = field(default=_identity)

@@ -1,0 +1,60 @@
+r"""Optimizers and learning-rate schedules, built in one place for every stage of every rule.
+
+Each stage (a module with its local objective, or the whole network under backprop) owns one
+optimizer over its own parameters and one learning-rate schedule over its own epochs:
+
+* ``adam`` (default), ``adamw`` (decoupled weight decay), ``sgd`` (with ``momentum``, Nesterov off);
+* ``constant`` (default), ``cosine`` (:math:`\eta_e = \tfrac{\eta}{2}(1 + \cos(\pi e / E))` over the
+  stage's E epochs), ``step`` (×0.1 after half and after three quarters of the epochs).
+
+The schedule advances once per epoch of the stage, so under the sequential schedule every module
+anneals over its own epochs, as the backprop baseline does over its.
+"""
+from __future__ import annotations
+
+import math
+import torch
+
+from .validation import choose
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine", "step")
+
+
+def check(optimizer: str, lr, weight_decay, momentum, schedule: str) -> list[str]:
+    """Every problem with these optimizer settings (empty if none)."""
+    problems = []
+    if optimizer not in OPTIMIZERS:
+        problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        problems.append(f"lr must be a positive finite number; got {lr!r}")
+    if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0):
+        problems.append(f"weight_decay must be a finite number >= 0; got {weight_decay!r}")
+    if not (isinstance(momentum, (int, float)) and 0 <= momentum < 1):
+        problems.append(f"momentum must be in [0, 1); got {momentum!r}")
+    if schedule not in LR_SCHEDULES:
+        problems.append(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}; got {schedule!r}")
+    return problems
+
+
+def build_optimizer(params: list, config, epochs: int) -> tuple[torch.optim.Optimizer,
+                                                                 torch.optim.lr_scheduler.LRScheduler]:
+    """An optimizer over ``params`` and its per-epoch lr schedule over ``epochs`` epochs, from a
+    :class:`~mole.config.TrainConfig` (``optimizer``, ``lr``, ``weight_decay``, ``momentum``, ``lr_schedule``)."""
+    name = choose("optimizer", config.optimizer, OPTIMIZERS)
+    lr, decay = config.lr, config.weight_decay
+    if name == "adam":
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=decay)
+    elif name == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=decay)
+    else:
+        opt = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=decay)
+    schedule = choose("lr schedule", config.lr_schedule, LR_SCHEDULES)
+    if schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+    elif schedule == "step":
+        milestones = sorted({max(1, epochs // 2), max(1, 3 * epochs // 4)})
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
+    else:
+        sched = torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)  # picklable (async workers)
+    return opt, sched

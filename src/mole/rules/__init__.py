@@ -1,0 +1,37 @@
+"""Local learning rules as plug-ins: a registry name -> class, and a resolver (like :mod:`mole.estimators`).
+
+Adding a rule: one file with a :class:`Rule` subclass, and its class in :data:`RULES` below.
+"""
+from __future__ import annotations
+
+import inspect
+
+from ..errors import ConfigError
+from ..validation import choose, raise_all
+from .base import Rule
+from .bp import Backprop
+from .dgl import DGL
+from .hsic_bottleneck import HSICBottleneck
+from .mole import MOLE
+from .predsim import PredSim
+
+RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck)}
+
+
+def rule_resolver(name: str | Rule, **options) -> Rule:
+    """A rule by registered name with its options (or an instance passed through); bad options raise ConfigError."""
+    if isinstance(name, Rule):
+        return name
+    cls = RULES[choose("method", name, RULES)]
+    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for key in options:
+        if key not in valid:
+            if not valid:
+                raise ConfigError(f"method {name!r} takes no options; got {key!r}")
+            choose(f"option of method {name!r}", key, valid)
+    rule = cls(**options)
+    raise_all(rule.check())
+    return rule
+
+
+__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "DGL", "PredSim", "HSICBottleneck"]

@@ -1,0 +1,82 @@
+r"""The local-rule interface: what each module of a network minimizes.
+
+A rule turns a network of K modules into *stages* (:class:`~mole.stage.Stage`): a module, the local
+objective it minimizes (which may own auxiliary parameters: a classifier head, a projection, a
+critic) and its optimizer. Gradients never leave a stage. Layer-local rules give one stage per
+module, the hidden ones with the rule's objective and the last (the classifier head) with
+cross-entropy; end-to-end backprop gives one stage holding the whole network. Every schedule and the
+asynchronous workers run these stages the same way (:mod:`mole.loop`).
+
+A new rule is one file with a subclass and one line in :data:`mole.rules.RULES`:
+
+.. code-block:: python
+
+    class MyRule(Rule):
+        name = "mine"
+
+        def __init__(self, weight: float = 1.0):
+            self.weight = weight
+
+        def hidden_objective(self, k, shape, n_classes, config):
+            return MyObjective(shape, n_classes, self.weight)  # a LocalObjective
+
+Options are the constructor's keyword arguments (``TrainConfig.rule_options[name]`` or
+``--rule-option mine.weight=2``); :meth:`check` reports bad values as one error.
+"""
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import torch
+
+from ..objectives import CrossEntropyObjective, LocalObjective
+from ..optim import build_optimizer
+from ..stage import Stage
+
+
+class Rule(ABC):
+    """Base class of local learning rules (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    #: one stage for the whole network (backprop) instead of one per module
+    end_to_end: ClassVar[bool] = False
+    #: a short description for ``--help`` and the docs
+    summary: ClassVar[str] = ""
+
+    def check(self) -> list[str]:
+        """Problems with the rule's options (empty if none)."""
+        return []
+
+    def options(self) -> dict:
+        """The constructor options as set, for results.json."""
+        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+
+    def describe(self, config) -> dict:
+        """What results.json records about the rule besides its name."""
+        return {"options": self.options()}
+
+    @abstractmethod
+    def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
+        """The loss hidden module ``k`` minimizes. ``shape``: its read-out output per sample, e.g.
+        ``(1024,)`` or ``(32, 14, 14)``; ``config``: the run's :class:`~mole.config.TrainConfig`."""
+
+    def head_objective(self, shape: tuple, n_classes: int, config) -> LocalObjective:
+        """The loss of the last module (the classifier head): cross-entropy on its logits."""
+        return CrossEntropyObjective()
+
+    def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
+        """One stage per module (``shapes[k]``: module k's read-out output shape per sample).
+
+        Auxiliary parameters start from the run's seed; the global random state is left untouched.
+        """
+        make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731
+        K, stages = len(network), []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            for k, block in enumerate(network.blocks):
+                objective = (self.hidden_objective(k, shapes[k], n_classes, config) if k < K - 1
+                             else self.head_objective(shapes[k], n_classes, config))
+                stages.append(Stage(k, K, block, objective.to(config.device), make_optimizer))
+        return stages

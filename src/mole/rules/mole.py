@@ -1,0 +1,42 @@
+r"""MOLE: each hidden module maximizes mutual information (Li & Pei, 2023).
+
+Module k with output :math:`T_k` minimizes
+
+.. math:: -J_k = -\big(\lambda_Y I(T_k; Y) + \lambda_X I(T_k; X) + \lambda_{XY} I(T_k; X, Y)
+          - \beta I(T_k; T_{k-1})\big)
+
+with the run's MI estimator (``TrainConfig.estimator``; matrix-based Rényi α-entropy by default) and
+the weights of ``TrainConfig.objective`` (one :class:`~mole.config.ObjectiveConfig` for all hidden
+modules, or one each); see :class:`~mole.objectives.MutualInformationObjective`. The head trains with
+cross-entropy.
+"""
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..estimators import estimator_resolver
+from ..objectives import LocalObjective, MutualInformationObjective
+from ..objectives.reduce import Reduce
+from .base import Rule
+
+
+class MOLE(Rule):
+    name = "mole"
+    summary = "MI maximization per module (I(T;Y), optionally I(T;X), bottleneck), the run's estimator"
+
+    def __init__(self):
+        pass
+
+    def describe(self, config) -> dict:
+        est = estimator_resolver(config.estimator.name, **config.estimator.options)
+        return {"options": {}, "estimator": {"name": config.estimator.name, "options": est.options()}}
+
+    def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
+        weights = config.objective
+        if isinstance(weights, list):
+            if k >= len(weights):
+                raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
+                                  "pass one ObjectiveConfig per hidden module, or a single one for all")
+            weights = weights[k]
+        est = estimator_resolver(config.estimator.name, **config.estimator.options)
+        return MutualInformationObjective(est, weights.lambda_y, weights.lambda_x, weights.lambda_xy, weights.beta,
+                                          Reduce(weights.reduce, weights.project_dim, seed=config.seed + k))
