@@ -13,6 +13,8 @@ anneals over its own epochs, as the backprop baseline does over its.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
 import torch
 
 from .validation import choose
@@ -37,8 +39,26 @@ def check(optimizer: str, lr, weight_decay, momentum, schedule: str) -> list[str
     return problems
 
 
-def build_optimizer(params: list, config, epochs: int) -> tuple[torch.optim.Optimizer,
-                                                                 torch.optim.lr_scheduler.LRScheduler]:
+@dataclass(frozen=True)
+class LRSchedule:
+    """Learning-rate factor per finished epoch of a stage: ``factor(e)`` multiplies the base lr after e epochs.
+
+    A plain value (no wrapper around ``optimizer.step``, unlike ``torch.optim.lr_scheduler``), so a stage
+    pickles into an asynchronous worker process and keeps its schedule there."""
+
+    name: str = "constant"
+    epochs: int = 1
+
+    def factor(self, epoch: int) -> float:
+        if self.name == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(epoch, self.epochs) / max(1, self.epochs)))
+        if self.name == "step":
+            milestones = {max(1, self.epochs // 2), max(1, 3 * self.epochs // 4)}
+            return 0.1 ** sum(epoch >= m for m in milestones)
+        return 1.0
+
+
+def build_optimizer(params: list, config, epochs: int) -> tuple[torch.optim.Optimizer, LRSchedule]:
     """An optimizer over ``params`` and its per-epoch lr schedule over ``epochs`` epochs, from a
     :class:`~mole.config.TrainConfig` (``optimizer``, ``lr``, ``weight_decay``, ``momentum``, ``lr_schedule``)."""
     name = choose("optimizer", config.optimizer, OPTIMIZERS)
@@ -49,12 +69,4 @@ def build_optimizer(params: list, config, epochs: int) -> tuple[torch.optim.Opti
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=decay)
     else:
         opt = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=decay)
-    schedule = choose("lr schedule", config.lr_schedule, LR_SCHEDULES)
-    if schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
-    elif schedule == "step":
-        milestones = sorted({max(1, epochs // 2), max(1, 3 * epochs // 4)})
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
-    else:
-        sched = torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)  # picklable (async workers)
-    return opt, sched
+    return opt, LRSchedule(choose("lr schedule", config.lr_schedule, LR_SCHEDULES), epochs)

@@ -14,7 +14,7 @@ from torch import nn
 from .batch import LocalBatch
 from .objectives import LocalObjective
 
-#: params -> (optimizer, per-epoch lr scheduler); see :func:`mole.optim.build_optimizer`
+#: params -> (optimizer, per-epoch lr schedule); see :func:`mole.optim.build_optimizer`
 OptimizerFactory = Callable[[list], tuple]
 
 
@@ -23,7 +23,9 @@ class Stage:
                  make_optimizer: OptimizerFactory):
         self.index, self.n_stages = index, n_stages
         self.module, self.objective = module, objective
-        self.optimizer, self.scheduler = make_optimizer(list(module.parameters()) + list(objective.parameters()))
+        self.optimizer, self.lr_schedule = make_optimizer(list(module.parameters()) + list(objective.parameters()))
+        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
+        self.epochs_done = 0
         self.last_loss: float = float("nan")
         self.output: torch.Tensor | None = None  # T_k of the last step, detached, if asked to keep it
         self.frozen = False
@@ -50,8 +52,11 @@ class Stage:
         return self.last_loss, terms
 
     def end_epoch(self) -> None:
-        """The stage finished one of its epochs: advance its learning-rate schedule."""
-        self.scheduler.step()
+        """The stage finished one of its epochs: set the learning rate its schedule gives for the next."""
+        self.epochs_done += 1
+        factor = self.lr_schedule.factor(self.epochs_done)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * factor
 
     @torch.no_grad()
     def forward_frozen(self, batch: LocalBatch) -> torch.Tensor:

@@ -56,6 +56,22 @@ METHODS = ("auto", "eig", "power")
 CONDITIONALS = ("joint", "average")
 
 
+def _robust(decompose, A: torch.Tensor):
+    """``decompose(A)`` (eigh or eigvalsh); if LAPACK fails to converge (float32 on a nearly singular Gram
+    matrix with clustered eigenvalues: all-equal rows, dead units), retry in float64, then with a jitter of
+    1e-12·I (moves each eigenvalue by 1e-12, below the entropy's noise floor); results in A's dtype."""
+    try:
+        return decompose(A)
+    except torch.linalg.LinAlgError:
+        pass
+    A64 = A.double()
+    try:
+        out = decompose(A64)
+    except torch.linalg.LinAlgError:
+        out = decompose(A64 + 1e-12 * torch.eye(A.shape[-1], dtype=torch.float64, device=A.device))
+    return tuple(o.to(A.dtype) for o in out) if isinstance(out, tuple) else out.to(A.dtype)
+
+
 class _Eigvalsh(torch.autograd.Function):
     r"""Eigenvalues of symmetric matrices (..., n, n) on one thread (LAPACK's threads gain little at
     mini-batch sizes and stall when another process holds a core: :mod:`mole.threads`), with
@@ -65,8 +81,8 @@ class _Eigvalsh(torch.autograd.Function):
     def forward(ctx, A: torch.Tensor) -> torch.Tensor:
         with one_thread():
             if not ctx.needs_input_grad[0]:
-                return torch.linalg.eigvalsh(A)
-            lam, V = torch.linalg.eigh(A)
+                return _robust(torch.linalg.eigvalsh, A)
+            lam, V = _robust(torch.linalg.eigh, A)
         ctx.save_for_backward(V)
         return lam
 

@@ -38,7 +38,9 @@ def similarity_matrix(z: torch.Tensor) -> torch.Tensor:
         z = z.flatten(2).std(dim=2)
     z = z.flatten(1)
     zc = z - z.mean(dim=1, keepdim=True)
-    zn = zc / (1e-8 + zc.square().sum(dim=1, keepdim=True).sqrt())
+    # the authors' 1e-8 + ||zc||; the norm floored at 1e-8 inside the sqrt as well, so that a constant row (all
+    # units dead) gets a zero gradient instead of sqrt'(0) · 0 = NaN (seen on Cora after 16 epochs)
+    zn = zc / (1e-8 + zc.square().sum(dim=1, keepdim=True).clamp_min(1e-16).sqrt())
     return (zn @ zn.T).clamp(-1, 1)
 
 
