@@ -208,3 +208,32 @@ class _no_raise:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_every_rule_side_by_side_with_its_options(tmp_path, capsys):
+    out = tmp_path / "rules"
+    assert main(["run", "--dataset", "wine", "--epochs", "3", "--methods", "mole,bp,dgl,predsim,hsic-bottleneck",
+                 "--rule-option", "predsim.beta=0.9", "--rule-option", "hsic-bottleneck.beta=10",
+                 "--optimizer", "adamw", "--lr-schedule", "cosine", "-q", "--no-plots", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    runs = {r["method"]: r for r in results["runs"]}
+    assert list(runs) == ["mole", "bp", "dgl", "predsim", "hsic-bottleneck"]
+    assert all(f"{name} " in printed for name in runs)
+    assert runs["predsim"]["rule"]["options"]["beta"] == 0.9 and runs["hsic-bottleneck"]["rule"]["options"]["beta"] == 10
+    assert runs["bp"]["end_to_end"] and not runs["dgl"]["end_to_end"] and "estimator" in runs["mole"]
+    assert {m["final_loss"] is not None for m in runs["dgl"]["modules"]} == {True}
+    assert json.loads((out / "config.json").read_text())["train"]["optimizer"] == "adamw"
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--methods", "mole,predsin"], "unknown method 'predsin'.*Did you mean 'predsim'"),
+    (["--rule-option", "predsim:beta=1"], "expects RULE.KEY=VALUE"),
+    (["--rule-option", "predsim.beta=2"], "predsim beta must be in"),
+    (["--rule-option", "dgl.depth=2"], "unknown option of method 'dgl'"),
+    (["--methods", "mole,mole"], "names a method twice|lists a method twice"),
+])
+def test_bad_rule_flags_exit_2_with_one_line(capsys, tmp_path, argv, match):
+    assert main(["run", "--dataset", "wine", "--epochs", "1", "-q", "--out", str(tmp_path / "x"), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(match, err)

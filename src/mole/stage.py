@@ -6,6 +6,7 @@ any other module. End-to-end backprop is one stage whose module is the whole net
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -43,6 +44,7 @@ class Stage:
         self.module.train()
         self.objective.train()
         t_out = self.module(batch.t_in.detach(), *batch.context)
+        batch = dataclasses.replace(batch, x=batch.x.detach())  # objectives reading X (I(T;X), nHSIC) send it nothing
         self.output = t_out.detach() if keep_output else None
         loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
         self.optimizer.zero_grad(set_to_none=True)

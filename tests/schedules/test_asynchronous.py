@@ -25,12 +25,49 @@ def digits():
     return x[:1200], torch.tensor(y[:1200]), x[1200:], torch.tensor(y[1200:])
 
 
-def _fit(digits, schedule, epochs=20, **kw):
+def _fit(digits, schedule, epochs=20, method="mole", callbacks=(), **kw):
     x, y, _, _ = digits
     torch.manual_seed(0)
     net = MLP(64, 10, hidden=(32, 16), batch_norm=True)
-    return mole.fit(net, x, y, config=mole.TrainConfig(epochs=epochs, lr=3e-3, batch_size=128, schedule=schedule,
-                                                         **kw))
+    return mole.fit(net, x, y, method=method, callbacks=callbacks, config=mole.TrainConfig(epochs=epochs, lr=3e-3, batch_size=128,
+                                                                        schedule=schedule, **kw))
+
+
+def _one_thread(fn):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(before)
+
+
+class Events(mole.Callback):
+    """Counts every callback event per module."""
+
+    def __init__(self):
+        self.counts = {}
+        for name in ("on_stage_begin", "on_batch_end", "on_epoch_end", "on_stage_end"):
+            setattr(self, name, self._counter(name))
+
+    def _counter(self, name):
+        def count(stage=None, **kwargs):
+            key = (stage.index, name)
+            self.counts[key] = self.counts.get(key, 0) + 1
+        return count
+
+
+@pytest.mark.parametrize("rule", ["dgl", "predsim", "hsic-bottleneck"])
+def test_every_local_rule_runs_async_as_it_runs_simultaneously(digits, rule):
+    """The rule's auxiliary parameters travel with their module into its worker and learn there: the
+    asynchronous run makes the simultaneous schedule's updates, and the same events reach callbacks."""
+    events = {"async": Events(), "simultaneous": Events()}
+    res = _fit(digits, "async", epochs=3, method=rule, workers=2, callbacks=[events["async"]])
+    ref = _one_thread(lambda: _fit(digits, "simultaneous", epochs=3, method=rule, callbacks=[events["simultaneous"]]))
+    a, b = res.network.state_dict(), ref.network.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
+    assert events["async"].counts == events["simultaneous"].counts  # per module: begin, batches, epochs, end
+    assert events["async"].counts[(0, "on_batch_end")] == 3 * 10  # 1200 samples, batches of 128
 
 
 def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
