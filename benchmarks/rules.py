@@ -79,7 +79,7 @@ def table(raw: dict) -> str:
         bp_sec = sum(r["seconds"] for r in entry["runs"]["bp"])
         for method, rs in entry["runs"].items():
             accs = [a for r in rs for a in r["accuracies"]]
-            gap = "" if method == "bp" else f"{100 * (statistics.mean(accs) - bp_acc):+.2f}"
+            gap = "" if method == "bp" else f"{round(100 * (statistics.mean(accs) - bp_acc), 2) + 0.0:+.2f}"
             ratio = "" if method == "bp" else f"{sum(r['seconds'] for r in rs) / bp_sec:.2f}×"
             rows.append(f"| {entry['label']} | {method} | {mean_std(accs, 100)} | {gap} | "
                         f"{mean_std([r['seconds'] for r in rs], 1, 1)} | {ratio} | "
@@ -110,30 +110,38 @@ def predsim_reproduction(raw: dict) -> str:
     ])
 
 
+def write(raw: dict) -> None:
+    """The section in docs/benchmarks.md, from the raw numbers of every setting run so far."""
+    write_section("rules", "\n\n".join(filter(None, [
+        "## Every rule on the same networks (issue 12)",
+        "Command: `python benchmarks/rules.py` (MOLE_DATA pointing at the data root; `--settings` refreshes some "
+        f"settings only, the raw numbers are in `docs/benchmarks-rules.json`). Machine: {machine()}, nothing else "
+        "running. Every rule with its defaults (mole: Rényi α = 1.01; dgl: linear auxiliary head on vectors and "
+        "graphs, pooled 2×2 + 3-layer MLP on feature maps; predsim: β = 0.99; hsic-bottleneck: β = 50, σ = 5), "
+        "the same network, initial weights and batches; the dataset's default epochs, batch and lr unless the "
+        "setting names its own; epochs per module for local rules. Mean ± std over seeds (MUTAG: over 10 folds).",
+        table(raw),
+        predsim_reproduction(raw),
+    ])))
+
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated: {', '.join(SETTINGS)}")
     p.add_argument("--seeds", type=int, default=None, help="seeds per setting (default: the setting's own)")
     p.add_argument("--data-root", default=None)
+    p.add_argument("--rebuild", action="store_true", help="rebuild the table from the raw numbers; run nothing")
     args = p.parse_args()
     raw = json.loads(RAW.read_text()) if RAW.exists() else {}
-    for key in args.settings.split(","):
+    for key in ([] if args.rebuild else args.settings.split(",")):
         if key not in SETTINGS:
             raise SystemExit(f"unknown setting {key!r}; choose from {', '.join(SETTINGS)}")
         raw[key] = run_setting(key, args.seeds or SETTINGS[key][5], args.data_root)
         RAW.write_text(json.dumps(raw, indent=1))
-        write_section("rules", "\n\n".join(filter(None, [
-            "## Every rule on the same networks (issue 12)",
-            "Command: `python benchmarks/rules.py` (MOLE_DATA pointing at the data root; `--settings` refreshes some "
-            f"settings only, the raw numbers are in `docs/benchmarks-rules.json`). Machine: {machine()}, nothing else "
-            "running. Every rule with its defaults (mole: Rényi α = 1.01; dgl: linear auxiliary head on vectors and "
-            "graphs, pooled 2×2 + 3-layer MLP on feature maps; predsim: β = 0.99; hsic-bottleneck: β = 50, σ = 5), "
-            "the same network, initial weights and batches; the dataset's default epochs, batch and lr unless the "
-            "setting names its own; epochs per module for local rules. Mean ± std over seeds (MUTAG: over 10 folds).",
-            table(raw),
-            predsim_reproduction(raw),
-        ])))
-
+        write(raw)
+    if args.rebuild:
+        write(raw)
 
 if __name__ == "__main__":
     main()

@@ -56,9 +56,9 @@ def test_checkpoint_resume_skips_finished_modules(tiny_mlp, blobs, tmp_path):
     cfg = TrainConfig(epochs=2, batch_size=64)
     full = mole.fit(tiny_mlp(), x, y, config=cfg, checkpoint=ckpt)
     assert ckpt.exists()
-    # a checkpoint after all modules: resuming trains nothing and reproduces the weights
+    # a checkpoint after all modules: resuming trains nothing and reproduces the weights and the history
     resumed = mole.fit(tiny_mlp(seed=9), x, y, config=cfg, checkpoint=ckpt, resume=True)
-    assert len(resumed.history) == 0
+    assert resumed.history.records == full.history.records
     for a, b in zip(full.network.parameters(), resumed.network.parameters()):
         assert torch.equal(a, b)
     with pytest.raises(mole.CheckpointError, match="different network"):
@@ -77,7 +77,7 @@ def test_resume_after_interruption(tiny_mlp, blobs, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         mole.fit(tiny_mlp(), x, y, config=TrainConfig(epochs=2, batch_size=64), checkpoint=ckpt, callbacks=[Interrupt()])
     resumed = mole.fit(tiny_mlp(), x, y, config=TrainConfig(epochs=2, batch_size=64), checkpoint=ckpt, resume=True)
-    assert [r["module"] for r in resumed.history.records] == [1, 1, 2, 2]
+    assert [r["module"] for r in resumed.history.records] == [0, 0, 1, 1, 2, 2]  # module 1's history kept
 
 
 @pytest.mark.parametrize("X, y, match", [

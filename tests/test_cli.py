@@ -84,7 +84,7 @@ def one_line_error(capsys, argv, match):
     (["--model", "mpl"], "Did you mean 'mlp'"),
     (["--methods", "mole,backprop"], "unknown method 'backprop'"),
     (["--schedule", "sequental"], "Did you mean 'sequential'"),
-    (["--epochs", "0"], "epochs must be a positive integer"),
+    (["--epochs", "0"], "epochs must be an integer in 1.."),
     (["--estimator", "renyy"], "Did you mean 'renyi'"),
 ])
 def test_bad_names_and_values(capsys, tmp_path, argv, match):
@@ -195,19 +195,9 @@ def test_augment_and_conditional_flags_reach_the_run(tmp_path):
     (["--conditional", "average", "--estimator", "hsic"], "takes no --conditional"),
 ])
 def test_bad_augment_and_conditional_are_one_line_errors(tmp_path, capsys, argv, message):
-    with pytest.raises(SystemExit) if "invalid choice" in message else _no_raise():
-        code = main(["run", "--dataset", "wine", "--out", str(tmp_path / "r"), *argv, *FAST])
-        assert code == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
-
-
-class _no_raise:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    assert main(["run", "--dataset", "wine", "--out", str(tmp_path / "r"), *argv, *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.startswith("mole: error:") and len(err.splitlines()) == 1
 
 
 def test_every_rule_side_by_side_with_its_options(tmp_path, capsys):

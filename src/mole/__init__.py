@@ -7,7 +7,7 @@ from .api import FitResult, build_stages, fit
 from .callbacks import Callback, History, LogEpochs, ProgressBar
 from .classifier import MOLEClassifier
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
-from .errors import CheckpointError, ConfigError, DataError, DatasetNotFoundError, MoleError
+from .errors import CheckpointError, ConfigError, DataError, DatasetNotFoundError, DivergenceError, MoleError
 from .estimators import (ESTIMATORS, Estimator, HSICEstimator, InfoNCEEstimator, JSDEstimator, RenyiEstimator,
                          entropy, estimator_resolver, mutual_information)
 from .modular import ModularNetwork
@@ -21,5 +21,5 @@ __all__ = [
     "ModularNetwork", "Estimator", "RenyiEstimator", "HSICEstimator", "InfoNCEEstimator", "JSDEstimator",
     "mutual_information", "entropy", "ESTIMATORS", "estimator_resolver",
     "Rule", "RULES", "rule_resolver", "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",
-    "MoleError", "ConfigError", "DataError", "DatasetNotFoundError", "CheckpointError", "models",
+    "MoleError", "ConfigError", "DataError", "DatasetNotFoundError", "CheckpointError", "DivergenceError", "models",
 ]

@@ -127,8 +127,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         config: a :class:`TrainConfig` (defaults if None).
         groups: explicit module grouping of the model's top-level layers.
         callbacks: extra :class:`Callback` objects (progress bars, logging).
-        checkpoint: file written after every finished stage;
-        resume: continue from ``checkpoint`` if it exists.
+        checkpoint: file written after every finished epoch and stage (see :mod:`mole.checkpoint`);
+        resume: continue from ``checkpoint`` if it exists, exactly where it stopped.
     """
     config = (config or TrainConfig()).validate()
     rule = rule_resolver(method, **config.rule_options.get(method, {})) if isinstance(method, str) else method
@@ -147,6 +147,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     network.to(device)
     data = data.to(device)
     n_classes = int(data.y.max()) + 1
+    if int(torch.unique(data.y).numel()) < 2:
+        raise DataError(f"the training labels hold a single class ({int(data.y[0])}); a classifier needs at least 2")
     shapes = _check_network(network, data, n_classes)
     stages = rule.stages(network, shapes, n_classes, config)
     generator = torch.Generator().manual_seed(config.seed)
@@ -154,20 +156,24 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     cbs = CallbackList([history, *callbacks])
     memory = ActivationMemory(device)
     tic = time.perf_counter()
-    start = 0
+    start, start_epoch, restore = 0, 0, None
     if checkpoint is not None:
         ckpt = Checkpoint(checkpoint, network, {"layers": network.describe(), "config": config.to_dict(),
-                                                "method": rule.name})
+                                                "method": rule.name}).bind(stages, generator, cbs.callbacks)
         if resume and ckpt.path.exists():
-            start = ckpt.load()
+            start, start_epoch, restore = ckpt.load()
         cbs.callbacks.append(ckpt)
     cbs.on_train_begin(n_stages=len(stages), network=network, data=data)
     measuring = lambda: sum(cb.measuring_seconds() for cb in cbs.callbacks)  # noqa: E731
     loop_tic, measured_before = time.perf_counter(), measuring()
     # a single stage (end-to-end) has nothing to schedule: every schedule would train it alike
     runner = schedule_resolver(config.schedule if len(stages) > 1 else "sequential", config)
-    runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
-               callbacks=cbs, memory=memory, start=start)
+    # training-time randomness of torch's global RNG (dropout) starts from the run's seed, so a run is
+    # reproducible whatever ran before it in the process; the caller's RNG state is left as it was
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
+                   callbacks=cbs, memory=memory, start=start, start_epoch=start_epoch, restore=restore)
     loop = runner.loop_seconds  # set by schedules that time the loop themselves (asynchronous workers)
     if loop is None:  # timed here: callbacks measuring inside the loop (InformationMonitor) are not training
         loop = time.perf_counter() - loop_tic - (measuring() - measured_before)

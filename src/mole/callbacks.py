@@ -1,7 +1,7 @@
 """Training callbacks: tiny hooks that take ``**kwargs`` (skorch style).
 
 The training loops only emit events; recording, progress bars and checkpoints are callbacks.
-Events: ``on_train_begin(n_stages, network, data)``, ``on_stage_begin(stage, epochs)``,
+Events: ``on_train_begin(n_stages, network, data)``, ``on_stage_begin(stage, epochs, first_epoch)``,
 ``on_batch_end(stage, loss)``, ``on_epoch_end(record)``, ``on_stage_end(stage)``, ``on_train_end()``.
 """
 from __future__ import annotations
@@ -58,6 +58,12 @@ class History(Callback):
 
     def for_module(self, index: int) -> list[dict]:
         return [r for r in self.records if r["module"] == index]
+
+    def state_dict(self) -> dict:
+        return {"records": [dict(r) for r in self.records]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records = [dict(r) for r in state["records"]]
 
 
 class ProgressBar(Callback):

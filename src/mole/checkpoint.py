@@ -1,12 +1,26 @@
-"""Checkpoint and resume for module-by-module training.
+"""Checkpoint and exact resume.
 
-After each module finishes, the network's weights and the number of finished modules are written
-atomically to one file. Resuming loads the weights, skips the finished modules (their outputs are
-computed once to rebuild the cache) and trains the rest, so a killed run loses at most one module.
+After every finished epoch (once all stages training in it have finished it) and after every finished
+stage, one file is written atomically (temporary file, then ``os.replace``) with everything that decides
+the rest of the run:
+
+* the network's weights (BatchNorm statistics included), and per stage its optimizer state, its
+  objective's parameters (auxiliary heads, critics) and the epochs it has done (its lr schedule);
+* the batch generator (batch order, augmentation) and torch's global RNG (dropout), CUDA's too;
+* the per-epoch history and the information-plane points measured so far (callbacks with ``state_dict``);
+* the position: the first stage, and its first epoch, not yet trained.
+
+Resuming restores all of it and continues at that position, so an interrupted run, resumed on the same
+machine, ends with the same weights, losses and accuracies as the uninterrupted one, bit for bit (tested
+for the sequential and simultaneous schedules, with augmentation and dropout). With augmentation, the
+epochs module 1 drew and every later module reuses (:class:`~mole.schedules.base.FrozenInput`) are drawn
+again from the run's seed. The asynchronous schedule checkpoints when its workers finish. A killed run loses
+at most one epoch. Files are read with ``torch.load(weights_only=True)``: a checkpoint cannot run code.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -15,26 +29,95 @@ from .callbacks import Callback
 from .errors import CheckpointError
 from .modular import ModularNetwork
 
+VERSION = 2
+
 
 class Checkpoint(Callback):
+    """Args:
+        path: the checkpoint file.
+        network: the network being trained.
+        fingerprint: what must match for a resume (layers, configuration, rule); a mismatch is refused.
+    """
+
     def __init__(self, path: str | os.PathLike, network: ModularNetwork, fingerprint: dict):
         self.path, self.network, self.fingerprint = Path(path), network, fingerprint
+        self.stages: list = []
+        self.generator: torch.Generator | None = None
+        self.stateful: list[Callback] = []
+        self.active: set[int] = set()
+        self.done: dict[int, int] = {}
+
+    def bind(self, stages: list, generator: torch.Generator, callbacks: list[Callback]) -> "Checkpoint":
+        """What to save besides the network: the stages, the batch generator, callbacks with ``state_dict``."""
+        self.stages, self.generator = stages, generator
+        self.stateful = [cb for cb in callbacks if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict")]
+        return self
+
+    # -- events -------------------------------------------------------------------------------------
+    def on_stage_begin(self, stage, **kwargs):
+        self.active.add(stage.index)
+
+    def on_epoch_end(self, record: dict, stage=None, replayed: bool = False, **kwargs):
+        """Saves once every stage training in this epoch has finished it (simultaneous: all of them)."""
+        if stage is None or replayed:  # replayed: the asynchronous workers' epochs, weights already final
+            return
+        epoch = record["epoch"] + 1
+        self.done[stage.index] = epoch
+        if all(self.done.get(i) == epoch for i in self.active):
+            self.save(min(self.active), epoch)
 
     def on_stage_end(self, stage, **kwargs):
+        self.active.discard(stage.index)
+        if not self.active:
+            self.save(stage.index + 1, 0)
+
+    # -- file ---------------------------------------------------------------------------------------
+    def save(self, stage: int, epoch: int) -> None:
+        state = {
+            "version": VERSION, "fingerprint": self.fingerprint, "position": [stage, epoch],
+            "network": self.network.state_dict(),
+            "stages": [{"optimizer": s.optimizer.state_dict(), "objective": s.objective.state_dict(),
+                        "epochs_done": s.epochs_done} for s in self.stages],
+            "generator": self.generator.get_state() if self.generator is not None else None,
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.stateful},
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        torch.save({"network": self.network.state_dict(), "completed": stage.index + 1,
-                    "fingerprint": self.fingerprint}, tmp)
+        torch.save(state, tmp)
         os.replace(tmp, self.path)  # atomic: a crash mid-write never leaves a torn checkpoint
 
-    def load(self) -> int:
-        """Load weights from the checkpoint file; return how many modules were finished."""
+    def load(self) -> tuple[int, int, Callable[[], None]]:
+        """Restore weights, stage states and callback states; return ``(stage, epoch, restore)``: where to
+        continue, and a function that restores the generator and RNG states (the schedule calls it once it
+        has rebuilt its cache of frozen outputs, which may draw from the generator)."""
         try:
-            state = torch.load(self.path, map_location="cpu", weights_only=False)
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user problem
-            raise CheckpointError(f"cannot read checkpoint {self.path} ({exc}); delete it to start afresh") from None
+            raise CheckpointError(f"cannot read checkpoint {self.path} ({str(exc).splitlines()[0]}); delete it to "
+                                  "start afresh") from None
+        if not isinstance(state, dict) or state.get("version") != VERSION:
+            raise CheckpointError(f"checkpoint {self.path} was written by another version of mole; delete it to "
+                                  "start afresh")
         if state.get("fingerprint") != self.fingerprint:
             raise CheckpointError(f"checkpoint {self.path} was written by a different network or configuration; "
                                   "use another path or delete it to start afresh")
         self.network.load_state_dict(state["network"])
-        return int(state["completed"])
+        for stage, saved in zip(self.stages, state["stages"]):
+            stage.optimizer.load_state_dict(saved["optimizer"])
+            stage.objective.load_state_dict(saved["objective"])
+            stage.epochs_done = saved["epochs_done"]
+        for cb in self.stateful:
+            if type(cb).__name__ in state["callbacks"]:
+                cb.load_state_dict(state["callbacks"][type(cb).__name__])
+
+        def restore() -> None:
+            if state["generator"] is not None and self.generator is not None:
+                self.generator.set_state(state["generator"])
+            torch.set_rng_state(state["rng"])
+            if state["cuda_rng"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+        stage, epoch = state["position"]
+        return int(stage), int(epoch), restore

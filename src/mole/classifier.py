@@ -13,24 +13,25 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .api import fit
 from .callbacks import ProgressBar
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .errors import DataError
 from .models import MLP
-from .validation import as_features
 
 
 class MOLEClassifier(ClassifierMixin, BaseEstimator):
-    """An MLP trained module by module by MI maximization (``method="mole"``) or by backprop (``"bp"``).
+    """An MLP trained module by module by MI maximization (``method="mole"``), another local rule
+    (``"dgl"``, ``"predsim"``, ``"hsic-bottleneck"``, see :data:`mole.rules.RULES`) or by backprop (``"bp"``).
 
     Args:
         hidden (tuple of int): hidden layer widths, one module each.
         batch_norm (bool): BatchNorm after each hidden layer.
         epochs, batch_size, lr: training budget (epochs per module under MOLE).
-        method (str): ``"mole"`` or ``"bp"``.
+        method (str): a registered rule name; rule_options (dict or None): its options, e.g. ``{"beta": 0.9}``.
         estimator (str): MI estimator name; estimator_options (dict or None): its options,
             e.g. ``{"alpha": 2.0, "sigma": "median"}`` (None: the estimator's defaults).
         lambda_y, lambda_x, beta (float): local objective weights.
@@ -38,46 +39,54 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
         device (str): torch device. verbose (bool): progress bars.
     """
 
-    def __init__(self, hidden=(256, 128), batch_norm=True, epochs=30, batch_size=256, lr=1e-3, method="mole",
-                 estimator="renyi", estimator_options=None, lambda_y=1.0, lambda_x=0.0,
-                 beta=0.0, random_state=None, device="cpu", verbose=False):
+    def __init__(self, hidden=(256, 128), batch_norm=True, epochs=TrainConfig.epochs, batch_size=TrainConfig.batch_size,
+                 lr=TrainConfig.lr, method="mole", rule_options=None, estimator=EstimatorConfig.name,
+                 estimator_options=None, lambda_y=ObjectiveConfig.lambda_y, lambda_x=ObjectiveConfig.lambda_x,
+                 beta=ObjectiveConfig.beta, random_state=None, device=TrainConfig.device, verbose=False):
         self.hidden, self.batch_norm, self.epochs, self.batch_size, self.lr = hidden, batch_norm, epochs, batch_size, lr
-        self.method, self.estimator, self.estimator_options = method, estimator, estimator_options
+        self.method, self.rule_options = method, rule_options
+        self.estimator, self.estimator_options = estimator, estimator_options
         self.lambda_y, self.lambda_x, self.beta = lambda_y, lambda_x, beta
         self.random_state, self.device, self.verbose = random_state, device, verbose
 
-    def _features(self, X) -> torch.Tensor:
-        return as_features(X, name=f"{type(self).__name__} X").flatten(1)
-
     def fit(self, X, y):
-        x = self._features(X)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != x.shape[0]:
-            raise DataError(f"{type(self).__name__}: y must be 1-D with one label per sample; got shape {y.shape} "
-                            f"for {x.shape[0]} samples")
+        """Train on X (n_samples, n_features) and class labels y (n_samples,) of any hashable type."""
+        X, y = _sk(lambda: validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2, y_numeric=False))
+        _sk(lambda: check_classification_targets(y))
         self.label_encoder_ = LabelEncoder().fit(y)
         self.classes_ = self.label_encoder_.classes_
         if len(self.classes_) < 2:
-            raise DataError(f"{type(self).__name__} needs at least 2 classes; got {len(self.classes_)}")
+            raise DataError(f"{type(self).__name__} needs at least 2 classes; got 1 class ({self.classes_[0]!r})")
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed, device=self.device,
                              estimator=EstimatorConfig(self.estimator, dict(self.estimator_options or {})),
-                             objective=ObjectiveConfig(self.lambda_y, self.lambda_x, 0.0, self.beta))
+                             objective=ObjectiveConfig(self.lambda_y, self.lambda_x, 0.0, self.beta),
+                             rule_options={self.method: dict(self.rule_options or {})} if self.rule_options else {})
         config.validate()
+        x = torch.from_numpy(np.ascontiguousarray(X))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = MLP(x.shape[1], len(self.classes_), hidden=tuple(self.hidden), batch_norm=self.batch_norm)
-        self.n_features_in_ = x.shape[1]
         self.result_ = fit(net, x, self.label_encoder_.transform(y), method=self.method, config=config,
                            callbacks=[ProgressBar(desc=self.method)] if self.verbose else [])
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "result_")
-        x = self._features(X)
-        if x.shape[1] != self.n_features_in_:
-            raise DataError(f"{type(self).__name__} was fitted on {self.n_features_in_} features; X has {x.shape[1]}")
-        return self.result_.predict_proba(x).numpy()
+        X = _sk(lambda: validate_data(self, X, dtype=np.float32, reset=False))
+        return self.result_.predict_proba(torch.from_numpy(np.ascontiguousarray(X))).numpy()
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)  # checks that the classifier is fitted
+        return self.classes_[proba.argmax(1)]
+
+
+def _sk(check):
+    """Run a scikit-learn input check; its ValueError (NaN, wrong shapes, too few samples, continuous targets)
+    becomes :class:`mole.DataError` (still a ValueError) with the same message."""
+    try:
+        return check()
+    except ValueError as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(str(exc)) from None

@@ -15,7 +15,7 @@ from .adapters.augment import AUGMENTATIONS
 from .config import ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
-from .errors import ConfigError, MoleError
+from .errors import ConfigError, MoleError, RunFinished
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
 from .estimators.renyi import CONDITIONALS
@@ -44,9 +44,16 @@ def _sigma(text: str):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number or one of {', '.join(WIDTH_RULES)}; "
                                          f"got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"sigma must be positive; got {text}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"sigma must be a positive finite number; got {text}")
     return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, ``mole: error: ...`` (the fix: ``mole run --help``), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"mole: error: {message} (see `{self.prog} --help`)\n")
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -57,7 +64,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mole", description="Train neural networks module by module by "
+    parser = _Parser(prog="mole", description="Train neural networks module by module by "
                                      "mutual-information maximization (MOLE), next to other layer-local rules "
                                      "and end-to-end backprop.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,7 +275,11 @@ def cmd_plot(args) -> int:
                           "short: rerun it") from None
     if not isinstance(results, dict) or not isinstance(results.get("runs"), list):
         raise ConfigError(f"{path} is not a mole results file (no 'runs' list); pass a `mole run` folder")
-    written = draw_run(results, args.run_dir)
+    try:
+        written = draw_run(results, args.run_dir)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:  # a results.json cut short or edited by hand
+        raise ConfigError(f"{path} lacks what the figures need ({type(exc).__name__}: {exc}); it was not written "
+                          "by a finished `mole run`: rerun it") from None
     for p in written:
         print(f"wrote {p}")
     for name in FIGURES:
@@ -309,11 +320,17 @@ def cmd_run(args, argv: list) -> int:
 def main(argv: list | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (one line, code 2) and --help (code 0)
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return cmd_plot(args) if args.command == "plot" else cmd_run(args, argv)
+    except RunFinished as exc:  # --resume on a finished run: nothing to do, nothing changed
+        print(f"mole: {exc}")
+        return 0
     except WorkerFailure as exc:  # not bad input: a process died or hung at run time
         print(f"mole: error: {exc} (details: failure.json in the run folder)", file=sys.stderr)
         return 1

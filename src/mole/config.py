@@ -4,10 +4,41 @@ Configs only store values; :meth:`TrainConfig.validate` reports every problem at
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Union
 
 from .validation import raise_all
+
+MAX_EPOCHS = 1_000_000
+
+
+def _int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _device_problems(device) -> list[str]:
+    """A torch device string that names a device this machine has, else the problem."""
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        return [f"device must be a torch device such as cpu, cuda or cuda:0; got {device!r}"]
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            return [f"device {device!r}: CUDA is not available on this machine; use --device cpu"]
+        if dev.index is not None and dev.index >= count:
+            return [f"device {device!r}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1})"]
+    elif dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        return [f"device {device!r}: MPS is not available on this machine; use --device cpu"]
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        return [f"device {device!r} is not supported; use cpu or cuda"]
+    return []
 
 
 @dataclass
@@ -54,16 +85,19 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         problems = []
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            problems.append(f"epochs must be a positive integer; got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 2:
+        if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
+            problems.append(f"epochs must be an integer in 1..{MAX_EPOCHS}; got {self.epochs!r}")
+        if not _int(self.batch_size) or self.batch_size < 2:
             problems.append(f"batch_size must be an integer >= 2 (MI needs pairs of samples); got {self.batch_size!r}")
+        if not _int(self.seed) or not 0 <= self.seed < 2 ** 63:
+            problems.append(f"seed must be an integer in 0..2**63-1; got {self.seed!r}")
         from .optim import check as check_optimizer
         problems += check_optimizer(self.optimizer, self.lr, self.weight_decay, self.momentum, self.lr_schedule)
         if not isinstance(self.workers, int) or self.workers < 1:
             problems.append(f"workers must be an integer >= 1; got {self.workers!r}")
-        if not (isinstance(self.worker_timeout, (int, float)) and self.worker_timeout > 0):
-            problems.append(f"worker_timeout must be positive seconds; got {self.worker_timeout!r}")
+        if not (_number(self.worker_timeout) and self.worker_timeout > 0):
+            problems.append(f"worker_timeout must be a positive finite number of seconds; got {self.worker_timeout!r}")
+        problems += _device_problems(self.device)
         objectives = self.objective if isinstance(self.objective, list) else [self.objective]
         from .objectives.reduce import REDUCTIONS
         for o in objectives:
@@ -71,8 +105,17 @@ class TrainConfig:
                 problems.append(f"objective must be an ObjectiveConfig or a list of them; got {type(o).__name__}")
             elif o.reduce not in REDUCTIONS:
                 problems.append(f"objective reduce must be one of {', '.join(REDUCTIONS)}; got {o.reduce!r}")
-            elif not (isinstance(o.project_dim, int) and o.project_dim >= 1):
+            elif not (_int(o.project_dim) and o.project_dim >= 1):
                 problems.append(f"objective project_dim must be a positive integer; got {o.project_dim!r}")
+            else:
+                weights = {"lambda_y": o.lambda_y, "lambda_x": o.lambda_x, "lambda_xy": o.lambda_xy, "beta": o.beta}
+                bad = [f"{k}={v!r}" for k, v in weights.items() if not (_number(v) and v >= 0)]
+                if bad:
+                    problems.append(f"objective weights must be finite numbers >= 0 (beta subtracts by itself); "
+                                    f"got {', '.join(bad)}")
+                elif not (o.lambda_y or o.lambda_x or o.lambda_xy):
+                    problems.append("the objective has no term to maximize (lambda_y, lambda_x and lambda_xy are all "
+                                    "0); set --lambda-y 1 (labels) or --lambda-x 1 (input)")
         raise_all(problems)
         from .adapters.augment import augmentation_resolver
         from .estimators import estimator_resolver

@@ -23,3 +23,11 @@ class DatasetNotFoundError(DataError, FileNotFoundError):
 
 class CheckpointError(MoleError, RuntimeError):
     """A checkpoint cannot be used to resume this run."""
+
+
+class DivergenceError(MoleError, ArithmeticError):
+    """Training diverged: a local loss (or a module output) became NaN or infinite."""
+
+
+class RunFinished(MoleError):
+    """``--resume`` on a run that already finished: there is nothing to do (the CLI says so and exits 0)."""

@@ -17,6 +17,7 @@ first fold.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,7 +34,7 @@ from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import TensorData, TrainData
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
-from .errors import ConfigError
+from .errors import ConfigError, MoleError, RunFinished
 from .models import MODELS, build_model
 from .rules import RULES
 from .validation import choose
@@ -97,6 +98,8 @@ class ExperimentConfig:
             self.hidden = tuple(defaults.get("hidden", (256, 128)))
         if not (isinstance(self.folds, int) and self.folds >= 2):
             raise ConfigError(f"folds must be an integer >= 2; got {self.folds!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
         self.model = choose("model", self.model, MODELS)
         self.train.seed = self.seed
         self.train.validate()
@@ -104,10 +107,31 @@ class ExperimentConfig:
         return self
 
 
+#: which models take which kinds of data
+MODEL_KINDS = {"mlp": ("vector", "grid"), "cnn": ("grid",), "gcn": ("node", "graph"), "gin": ("node", "graph"),
+               "sage": ("node", "graph")}
+
+
+def _check_model_for_data(model: str, dataset) -> None:
+    kinds = MODEL_KINDS.get(model)
+    if kinds is not None and dataset.kind not in kinds:
+        fits = [m for m, k in MODEL_KINDS.items() if dataset.kind in k]
+        what = {"vector": "feature vectors", "grid": "signals/images", "node": "a graph (node level)",
+                "graph": "a collection of graphs"}.get(dataset.kind, dataset.kind)
+        raise ConfigError(f"model {model!r} cannot take {what} ({getattr(dataset, 'name', 'the dataset')}); use "
+                          f"--model {' or '.join(fits)}")
+
+
 def run_folder(cfg: ExperimentConfig) -> Path:
-    out = Path(cfg.out) if cfg.out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{cfg.dataset}-{cfg.model}"
-    if (out / RESULTS).exists() and not cfg.resume:
+    # a dataset given as a path contributes its file name only, made of safe characters: always inside runs/
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(cfg.dataset)).stem).strip("._") or "data"
+    out = Path(cfg.out) if cfg.out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{cfg.model}"
+    if (out / RESULTS).exists():
+        if cfg.resume:
+            raise RunFinished(f"{out} already holds a finished run ({RESULTS}); nothing to resume, nothing changed")
         raise ConfigError(f"{out} already holds a finished run ({RESULTS}); choose a fresh --out folder")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder; choose a folder path for the run")
     if cfg.resume and not out.exists():
         raise ConfigError(f"cannot resume: run folder {out} does not exist; pass the --out of the interrupted run")
     out.mkdir(parents=True, exist_ok=True)
@@ -221,6 +245,10 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     start = time.perf_counter()
     cfg.validate()
     dataset = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed, download=cfg.download, pool=cfg.pool)
+    _check_model_for_data(cfg.model, dataset)
+    if isinstance(dataset, GraphDataset) and cfg.folds > len(dataset.graphs) // 2:
+        raise ConfigError(f"--folds {cfg.folds} is too many for {len(dataset.graphs)} graphs: each test fold needs "
+                          f"2 or more; use at most {len(dataset.graphs) // 2}")
     out = run_folder(cfg)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
@@ -230,8 +258,9 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     for method in cfg.methods:
         try:
             results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))
-        except WorkerFailure as exc:  # the run folder keeps what happened
-            (out / FAILURE).write_text(json.dumps({"method": method, "error": str(exc), **exc.details}, indent=2,
+        except MoleError as exc:  # the run folder keeps what happened (a failed worker: which, why, exit codes)
+            details = exc.details if isinstance(exc, WorkerFailure) else {"kind": type(exc).__name__}
+            (out / FAILURE).write_text(json.dumps({"method": method, "error": str(exc), **details}, indent=2,
                                                   default=str))
             raise
         if not is_primary():

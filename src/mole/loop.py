@@ -26,6 +26,7 @@ import torch
 
 from .batch import LocalBatch
 from .callbacks import Callback
+from .errors import DivergenceError
 from .memory import ActivationMemory
 from .stage import Stage
 
@@ -72,8 +73,12 @@ def train_epoch(stages: list[Stage], batches: Iterable[LocalBatch], epoch: int, 
             if stage.frozen:
                 t = stage.forward_frozen(batch)
                 continue
-            with memory.step():
-                loss, terms = stage.step(batch, keep_output=True)
+            try:
+                with memory.step():
+                    loss, terms = stage.step(batch, keep_output=True)
+            except DivergenceError as exc:
+                raise DivergenceError(f"{exc} in epoch {epoch + 1}; lower the learning rate (--lr), check the "
+                                      "objective's weights, or resume from the last checkpoint") from None
             t = stage.output
             meter.add(stage.index, loss, terms)
             callbacks.on_batch_end(stage=stage, loss=loss)

@@ -7,12 +7,14 @@ any other module. End-to-end backprop is one stage whose module is the whole net
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from .batch import LocalBatch
+from .errors import DataError, DivergenceError
 from .objectives import LocalObjective
 
 #: params -> (optimizer, per-epoch lr schedule); see :func:`mole.optim.build_optimizer`
@@ -46,11 +48,16 @@ class Stage:
         t_out = self.module(batch.t_in.detach(), *batch.context)
         batch = dataclasses.replace(batch, x=batch.x.detach())  # objectives reading X (I(T;X), nHSIC) send it nothing
         self.output = t_out.detach() if keep_output else None
-        loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
+        try:
+            loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
+        except DataError as exc:  # the data was checked at load: non-finite values here are the module's own
+            raise DivergenceError(f"module {self.index + 1} diverged: {exc}") from None
+        self.last_loss = float(loss.detach())
+        if not math.isfinite(self.last_loss):  # stop before the step would spread it into the weights
+            raise DivergenceError(f"module {self.index + 1} diverged: its loss is {self.last_loss}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.last_loss = float(loss.detach())
         return self.last_loss, terms
 
     def end_epoch(self) -> None:

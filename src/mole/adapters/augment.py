@@ -91,6 +91,9 @@ def augmentation_resolver(name: str, pixels: int | None = None) -> Augmentation 
     from ..validation import choose
     name = choose("augment", name, AUGMENTATIONS)
     if name == "none":
+        if pixels is not None:
+            raise ConfigError(f"augment_pixels={pixels!r} applies to augment 'shift' or 'crop-flip'; add --augment "
+                              "shift or drop --augment-pixels")
         return None
     cls = RandomShift if name == "shift" else RandomCropFlip
     return cls(DEFAULT_PIXELS[name] if pixels is None else pixels)

@@ -68,9 +68,17 @@ class InformationMonitor(Callback):
                 self.estimator.to(param.device)
                 self._input_entropy = None
 
-    def on_stage_begin(self, stage, epochs: int, **kwargs):
+    def on_stage_begin(self, stage, epochs: int, first_epoch: int = 0, **kwargs):
         self._epochs = epochs
-        self.measure(stage, 0)
+        if first_epoch == 0:  # a resumed stage was measured at its start before the interruption
+            self.measure(stage, 0)
+
+    def state_dict(self) -> dict:
+        """The points measured so far (kept in checkpoints, so a resumed run has the whole plane)."""
+        return {"records": [dict(r) for r in self.records]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records = [dict(r) for r in state["records"]]
 
     def on_epoch_end(self, record: dict, stage=None, replayed: bool = False, **kwargs):
         """Measures every ``every`` epochs and after the last. Epochs replayed after training elsewhere

@@ -18,6 +18,8 @@ from typing import ClassVar, Union
 import torch
 from torch import nn
 
+from ..errors import DataError
+
 Variable = Union[torch.Tensor, tuple]
 
 
@@ -25,21 +27,68 @@ def as_tuple(v: Variable) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 
+def check_variables(*variables: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The variables as an estimator can measure them, or :class:`~mole.errors.DataError`.
+
+    Every variable is a tensor with the same number of samples n >= 2 (first dimension); labels are 1-D
+    integer (or bool) tensors; features are finite, and computed in at least float32 (float16 and
+    bfloat16 overflow in squared distances and lose the small eigenvalues)."""
+    out, n = [], None
+    for v in variables:
+        if not isinstance(v, torch.Tensor):
+            raise DataError(f"estimator variables must be torch tensors; got {type(v).__name__}")
+        if v.dim() == 0:
+            raise DataError("estimator variables need a sample dimension: shape (n, ...); got a scalar")
+        if n is None:
+            n = v.shape[0]
+        elif v.shape[0] != n:
+            raise DataError(f"estimator variables must have the same number of samples; got {n} and {v.shape[0]}")
+        if v.is_floating_point():
+            if v.dtype in (torch.float16, torch.bfloat16):
+                v = v.float()
+            if not bool(torch.isfinite(v).all()):
+                raise DataError("estimator input contains NaN or inf; a module output diverged or the data holds "
+                                "missing values: lower the learning rate or clean the data")
+        elif v.is_complex():
+            raise DataError("estimator variables must be real; got a complex tensor")
+        elif v.dim() != 1:
+            raise DataError(f"integer variables are class labels and must be 1-D (n,); got shape {tuple(v.shape)} "
+                            "(pass one label per sample, or float features)")
+        out.append(v)
+    if n is not None and n < 2:
+        raise DataError(f"estimators need at least 2 samples; got {n}")
+    return tuple(out)
+
+
 class Estimator(nn.Module, ABC):
-    """Base class: a mutual-information signal between two (possibly joint) variables."""
+    """Base class: a mutual-information signal between two (possibly joint) variables.
+
+    Subclasses implement :meth:`_mutual_information` (and :meth:`_entropy`); the public methods check the
+    variables first (:func:`check_variables`)."""
 
     name: ClassVar[str] = ""
     #: True if :meth:`entropy` is defined (entropy-based estimators)
     has_entropy: ClassVar[bool] = False
 
-    @abstractmethod
     def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         """Differentiable scalar estimate of I(a; b) (or the estimator's MI surrogate)."""
+        a, b = as_tuple(a), as_tuple(b)
+        checked = check_variables(*a, *b)
+        return self._mutual_information(checked[:len(a)], checked[len(a):])
 
     def entropy(self, *variables: torch.Tensor) -> torch.Tensor:
         """Joint entropy of one or more variables (entropy-based estimators only)."""
-        raise NotImplementedError(f"{type(self).__name__} estimates dependence directly and has no entropy; "
-                                  "use estimator='renyi' for entropies")
+        if not self.has_entropy:
+            raise NotImplementedError(f"{type(self).__name__} estimates dependence directly and has no entropy; "
+                                      "use estimator='renyi' for entropies")
+        return self._entropy(*check_variables(*variables))
+
+    @abstractmethod
+    def _mutual_information(self, a: tuple, b: tuple) -> torch.Tensor:
+        """I(a; b) for checked variables, each side a tuple (its joint)."""
+
+    def _entropy(self, *variables: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def options(self) -> dict:
         """The estimator's settings, for results.json."""

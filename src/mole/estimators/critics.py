@@ -59,8 +59,8 @@ class CriticEstimator(Estimator):
     def __init__(self, dim: int, temperature: float, hidden: int):
         super().__init__()
         problems = []
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            problems.append(f"temperature must be positive; got {temperature!r}")
+        if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
+            problems.append(f"temperature must be a positive finite number; got {temperature!r}")
         if not (isinstance(dim, int) and dim >= 1):
             problems.append(f"dim must be a positive integer; got {dim!r}")
         if not (isinstance(hidden, int) and hidden >= 0):

@@ -47,7 +47,7 @@ class HSICEstimator(KernelEstimator):
 
     name = "hsic"
 
-    def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
+    def _mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         Ka, Kb = self.joint_gram(as_tuple(a)), self.joint_gram(as_tuple(b))
         denom = (centered_inner(Ka, Ka) * centered_inner(Kb, Kb)).clamp_min(1e-24).sqrt()
         return centered_inner(Ka, Kb) / denom

@@ -55,7 +55,7 @@ class InfoNCEEstimator(CriticEstimator):
     def __init__(self, dim: int = 64, temperature: float = 0.1, hidden: int = 0):
         super().__init__(dim, temperature, hidden)
 
-    def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
+    def _mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         a, b = _single(a, "InfoNCE"), _single(b, "InfoNCE")
         if is_labels(a) and not is_labels(b):
             a, b = b, a

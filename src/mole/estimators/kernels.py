@@ -185,8 +185,9 @@ class KernelEstimator(Estimator):
             if self.sigma not in WIDTH_RULES:
                 problems.append(f"sigma must be a positive number or one of {', '.join(WIDTH_RULES)}; "
                                 f"got {self.sigma!r}")
-        elif not (isinstance(self.sigma, (int, float)) and self.sigma > 0):
-            problems.append(f"sigma must be positive; got {self.sigma!r}")
+        elif not (isinstance(self.sigma, (int, float)) and 0 < self.sigma < float("inf")):
+            problems.append(f"sigma must be a positive finite number or one of {', '.join(WIDTH_RULES)}; "
+                            f"got {self.sigma!r}")
         if self.normalize not in NORMALIZATIONS:
             problems.append(f"normalize must be one of {', '.join(NORMALIZATIONS)}; got {self.normalize!r}")
         if self.label_kernel not in LABEL_KERNELS:

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..threads import one_thread
 from .base import Variable, as_tuple
 from .kernels import KernelEstimator, Width, is_labels
@@ -52,6 +52,7 @@ from .kernels import KernelEstimator, Width, is_labels
 EIG_TOL = 1e-12
 VON_NEUMANN_TOL = 1e-6  # |α - 1| below this uses the α -> 1 limit
 MAX_POWER = 8
+MAX_ALPHA = 100.0  # (1/n)^α stays a normal float64 for n <= 1000
 METHODS = ("auto", "eig", "power")
 CONDITIONALS = ("joint", "average")
 
@@ -68,7 +69,13 @@ def _robust(decompose, A: torch.Tensor):
     try:
         out = decompose(A64)
     except torch.linalg.LinAlgError:
-        out = decompose(A64 + 1e-12 * torch.eye(A.shape[-1], dtype=torch.float64, device=A.device))
+        try:
+            out = decompose(A64 + 1e-12 * torch.eye(A.shape[-1], dtype=torch.float64, device=A.device))
+        except torch.linalg.LinAlgError:
+            finite = bool(torch.isfinite(A).all())
+            raise DataError("the Gram matrix " + ("cannot be eigendecomposed" if finite else "holds NaN or inf") +
+                            " (features so large that their standardization overflows?); rescale the inputs or "
+                            "lower the learning rate") from None
     return tuple(o.to(A.dtype) for o in out) if isinstance(out, tuple) else out.to(A.dtype)
 
 
@@ -228,8 +235,9 @@ class RenyiEstimator(KernelEstimator):
 
     def check(self) -> list[str]:
         problems = super().check()
-        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0 and math.isfinite(self.alpha)):
-            problems.append(f"alpha must be a positive number; got {self.alpha!r}")
+        if not (isinstance(self.alpha, (int, float)) and 0 < self.alpha <= MAX_ALPHA):
+            problems.append(f"alpha must be a number in (0, {MAX_ALPHA:g}] (beyond it λ^α underflows: every entropy "
+                            f"would read 0); got {self.alpha!r}")
         if self.method not in METHODS:
             problems.append(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
         elif self.method == "power" and not _is_integer(self.alpha):
@@ -265,7 +273,7 @@ class RenyiEstimator(KernelEstimator):
     def _delta_labels(self, variables: tuple) -> bool:
         return len(variables) == 1 and is_labels(variables[0]) and self.label_kernel == "delta"
 
-    def entropy(self, *variables: torch.Tensor) -> torch.Tensor:
+    def _entropy(self, *variables: torch.Tensor) -> torch.Tensor:
         """Joint entropy S_α of one or more variables, in bits."""
         return self._marginal(variables, self.joint_gram(variables))
 
@@ -286,7 +294,7 @@ class RenyiEstimator(KernelEstimator):
             h_joint = self._h(K * self.gram(y))  # O(n²): the Hadamard product costs no more than blocks
         return h_t + label_entropy(y, self.alpha) - h_joint
 
-    def mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
+    def _mutual_information(self, a: Variable, b: Variable) -> torch.Tensor:
         """I_α(a; b) = S(a) + S(b) − S(a, b), in bits; each Gram matrix is built once."""
         a, b = as_tuple(a), as_tuple(b)
         if self._delta_labels(b) and not self._delta_labels(a):

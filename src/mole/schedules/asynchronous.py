@@ -32,6 +32,7 @@ import torch
 
 from ..adapters import TrainData
 from ..callbacks import CallbackList
+from ..config import TrainConfig
 from ..errors import ConfigError
 from ..memory import ActivationMemory
 from ..stage import Stage
@@ -83,7 +84,8 @@ class AsynchronousSchedule(Schedule):
 
     name = "async"
 
-    def __init__(self, workers: int = 2, timeout: float = 60.0, max_in_flight: int = 4):
+    def __init__(self, workers: int = TrainConfig.workers, timeout: float = TrainConfig.worker_timeout,
+                 max_in_flight: int = 4):
         if not isinstance(workers, int) or workers < 1:
             raise ConfigError(f"workers must be an integer >= 1; got {workers!r}")
         if not timeout > 0:
@@ -98,11 +100,16 @@ class AsynchronousSchedule(Schedule):
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0) -> None:
+            start: int = 0, start_epoch: int = 0, restore=None) -> None:
         from ..distributed import WorkerSpec, is_primary, launch_local, run_worker
         if self.workers > len(stages):
             raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
                               f"use --workers between 1 and {len(stages)}")
+        if start_epoch:
+            raise ConfigError("the asynchronous schedule resumes at whole stages only; its checkpoint is written "
+                              "when the workers finish")
+        if restore is not None:
+            restore()
         tic = time.time()
         for stage in stages[:start]:  # already trained (resume): frozen, forward only in their worker
             stage.freeze()

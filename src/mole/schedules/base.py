@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import torch
@@ -37,8 +37,11 @@ class Schedule(ABC):
     @abstractmethod
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0) -> None:
-        """Train ``stages`` on ``data``; stages with index < ``start`` are already trained."""
+            start: int = 0, start_epoch: int = 0, restore: Callable[[], None] | None = None) -> None:
+        """Train ``stages`` on ``data``. Resuming: stages with index < ``start`` are already trained, stage
+        ``start`` (simultaneous: every stage from ``start``) continues at epoch ``start_epoch``, and
+        ``restore()`` (if given) sets the generator and RNG states of that point; call it once the frozen
+        outputs are rebuilt, right before training continues."""
 
 
 def _physical_memory() -> int:
@@ -95,6 +98,17 @@ class FrozenInput:
             self._bytes = sum(_nbytes(b) for epoch in self.epochs for b in epoch)
             if self._bytes > self.cache_bytes:
                 self.epochs = None
+
+    def replay(self, n_epochs: int, generator: torch.Generator) -> None:
+        """Resuming with augmentation: draw again the ``n_epochs`` epochs the first trained module drew (from
+        the generator in its state at the start of the run), keeping them as that module did."""
+        for _ in range(n_epochs):
+            for _ in self.batches(generator):
+                pass
+
+    def skip_to(self, epoch: int) -> None:
+        """The module being trained continues at ``epoch`` (its earlier kept epochs are done)."""
+        self._epoch = epoch
 
     def batches(self, generator: torch.Generator) -> Iterator[LocalBatch]:
         """One epoch's batches for the module being trained."""

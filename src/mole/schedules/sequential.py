@@ -23,13 +23,19 @@ class SequentialSchedule(Schedule):
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0) -> None:
+            start: int = 0, start_epoch: int = 0, restore=None) -> None:
         frozen = FrozenInput(data, batch_size)  # T_{k-1}: cached over the data, or over the kept augmented epochs
+        if data.augments and (start or start_epoch) and start < len(stages):
+            frozen.replay(start_epoch if start == 0 else epochs, generator)  # module 1's kept epochs
         n_batches = data.n_batches(batch_size)
         for stage in stages:
             if stage.index >= start:
-                callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
-                for epoch in range(epochs):
+                first = start_epoch if stage.index == start else 0
+                if stage.index == start and restore is not None:
+                    restore()
+                frozen.skip_to(first)
+                callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches, first_epoch=first)
+                for epoch in range(first, epochs):
                     train_epoch([stage], frozen.batches(generator), epoch, callbacks=callbacks, memory=memory)
                 callbacks.on_stage_end(stage=stage, epochs=epochs)
             stage.freeze()

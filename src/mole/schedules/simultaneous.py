@@ -15,8 +15,8 @@ are still learning.
 Read-out and context (``edge_index``, selected nodes, per-graph pooling) belong to the batch and
 stay the same along the chain, so node- and graph-level graphs work unchanged. Stages before
 ``start`` (resume) are frozen; their output is computed once, in evaluation mode, and cached.
-All stages end together, after the last epoch, so a checkpoint is only written then: an interrupted
-simultaneous run starts again from scratch.
+A checkpoint is written after every epoch (all training stages have finished it); a resumed run
+continues at the next epoch with every training stage.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class SimultaneousSchedule(Schedule):
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0) -> None:
+            start: int = 0, start_epoch: int = 0, restore=None) -> None:
         frozen = FrozenInput(data, batch_size, cache_bytes=0)  # every epoch is drawn afresh: nothing to keep
         for stage in stages[:start]:  # already trained: T_{start-1} as the sequential schedule gets it
             stage.freeze()
@@ -43,9 +43,11 @@ class SimultaneousSchedule(Schedule):
                 frozen.add(stage.module)
         training = stages[start:]
         n_batches = data.n_batches(batch_size)
+        if training and restore is not None:
+            restore()
         for stage in training:
-            callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
-        for epoch in range(epochs if training else 0):
+            callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches, first_epoch=start_epoch)
+        for epoch in range(start_epoch, epochs if training else 0):
             train_epoch(training, frozen.batches(generator), epoch, callbacks=callbacks, memory=memory)
         for stage in training:
             callbacks.on_stage_end(stage=stage, epochs=epochs)

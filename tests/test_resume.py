@@ -1,0 +1,109 @@
+"""Exact resume: a run interrupted anywhere and resumed ends bit for bit as the uninterrupted run."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import mole
+from mole import TrainConfig
+from mole.cli import main
+
+
+class StopAt(mole.Callback):
+    """Interrupts training (as Ctrl-C would) after ``n`` local steps."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def on_batch_end(self, **kwargs):
+        self.n -= 1
+        if self.n == 0:
+            raise KeyboardInterrupt
+
+
+def _losses(history):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in history.records]
+
+
+CASES = {
+    "sequential": dict(schedule="sequential"),
+    "simultaneous": dict(schedule="simultaneous"),
+    "sequential-augmented": dict(schedule="sequential", augment="shift", augment_pixels=1),
+    "simultaneous-augmented": dict(schedule="simultaneous", augment="shift", augment_pixels=1),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("method", ["mole", "predsim", "bp"])
+def test_interrupted_anywhere_and_resumed_equals_uninterrupted(tiny_mlp, blobs, tmp_path, case, method):
+    x, y = blobs
+    x = x.unsqueeze(1)  # (n, 1, 8) signals, so that shifts apply
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-2, seed=5, **CASES[case])
+    net = lambda: tiny_mlp(dropout=0.2)  # noqa: E731 - dropout draws from torch's global RNG
+    torch.manual_seed(123)
+    full = mole.fit(net(), x, y, method=method, config=cfg)
+    steps = sum(1 for _ in full.history.records) * 6  # 6 batches per epoch (180 samples, batch 32)
+    for cut in random.Random(hash((case, method)) % 1000).sample(range(1, steps), 2):
+        ckpt = tmp_path / f"{cut}.pt"
+        torch.manual_seed(123)
+        with pytest.raises(KeyboardInterrupt):
+            mole.fit(net(), x, y, method=method, config=cfg, checkpoint=ckpt, callbacks=[StopAt(cut)])
+        torch.manual_seed(999)  # a fresh process: the global RNG elsewhere; the checkpoint restores it
+        resumed = mole.fit(net(), x, y, method=method, config=cfg, checkpoint=ckpt, resume=True)
+        assert _losses(resumed.history) == _losses(full.history), f"cut after {cut} steps"
+        for a, b in zip(full.network.state_dict().values(), resumed.network.state_dict().values()):
+            assert torch.equal(a, b), f"cut after {cut} steps"
+
+
+def test_checkpoint_is_read_without_unpickling(tiny_mlp, blobs, tmp_path):
+    ckpt = tmp_path / "c.pt"
+    mole.fit(tiny_mlp(), *blobs, config=TrainConfig(epochs=1), checkpoint=ckpt)
+    torch.load(ckpt, weights_only=True)  # only tensors and plain containers inside
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(mole.CheckpointError, match="cannot read checkpoint"):
+        mole.fit(tiny_mlp(), *blobs, config=TrainConfig(epochs=1), checkpoint=ckpt, resume=True)
+
+
+def test_resume_of_a_finished_run_changes_nothing_and_says_so(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "--dataset", "wine", "--epochs", "2", "-q", "--no-plots", "--out", str(out)]
+    assert main(argv) == 0
+    before = (out / "results.json").read_bytes()
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 0
+    assert "nothing to resume" in capsys.readouterr().out
+    assert (out / "results.json").read_bytes() == before
+
+
+def _comparable(results):
+    keep = ("method", "test_accuracy", "train_accuracy", "modules")
+    runs = [{k: r[k] for k in keep} for r in results["runs"]]
+    history = [[{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]] for r in results["runs"]]
+    return runs, history
+
+
+def test_sigkilled_run_resumes_to_identical_results(tmp_path):
+    """A real kill: the process dies at a random moment after its first checkpoint, then `--resume`."""
+    argv = ["run", "--dataset", "digits", "--epochs", "40", "--batch-size", "32", "--methods", "mole,dgl", "-q",
+            "--no-plots"]
+    assert main([*argv, "--out", str(tmp_path / "full")]) == 0
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "mole.cli", *argv, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    deadline = time.time() + 120
+    while not (killed / "checkpoints" / "mole.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.5))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "results.json").exists(), "the run finished before the kill; make it longer"
+    assert main([*argv, "--out", str(killed), "--resume"]) == 0
+    full = json.loads((tmp_path / "full" / "results.json").read_text())
+    resumed = json.loads((killed / "results.json").read_text())
+    assert _comparable(resumed) == _comparable(full)
