@@ -60,3 +60,42 @@ def test_real_cora_public_split(tmp_path, monkeypatch):
     monkeypatch.setenv("MOLE_CACHE", str(tmp_path))
     ds = load_dataset("cora")
     assert (len(ds.train), len(ds.test), ds.n_classes, ds.input_shape) == (140, 1000, 7, (1433,))
+
+
+def test_missing_raw_files_are_an_error_not_a_download(tmp_path, monkeypatch):
+    """An empty raw/ folder would make PyG download from the internet: without --download it is refused."""
+    from mole import DatasetNotFoundError
+    monkeypatch.setenv("MOLE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data" / "TUDataset" / "MUTAG" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "Planetoid" / "Cora" / "raw").mkdir(parents=True)
+    with pytest.raises(DatasetNotFoundError, match="lacks MUTAG_A.txt"):
+        load_dataset("mutag", root=tmp_path / "data")
+    with pytest.raises(DatasetNotFoundError, match="--download"):
+        load_dataset("cora", root=tmp_path / "data")
+
+
+def test_a_garbled_raw_file_fails_cleanly_and_leaves_no_poisoned_cache(tmp_path, monkeypatch):
+    from mole import DataError
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    monkeypatch.setenv("MOLE_CACHE", str(cache))
+    write_tiny_tu(root)
+    labels = root / "TUDataset" / "MUTAG" / "raw" / "MUTAG_graph_labels.txt"
+    good = labels.read_text()
+    labels.write_text("one\ntwo\n")
+    with pytest.raises(DataError, match="cannot read its raw files"):
+        load_dataset("mutag", root=root)
+    assert not any("processed" in p for p in tree(cache)) if cache.exists() else True
+    labels.write_text(good)  # fixed files load, whatever the failed attempt left
+    assert len(load_dataset("mutag", root=root).graphs) == 4
+
+
+def test_cache_follows_the_data_root(tmp_path, monkeypatch):
+    """Two data roots with different files never share a processed cache."""
+    monkeypatch.setenv("MOLE_CACHE", str(tmp_path / "cache"))
+    write_tiny_tu(tmp_path / "a")
+    write_tiny_tu(tmp_path / "b")
+    labels = tmp_path / "b" / "TUDataset" / "MUTAG" / "raw" / "MUTAG_graph_labels.txt"
+    labels.write_text("1\n1\n-1\n-1\n")
+    ya = load_dataset("mutag", root=tmp_path / "a").graphs.y.tolist()
+    yb = load_dataset("mutag", root=tmp_path / "b").graphs.y.tolist()
+    assert ya != yb

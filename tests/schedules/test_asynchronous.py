@@ -238,3 +238,17 @@ def test_hung_worker_is_detected_and_named(tmp_path):
     assert json.loads((out / "failure.json").read_text())["worker"] == 1
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in workers.values())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG")
+def test_sigkilled_parent_leaves_no_workers_and_no_temporary_folder(tmp_path):
+    proc, workers, _ = _start_run(tmp_path)
+    assert list((tmp_path / "tmp").glob("mole-async-*"))
+    proc.kill()  # SIGKILL: no finally block runs in the parent
+    proc.communicate()
+    deadline = time.time() + 15
+    while (any(_alive(pid) for pid in workers.values()) or list((tmp_path / "tmp").glob("mole-async-*"))) \
+            and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers.values())
+    assert not list((tmp_path / "tmp").glob("mole-async-*")), "the temporary folder outlived its run"

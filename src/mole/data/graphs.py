@@ -2,11 +2,13 @@
 
 File datasets are read from the data root in PyG's layout (``Planetoid/Cora/raw/…``,
 ``TUDataset/MUTAG/raw/…``). The data root may be read-only (CI): the raw files are copied into a
-writable cache (``$MOLE_CACHE``, default ``~/.cache/mole``) and PyG writes its ``processed/`` folder
-there, never next to ``raw/``. Without local files PyG downloads into the cache (needs internet).
+writable cache (``$MOLE_CACHE``, default ``~/.cache/mole``), in a folder keyed to those files, and PyG
+writes its ``processed/`` folder there, never next to ``raw/``. Missing raw files are an error unless
+``download`` (then PyG downloads into the cache; needs internet); a load that fails removes its cache folder.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 
 from ..adapters import GraphData, NodeData
-from ..errors import DatasetNotFoundError
+from ..errors import DataError, DatasetNotFoundError
 
 logger = logging.getLogger("mole")
 
@@ -76,13 +78,50 @@ class GraphDataset:
                 "n_classes": self.n_classes}
 
 
-def _staged(root: Path, collection: str, folder: str) -> Path:
-    """A writable PyG root holding a copy of ``root/collection/folder/raw`` (if present)."""
-    target = cache_root() / "pyg" / collection
-    src, dst = root / collection / folder / "raw", target / folder / "raw"
-    if src.is_dir() and not dst.is_dir():
-        shutil.copytree(src, dst)
+def _raw_files(collection: str, folder: str) -> list[str]:
+    """The raw files PyG reads for a dataset (without them it would try to download them)."""
+    if collection == "Planetoid":
+        return [f"ind.{folder.lower()}.{part}" for part in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")]
+    return [f"{folder}_{part}.txt" for part in ("A", "graph_indicator", "graph_labels")]
+
+
+def _staged(root: Path, collection: str, folder: str, name: str, download: bool) -> Path:
+    """A writable PyG root holding a copy of ``root/collection/folder/raw``, in a cache folder keyed to those
+    raw files (path, names, sizes, modification times): a changed data root or changed files get a fresh
+    folder, and PyG's ``processed/`` can never come from other files. Without every raw file PyG reads,
+    :class:`DatasetNotFoundError` (PyG would otherwise download them), unless ``download``."""
+    src = root / collection / folder / "raw"
+    missing = [f for f in _raw_files(collection, folder) if not (src / f).is_file()]
+    if missing and not download:
+        raise DatasetNotFoundError(f"{name}: {src} lacks {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}; "
+                                   f"set --data-root (or MOLE_DATA) to a folder holding {collection}/{folder}/raw/ "
+                                   "with the dataset's files, or pass --download")
+    if missing:  # download into a folder of its own
+        return cache_root() / "pyg" / f"{collection}-download"
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    key = hashlib.sha1(repr([str(src.resolve())] + [(p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                                                     for p in files]).encode()).hexdigest()[:16]
+    target = cache_root() / "pyg" / f"{collection}-{key}"
+    dst = target / folder / "raw"
+    if not dst.is_dir():
+        tmp = target / folder / "raw.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp)
+        os.replace(tmp, dst)
     return target
+
+
+def _load(cls, staged: Path, label: str, **kwargs):
+    """PyG dataset ``cls`` from ``staged``; a failure (garbled raw file) removes what it processed, so the cache
+    is never left poisoned, and becomes one DataError line."""
+    try:
+        return cls(str(staged), **kwargs)
+    except DatasetNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PyG raises anything from a bad file
+        shutil.rmtree(staged, ignore_errors=True)
+        raise DataError(f"{label}: cannot read its raw files ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                        "replace them with intact copies") from None
 
 
 def load_karate() -> NodeDataset:
@@ -97,11 +136,8 @@ def load_karate() -> NodeDataset:
 def load_planetoid(root: Path, name: str, download: bool = False) -> NodeDataset:
     from torch_geometric.datasets import Planetoid
     folder = PLANETOID[name]
-    staged = _staged(root, "Planetoid", folder)
-    if not (staged / folder / "raw").is_dir() and not download:
-        raise DatasetNotFoundError(f"{name}: no {root / 'Planetoid' / folder / 'raw'}; set --data-root (or MOLE_DATA) "
-                                   "to a folder holding Planetoid/<Name>/raw/, or pass --download")
-    g = Planetoid(str(staged), folder, split="public")[0]
+    staged = _staged(root, "Planetoid", folder, name, download)
+    g = _load(Planetoid, staged, name, name=folder, split="public")[0]
     data = NodeData(g.x, g.edge_index, g.y, g.train_mask.nonzero().flatten())
     return NodeDataset(name, data, data.subset(g.test_mask.nonzero().flatten()), int(g.y.max()) + 1)
 
@@ -110,11 +146,8 @@ def load_tu(root: Path, name: str, download: bool = False, pool: str = "mean") -
     from torch_geometric.datasets import TUDataset
     from torch_geometric.utils import degree
     folder = TU[name]
-    staged = _staged(root, "TUDataset", folder)
-    if not (staged / folder / "raw").is_dir() and not download:
-        raise DatasetNotFoundError(f"{name}: no {root / 'TUDataset' / folder / 'raw'}; set --data-root (or MOLE_DATA) "
-                                   "to a folder holding TUDataset/<NAME>/raw/, or pass --download")
-    ds = TUDataset(str(staged), folder)
+    staged = _staged(root, "TUDataset", folder, name, download)
+    ds = _load(TUDataset, staged, name, name=folder)
     store = ds._data  # the collated union of all graphs (x, edge_index, y) with per-graph slices
     n_nodes = ds.slices["x"].diff() if "x" in ds.slices else torch.tensor([g.num_nodes for g in ds])
     batch = torch.repeat_interleave(torch.arange(len(ds)), n_nodes)

@@ -12,7 +12,9 @@ The parent then only watches:
 * a worker whose heartbeat (a file it rewrites with its state: computing, waiting to receive, waiting to
   send) is older than ``timeout`` seconds has stopped progressing; the run fails naming the worker the
   stopped ones wait on (:func:`hung_worker`), not one merely blocked behind it;
-* every child is joined (terminate, then kill) before returning or raising: no zombies.
+* every child is joined (terminate, then kill) before returning or raising: no zombies;
+* the temporary folder (spec, heartbeats, result) is deleted at the end, and by a janitor process
+  (:mod:`mole.distributed.janitor`) if this process is killed first.
 """
 from __future__ import annotations
 
@@ -127,6 +129,8 @@ def launch_local(spec: WorkerSpec, world: int, describe: Callable[[int], str], t
     port, started = free_port(), time.time()
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world)}
     procs: list[subprocess.Popen] = []
+    # deletes tmp if this process is killed (SIGKILL included) before the finally below can
+    janitor = subprocess.Popen([sys.executable, str(Path(__file__).with_name("janitor.py")), tmp], stdin=subprocess.PIPE)
     try:
         for r in range(world):
             heartbeat_file(tmp, r).touch()
@@ -161,6 +165,8 @@ def launch_local(spec: WorkerSpec, world: int, describe: Callable[[int], str], t
     finally:
         _stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)
+        janitor.stdin.close()  # the janitor finds the folder gone and exits
+        janitor.wait()
 
 
 def _failure(rank: int, how: str, procs: list[subprocess.Popen], describe: Callable[[int], str], tmp: str,
