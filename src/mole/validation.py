@@ -6,6 +6,7 @@ every problem at once where several can be found.
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Iterable
 
 import numpy as np
@@ -22,6 +23,19 @@ def choose(kind: str, name: str, valid: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ConfigError(f"unknown {kind} {name!r}; choose one of {', '.join(valid)}.{hint}")
+
+
+def registered(kind: str, name: str, registry: dict, options: dict):
+    """``registry[name](**options)`` for a registered ``name``; an unknown name or option is a ConfigError
+    naming the nearest valid one (the resolvers of estimators, rules and the like share this)."""
+    cls = registry[choose(kind, name, registry)]
+    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for key in options:
+        if key not in valid:
+            if not valid:
+                raise ConfigError(f"{kind} {name!r} takes no options; got {key!r}")
+            choose(f"option of {kind} {name!r}", key, valid)
+    return cls(**options)
 
 
 def raise_all(problems: list[str], error: type[Exception] = ConfigError) -> None:

@@ -1,11 +1,9 @@
 """MI estimators behind one interface, a string -> class resolver, and functional helpers."""
 from __future__ import annotations
 
-import inspect
-
 import torch
 
-from ..validation import choose
+from ..validation import registered
 from .base import Estimator, Variable
 from .hsic import HSICEstimator
 from .infonce import InfoNCEEstimator
@@ -21,12 +19,7 @@ def estimator_resolver(name: str | Estimator, **options) -> Estimator:
     """Build an estimator from its registered name (or pass an instance through)."""
     if isinstance(name, Estimator):
         return name
-    cls = ESTIMATORS[choose("estimator", name, ESTIMATORS)]
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for key in options:
-        if key not in valid:
-            choose(f"option of estimator {name!r}", key, valid)
-    return cls(**options)
+    return registered("estimator", name, ESTIMATORS, options)
 
 
 def mutual_information(a: Variable, b: Variable, estimator: str | Estimator = "renyi", **options) -> torch.Tensor:

@@ -4,10 +4,7 @@ Adding a rule: one file with a :class:`Rule` subclass, and its class in :data:`R
 """
 from __future__ import annotations
 
-import inspect
-
-from ..errors import ConfigError
-from ..validation import choose, raise_all
+from ..validation import raise_all, registered
 from .base import Rule
 from .bp import Backprop
 from .dgl import DGL
@@ -22,14 +19,7 @@ def rule_resolver(name: str | Rule, **options) -> Rule:
     """A rule by registered name with its options (or an instance passed through); bad options raise ConfigError."""
     if isinstance(name, Rule):
         return name
-    cls = RULES[choose("method", name, RULES)]
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for key in options:
-        if key not in valid:
-            if not valid:
-                raise ConfigError(f"method {name!r} takes no options; got {key!r}")
-            choose(f"option of method {name!r}", key, valid)
-    rule = cls(**options)
+    rule = registered("method", name, RULES, options)
     raise_all(rule.check())
     return rule
 
