@@ -107,3 +107,28 @@ def test_sigkilled_run_resumes_to_identical_results(tmp_path):
     full = json.loads((tmp_path / "full" / "results.json").read_text())
     resumed = json.loads((killed / "results.json").read_text())
     assert _comparable(resumed) == _comparable(full)
+
+
+def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path):
+    """The asynchronous schedule: each worker snapshots its modules after each epoch; a run killed mid-way
+    (workers die with their parent) resumes from the last epoch every worker finished, bit for bit."""
+    argv = ["run", "--dataset", "digits", "--epochs", "30", "--batch-size", "32", "--methods", "mole",
+            "--schedule", "async", "--workers", "2", "-q", "--no-plots"]
+    assert main([*argv, "--out", str(tmp_path / "full")]) == 0
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "mole.cli", *argv, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    snapshots = killed / "checkpoints" / "mole.workers"
+    deadline = time.time() + 120
+    while not list(snapshots.glob("worker1-epoch*.pt")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "results.json").exists(), "the run finished before the kill; make it longer"
+    assert list(snapshots.glob("worker*-epoch*.pt"))
+    assert main([*argv, "--out", str(killed), "--resume"]) == 0
+    full = json.loads((tmp_path / "full" / "results.json").read_text())
+    resumed = json.loads((killed / "results.json").read_text())
+    assert _comparable(resumed) == _comparable(full)
+    assert not snapshots.exists()  # the finished run's checkpoint took over

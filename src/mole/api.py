@@ -10,6 +10,7 @@ This module is the core's front door: it never imports the CLI, plots or dataset
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Sequence
 
@@ -173,7 +174,9 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
-                   callbacks=cbs, memory=memory, start=start, start_epoch=start_epoch, restore=restore)
+                   callbacks=cbs, memory=memory, start=start, start_epoch=start_epoch, restore=restore,
+                   snapshots=str(Path(checkpoint).with_suffix(".workers")) if checkpoint is not None else None,
+                   resume=resume)
     loop = runner.loop_seconds  # set by schedules that time the loop themselves (asynchronous workers)
     if loop is None:  # timed here: callbacks measuring inside the loop (InformationMonitor) are not training
         loop = time.perf_counter() - loop_tic - (measuring() - measured_before)

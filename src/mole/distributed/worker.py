@@ -12,6 +12,12 @@ travel: only the activation tensor does. For each batch, worker r
 and never waits for a backward pass: there is none across workers. When all epochs are done the
 workers gather their modules' weights and per-epoch records at rank 0, which assembles the model.
 
+Exact resume: with ``snapshots`` set, each worker writes its state (its modules, optimizers, objectives,
+the batch generator, torch's RNG, its records) after each of its epochs. Worker r's state after epoch e
+depends only on the batches of epochs <= e, all of which it has received by then, so the workers' snapshots
+of the same epoch form a consistent cut whatever their lead over one another, and a run resumed from them
+(``resume_epoch``) continues exactly as the uninterrupted one.
+
 Rendezvous is ``env://`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``), so the same
 loop runs in local processes started by :func:`mole.distributed.launch_local` or under
 ``torchrun --nnodes N``. Backend: gloo on CPU, nccl for CUDA devices.
@@ -22,6 +28,7 @@ import dataclasses
 import os
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -54,6 +61,9 @@ class WorkerSpec:
     timeout: float = 60.0  # seconds without progress before the run fails (start-up: at least STARTUP)
     threads: int = 1  # torch intra-op threads per worker
     result_path: Optional[str] = None  # where rank 0 saves the gathered result (local launch)
+    snapshots: Optional[str] = None  # folder for each worker's end-of-epoch snapshots (exact resume)
+    resume_epoch: int = 0  # > 0: every worker continues from its snapshot after this many epochs
+    keep_epochs: int = 2  # snapshots each worker keeps (the workers' lead over one another is bounded)
 
 
 def is_primary() -> bool:
@@ -66,12 +76,46 @@ def _device(spec: WorkerSpec) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def snapshot_file(folder: str, rank: int, epoch: int) -> Path:
+    return Path(folder, f"worker{rank}-epoch{epoch}.pt")
+
+
+def _save_snapshot(spec: WorkerSpec, rank: int, epoch: int, mine: list[Stage], generator, records) -> None:
+    """Worker ``rank``'s state after ``epoch`` epochs, atomically; older snapshots beyond ``keep_epochs`` go."""
+    state = {"stages": {s.index: {"module": s.module.state_dict(), "optimizer": s.optimizer.state_dict(),
+                                  "objective": s.objective.state_dict(), "epochs_done": s.epochs_done}
+                        for s in mine},
+             "generator": generator.get_state(), "rng": torch.get_rng_state(), "records": records}
+    path = snapshot_file(spec.snapshots, rank, epoch)
+    torch.save(state, path.with_suffix(".tmp"))
+    os.replace(path.with_suffix(".tmp"), path)
+    old = snapshot_file(spec.snapshots, rank, epoch - spec.keep_epochs)
+    if old.exists():
+        old.unlink()
+
+
+def _load_snapshot(spec: WorkerSpec, rank: int, mine: list[Stage], generator) -> list[dict]:
+    state = torch.load(snapshot_file(spec.snapshots, rank, spec.resume_epoch), map_location=_device(spec),
+                       weights_only=True)
+    for stage in mine:
+        saved = state["stages"][stage.index]
+        stage.module.load_state_dict(saved["module"])
+        stage.optimizer.load_state_dict(saved["optimizer"])
+        stage.objective.load_state_dict(saved["objective"])
+        stage.epochs_done = saved["epochs_done"]
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["rng"])
+    return list(state["records"])
+
+
 def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     mine = [spec.stages[i] for i in spec.groups[rank]]
     device = _device(spec)
     generator = torch.Generator().set_state(spec.generator_state)
     sender = Sender(rank + 1, spec.max_in_flight) if rank < world - 1 else None
     records, first = [], None
+    if spec.resume_epoch:
+        records = _load_snapshot(spec, rank, mine, generator)
     memory = ActivationMemory(device)
     waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
 
@@ -97,9 +141,11 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
             waited += time.perf_counter() - wait
         beat(WORKING)
 
-    for epoch in range(spec.epochs):
+    for epoch in range(spec.resume_epoch, spec.epochs):
         for record in train_epoch(mine, inputs(), epoch, callbacks=Callback(), memory=memory, after_batch=send):
             records.append({**record, "worker": rank})
+        if spec.snapshots:
+            _save_snapshot(spec, rank, epoch + 1, mine, generator, records)
     if sender is not None:
         beat(SENDING)
         sender.flush()

@@ -26,7 +26,9 @@ import copy
 import dataclasses
 import itertools
 import os
+import shutil
 import time
+from pathlib import Path
 
 import torch
 
@@ -71,6 +73,23 @@ def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
     return [list(range(a, b)) for a, b in zip(best_cuts, best_cuts[1:])]
 
 
+def _snapshot_plan(folder: Path, groups: list[list[int]], workers: int, resume: bool) -> tuple[list, int]:
+    """The module groups and the epoch to resume from: on resume, the groups the snapshots were written with
+    and the last epoch every worker has a snapshot of (0: none); otherwise a fresh folder recording ``groups``."""
+    import json
+    plan = folder / "groups.json"
+    if resume and plan.exists():
+        saved = json.loads(plan.read_text())
+        epochs = [{int(p.stem.split("epoch")[1]) for p in folder.glob(f"worker{r}-epoch*.pt")} for r in range(workers)]
+        common = set.intersection(*epochs) if epochs else set()
+        if len(saved) == workers:
+            return saved, max(common, default=0)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    plan.write_text(json.dumps(groups))
+    return groups, 0
+
+
 def describe_group(group: list[int]) -> str:
     return f"module {group[0] + 1}" if len(group) == 1 else f"modules {group[0] + 1}-{group[-1] + 1}"
 
@@ -100,7 +119,8 @@ class AsynchronousSchedule(Schedule):
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0, start_epoch: int = 0, restore=None) -> None:
+            start: int = 0, start_epoch: int = 0, restore=None, snapshots: str | None = None,
+            resume: bool = False) -> None:
         from ..distributed import WorkerSpec, is_primary, launch_local, run_worker
         if self.workers > len(stages):
             raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
@@ -110,6 +130,10 @@ class AsynchronousSchedule(Schedule):
                               "when the workers finish")
         if restore is not None:
             restore()
+        if start >= len(stages):  # resumed after the last stage: nothing to train
+            for stage in stages:
+                stage.freeze()
+            return
         tic = time.time()
         for stage in stages[:start]:  # already trained (resume): frozen, forward only in their worker
             stage.freeze()
@@ -118,11 +142,15 @@ class AsynchronousSchedule(Schedule):
             raise ConfigError(f"torchrun started {os.environ['WORLD_SIZE']} processes but --workers is "
                               f"{self.workers}; make them equal")
         costs = stage_costs(stages, data, batch_size, start)
-        groups = balanced_groups(costs, self.workers)
+        groups, resume_epoch = balanced_groups(costs, self.workers), 0
+        if snapshots is not None:
+            groups, resume_epoch = _snapshot_plan(Path(snapshots), groups, self.workers, resume)
         local = int(os.environ.get("LOCAL_WORLD_SIZE", self.workers)) if torchrun else self.workers
-        spec = WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
-                          self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local))
         n_batches = data.n_batches(batch_size)
+        lead = -(-(self.workers - 1) * self.max_in_flight // max(1, n_batches))  # epochs one worker may lead by
+        spec = WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
+                          self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local),
+                          snapshots=snapshots, resume_epoch=resume_epoch, keep_epochs=lead + 2)
         for stage in stages[start:]:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         if torchrun:
@@ -153,3 +181,5 @@ class AsynchronousSchedule(Schedule):
                     callbacks.on_batch_end(stage=stage, loss=record["loss"], replayed=True)
                 callbacks.on_epoch_end(record=record, stage=stage, replayed=True)
             callbacks.on_stage_end(stage=stage, epochs=epochs)
+        if snapshots is not None:
+            shutil.rmtree(snapshots, ignore_errors=True)  # the run's checkpoint, written at the stages' end, takes over

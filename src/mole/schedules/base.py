@@ -37,11 +37,13 @@ class Schedule(ABC):
     @abstractmethod
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0, start_epoch: int = 0, restore: Callable[[], None] | None = None) -> None:
+            start: int = 0, start_epoch: int = 0, restore: Callable[[], None] | None = None,
+            snapshots: str | None = None, resume: bool = False) -> None:
         """Train ``stages`` on ``data``. Resuming: stages with index < ``start`` are already trained, stage
         ``start`` (simultaneous: every stage from ``start``) continues at epoch ``start_epoch``, and
         ``restore()`` (if given) sets the generator and RNG states of that point; call it once the frozen
-        outputs are rebuilt, right before training continues."""
+        outputs are rebuilt, right before training continues. ``snapshots``: a folder for schedules that keep
+        their own per-epoch state (asynchronous workers); with ``resume`` they continue from it."""
 
 
 def _physical_memory() -> int:

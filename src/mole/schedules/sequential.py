@@ -23,7 +23,7 @@ class SequentialSchedule(Schedule):
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0, start_epoch: int = 0, restore=None) -> None:
+            start: int = 0, start_epoch: int = 0, restore=None, snapshots=None, resume=False) -> None:
         frozen = FrozenInput(data, batch_size)  # T_{k-1}: cached over the data, or over the kept augmented epochs
         if data.augments and (start or start_epoch) and start < len(stages):
             frozen.replay(start_epoch if start == 0 else epochs, generator)  # module 1's kept epochs

@@ -35,7 +35,7 @@ class SimultaneousSchedule(Schedule):
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
-            start: int = 0, start_epoch: int = 0, restore=None) -> None:
+            start: int = 0, start_epoch: int = 0, restore=None, snapshots=None, resume=False) -> None:
         frozen = FrozenInput(data, batch_size, cache_bytes=0)  # every epoch is drawn afresh: nothing to keep
         for stage in stages[:start]:  # already trained: T_{start-1} as the sequential schedule gets it
             stage.freeze()
