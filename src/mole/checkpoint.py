@@ -14,7 +14,8 @@ Resuming restores all of it and continues at that position, so an interrupted ru
 machine, ends with the same weights, losses and accuracies as the uninterrupted one, bit for bit (tested
 for the sequential and simultaneous schedules, with augmentation and dropout). With augmentation, the
 epochs module 1 drew and every later module reuses (:class:`~mole.schedules.base.FrozenInput`) are drawn
-again from the run's seed. The asynchronous schedule checkpoints when its workers finish. A killed run loses
+again from the run's seed. Under the asynchronous schedule this file is written when the workers finish, and
+each worker keeps its own per-epoch snapshots meanwhile (:mod:`mole.distributed.worker`). A killed run loses
 at most one epoch. Files are read with ``torch.load(weights_only=True)``: a checkpoint cannot run code.
 """
 from __future__ import annotations
