@@ -88,10 +88,11 @@ def _comparable(results):
     return runs, history
 
 
-def test_sigkilled_run_resumes_to_identical_results(tmp_path):
+@pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
+def test_sigkilled_run_resumes_to_identical_results(tmp_path, schedule):
     """A real kill: the process dies at a random moment after its first checkpoint, then `--resume`."""
     argv = ["run", "--dataset", "digits", "--epochs", "40", "--batch-size", "32", "--methods", "mole,dgl", "-q",
-            "--no-plots"]
+            "--no-plots", "--schedule", schedule]
     assert main([*argv, "--out", str(tmp_path / "full")]) == 0
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "mole.cli", *argv, "--out", str(killed)],
