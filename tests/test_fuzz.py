@@ -42,7 +42,7 @@ FLOAT_FLAGS = {
 CHOICE_FLAGS = {
     "--augment": ["shfit", "SHIFT", ""], "--optimizer": ["adma", "lbfgs"], "--lr-schedule": ["linear", ""],
     "--pool": ["max", "mena"], "--normalize": ["zscore"], "--label-kernel": ["gauss"],
-    "--conditional": ["joint2"], "--reduce": ["pool"], "--model": ["mpl", "resnet", ""],
+    "--conditional": ["joint2"], "--reduce": ["pool"], "--model": ["mpl", "resnet2", ""],
     "--schedule": ["sequental", "async2", ""], "--estimator": ["renyy", "mine", ""], "--dataset": ["digts", ""],
     "--methods": ["", ",", "mole,backprop", "MOLE", "mole,mole", "mole bp"],
     "--hidden": ["0", "abc", "-1,2", "", "1.5"], "--channels": ["0", "x", ""],

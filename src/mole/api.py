@@ -30,6 +30,10 @@ from .schedules import schedule_resolver
 from .stage import Stage
 from .validation import as_features, as_labels
 
+#: settings that change how training runs but not its result: a checkpoint may be resumed with others
+RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout")
+
+
 @dataclass
 class FitResult:
     """A trained network and how its training went."""
@@ -159,7 +163,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     tic = time.perf_counter()
     start, start_epoch, restore = 0, 0, None
     if checkpoint is not None:
-        ckpt = Checkpoint(checkpoint, network, {"layers": network.describe(), "config": config.to_dict(),
+        settings = {k: v for k, v in config.to_dict().items() if k not in RESULT_NEUTRAL}
+        ckpt = Checkpoint(checkpoint, network, {"layers": network.describe(), "config": settings,
                                                 "method": rule.name}).bind(stages, generator, cbs.callbacks)
         if resume and ckpt.path.exists():
             start, start_epoch, restore = ckpt.load()

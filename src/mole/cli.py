@@ -24,6 +24,7 @@ from .objectives.reduce import REDUCTIONS
 from .optim import LR_SCHEDULES, OPTIMIZERS
 from .rules import RULES
 from .schedules import SCHEDULES
+from .schedules.base import CACHE_MODES
 
 
 def _ints(text: str) -> tuple:
@@ -80,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hidden", type=_ints, default=None, help="MLP/GNN hidden widths, one module each "
                    "(default: the dataset's, else 256,128)")
     g.add_argument("--channels", type=_ints, default=(32, 64), help="CNN conv channels, one module each")
+    g.add_argument("--depth", type=int, default=None, help="resnet: depth 6n+2 (20, 32, 56, 110; default 20); "
+                   "vgg: number of conv blocks (default 11)")
+    g.add_argument("--module-size", type=int, default=1, help="consecutive layers (resnet: residual blocks) per "
+                   "module; the head is always a module of its own")
     g.add_argument("--no-batch-norm", action="store_true", help="no BatchNorm after the hidden layers (MLP, CNN)")
     g.add_argument("--dropout", type=float, default=0.5, help="dropout after each GNN hidden layer")
     g.add_argument("--folds", type=int, default=10, help="stratified cross-validation folds for graph collections")
@@ -109,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "method: random shifts (signals, images) or random crop + horizontal flip (natural images)")
     g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding in pixels "
                    "(default: 2 for shift, 4 for crop-flip)")
+    g.add_argument("--cache", choices=CACHE_MODES, default=TrainConfig.cache, help="sequential: hold frozen "
+                   "outputs in memory, in a memory-mapped file in the run folder (disk), not at all (recompute: the "
+                   "frozen modules run on every batch), or auto: memory within --cache-limit-mb, else disk")
+    g.add_argument("--cache-limit-mb", type=float, default=None, help="in-memory budget of --cache auto "
+                   "(default: an eighth of the RAM, at most 3 GiB)")
+    g.add_argument("--keep-cache", action="store_true", help="keep the disk cache's files in the run folder")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization, batch order and augmentation")
     g.add_argument("--device", default="cpu", help="torch device")
     g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev)")
@@ -203,7 +214,8 @@ def _config(args):
                   for k in TRAIN_FALLBACKS}
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
-        rule_options=rule_options(args.rule_option),
+        rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
+        keep_cache=args.keep_cache,
         schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
         worker_timeout=args.worker_timeout, augment=args.augment, augment_pixels=args.augment_pixels,
         device=args.device,
@@ -213,7 +225,8 @@ def _config(args):
                                   reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-                            hidden=args.hidden, channels=args.channels, batch_norm=not args.no_batch_norm, train=train,
+                            hidden=args.hidden, channels=args.channels, depth=args.depth,
+                            module_size=args.module_size, batch_norm=not args.no_batch_norm, train=train,
                             dropout=args.dropout, folds=args.folds, pool=args.pool,
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume,
                             analysis=AnalysisConfig(monitor_every=args.monitor_every,

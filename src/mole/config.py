@@ -80,8 +80,12 @@ class TrainConfig:
     rule_options: dict = field(default_factory=dict)
     augment: str = "none"  # training-batch augmentation, every method alike: none, shift (signals, images), crop-flip (images)
     augment_pixels: Optional[int] = None  # largest shift / crop padding in pixels (None: 2 for shift, 4 for crop-flip)
-    seed: int = 0  # batch order, augmentation and any parametric critic's initialization
+    seed: int = 0  # batch order, augmentation, dropout and any parametric critic's initialization
     device: str = "cpu"
+    cache: str = "auto"  # sequential: how frozen outputs are held: auto, memory, disk (memory-mapped), recompute
+    cache_limit_mb: Optional[float] = None  # the in-memory budget of cache="auto" (None: RAM/8, at most 3 GiB)
+    cache_dir: Optional[str] = None  # folder of the disk cache (None: a temporary folder)
+    keep_cache: bool = False  # leave the disk cache's files in cache_dir after training
 
     def validate(self) -> "TrainConfig":
         problems = []
@@ -98,6 +102,11 @@ class TrainConfig:
         if not (_number(self.worker_timeout) and self.worker_timeout > 0):
             problems.append(f"worker_timeout must be a positive finite number of seconds; got {self.worker_timeout!r}")
         problems += _device_problems(self.device)
+        from .schedules.base import CACHE_MODES
+        if self.cache not in CACHE_MODES:
+            problems.append(f"cache must be one of {', '.join(CACHE_MODES)}; got {self.cache!r}")
+        if self.cache_limit_mb is not None and not (_number(self.cache_limit_mb) and self.cache_limit_mb >= 0):
+            problems.append(f"cache_limit_mb must be a number >= 0; got {self.cache_limit_mb!r}")
         objectives = self.objective if isinstance(self.objective, list) else [self.objective]
         from .objectives.reduce import REDUCTIONS
         for o in objectives:

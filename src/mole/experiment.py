@@ -20,7 +20,7 @@ import json
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional, Union
 
@@ -35,6 +35,7 @@ from .adapters import TensorData, TrainData
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError, MoleError, RunFinished
+from .modular import grouped
 from .models import MODELS, build_model
 from .rules import RULES
 from .validation import choose
@@ -74,6 +75,8 @@ class ExperimentConfig:
     seed: int = 0  # data split, weight initialization and batch order
     hidden: Optional[tuple] = None  # MLP/GNN hidden widths, one module each (None: the dataset's, else 256,128)
     channels: tuple = (32, 64)  # CNN conv channels (one module each)
+    depth: Optional[int] = None  # ResNet depth (6n + 2; default 20) or VGG depth (default 11)
+    module_size: int = 1  # consecutive layers (ResNet: blocks) per module; the head is always its own
     batch_norm: bool = True  # BatchNorm after each hidden layer (MLP, CNN)
     dropout: float = 0.5  # dropout after each GNN hidden layer
     folds: int = 10  # stratified cross-validation folds for graph collections (TU datasets)
@@ -98,9 +101,13 @@ class ExperimentConfig:
             self.hidden = tuple(defaults.get("hidden", (256, 128)))
         if not (isinstance(self.folds, int) and self.folds >= 2):
             raise ConfigError(f"folds must be an integer >= 2; got {self.folds!r}")
+        if not (isinstance(self.module_size, int) and self.module_size >= 1):
+            raise ConfigError(f"module_size must be a positive integer; got {self.module_size!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
         self.model = choose("model", self.model, MODELS)
+        if self.depth is not None and self.model not in ("resnet", "vgg"):
+            raise ConfigError(f"depth applies to --model resnet or vgg, not {self.model!r}; drop --depth")
         self.train.seed = self.seed
         self.train.validate()
         self.analysis.validate(self.train.epochs)
@@ -108,8 +115,8 @@ class ExperimentConfig:
 
 
 #: which models take which kinds of data
-MODEL_KINDS = {"mlp": ("vector", "grid"), "cnn": ("grid",), "gcn": ("node", "graph"), "gin": ("node", "graph"),
-               "sage": ("node", "graph")}
+MODEL_KINDS = {"mlp": ("vector", "grid"), "cnn": ("grid",), "resnet": ("grid",), "vgg": ("grid",),
+               "gcn": ("node", "graph"), "gin": ("node", "graph"), "sage": ("node", "graph")}
 
 
 def _check_model_for_data(model: str, dataset) -> None:
@@ -191,14 +198,17 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
             net = build_model(cfg.model, dataset.input_shape, dataset.n_classes, hidden=tuple(cfg.hidden),
                               channels=tuple(cfg.channels), batch_norm=cfg.batch_norm, task=dataset.kind,
-                              dropout=cfg.dropout)
+                              dropout=cfg.dropout, depth=cfg.depth)
+        groups = grouped(list(net.children()), cfg.module_size) if cfg.module_size > 1 else None
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name
         extra = callbacks(method)
         if fold == 0:
             monitor = _monitor(cfg, train)
             extra = extra + ([monitor] if monitor else [])
-        res = fit(net, train, method=method, config=cfg.train, callbacks=extra, checkpoint=ckpt, resume=cfg.resume)
+        train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
+        res = fit(net, train, method=method, config=train_cfg, groups=groups, callbacks=extra, checkpoint=ckpt,
+                  resume=cfg.resume)
         accs.append(res.score(test))
         train_accs.append(res.score(train))
         seconds += res.train_seconds  # without the monitor's measurements (fit leaves them out)
@@ -213,6 +223,8 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         run.update(folds=len(splits), fold_accuracies=accs,
                    test_accuracy_std=float(torch.tensor(accs).std(unbiased=False)))
     run.update(rule=res.rule, end_to_end=res.end_to_end, schedule=res.schedule["name"])
+    if res.schedule.get("cache"):
+        run["cache"] = res.schedule["cache"]  # how each frozen module's output was held (sequential)
     if res.estimator:
         run["estimator"] = res.estimator
     if res.schedule.get("workers"):

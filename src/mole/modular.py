@@ -44,6 +44,15 @@ def default_groups(layers: Sequence[nn.Module]) -> list[list[int]]:
     return groups
 
 
+def grouped(layers: Sequence[nn.Module], module_size: int) -> list[list[int]]:
+    """The default groups (one per layer) merged ``module_size`` at a time; the head stays a module of its own."""
+    if not (isinstance(module_size, int) and module_size >= 1):
+        raise ConfigError(f"module_size must be a positive integer; got {module_size!r}")
+    groups = default_groups(layers)
+    hidden, head = groups[:-1], groups[-1]
+    return [sum(hidden[i:i + module_size], []) for i in range(0, len(hidden), module_size)] + [head]
+
+
 def check_groups(groups: Sequence[Sequence[int]], n_layers: int) -> list[list[int]]:
     """Validate explicit groups: consecutive runs that cover layers 0..n_layers-1 exactly once."""
     flat = [i for g in groups for i in g]

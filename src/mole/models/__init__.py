@@ -9,24 +9,30 @@ from ..validation import choose
 from .cnn import CNN
 from .gnn import CONVS, GNN
 from .mlp import MLP
+from .resnet import VGG, ResNet
 
-MODELS = ("mlp", "cnn", *CONVS)
+MODELS = ("mlp", "cnn", "resnet", "vgg", *CONVS)
+DEPTHS = {"resnet": 20, "vgg": 11}  # default depth of the deep builders
 
 
 def build_model(name: str, input_shape: tuple, n_classes: int, *, hidden: tuple = (256, 128),
                 channels: tuple = (32, 64), batch_norm: bool = True, task: str = "node",
-                dropout: float = 0.5) -> nn.Sequential:
+                dropout: float = 0.5, depth: int | None = None) -> nn.Sequential:
     """Build a registered model for inputs of shape ``input_shape`` (without the batch dim).
 
-    ``hidden`` sets the MLP's and GNNs' widths, ``channels`` the CNN's; ``task`` (node/graph) and
-    ``dropout`` apply to GNNs.
+    ``hidden`` sets the MLP's and GNNs' widths, ``channels`` the CNN's, ``depth`` the ResNet's (6n + 2) and
+    VGG's; ``task`` (node/graph) and ``dropout`` apply to GNNs.
     """
     name = choose("model", name, MODELS)
     if name == "mlp":
         return MLP(prod(input_shape), n_classes, hidden=hidden, batch_norm=batch_norm)
     if name == "cnn":
         return CNN(input_shape, n_classes, channels=channels, batch_norm=batch_norm)
+    if name == "resnet":
+        return ResNet(input_shape, n_classes, depth=depth or DEPTHS["resnet"])
+    if name == "vgg":
+        return VGG(input_shape, n_classes, depth=depth or DEPTHS["vgg"])
     return GNN(prod(input_shape), n_classes, hidden=hidden, conv=name, dropout=dropout, task=task)
 
 
-__all__ = ["MLP", "CNN", "GNN", "MODELS", "build_model"]
+__all__ = ["MLP", "CNN", "GNN", "ResNet", "VGG", "MODELS", "build_model"]

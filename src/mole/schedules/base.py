@@ -7,15 +7,19 @@ batching and read-out in the data adapter, so a new schedule (simultaneous, asyn
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..adapters import TrainData
+from ..adapters import TensorData, TrainData
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..batch import LocalBatch
@@ -54,8 +58,9 @@ def _physical_memory() -> int:
 
 
 #: largest augmented-epoch cache of :class:`FrozenInput` (bytes): 3 GiB, at most an eighth of the machine's
-#: memory; beyond it frozen modules run per batch
+#: memory; beyond it frozen modules run per batch. Also the default in-memory budget of ``cache="auto"``.
 EPOCH_CACHE_BYTES = min(3 * 2**30, _physical_memory() // 8)
+CACHE_MODES = ("auto", "memory", "disk", "recompute")
 
 
 def _nbytes(batch: LocalBatch) -> int:
@@ -75,21 +80,41 @@ class FrozenInput:
     sample and epoch). If the kept epochs would exceed ``EPOCH_CACHE_BYTES``, they are dropped and the
     frozen modules run on every freshly drawn batch instead. ``batches`` hides which of these happens;
     call it once per epoch, and :meth:`add` when a module is frozen.
+
+    How the cached T_k is held without augmentation (``mode``): ``"memory"`` (a tensor), ``"disk"`` (a
+    memory-mapped ``.npy`` file in ``folder``, written chunk by chunk, deleted by :meth:`close` unless
+    ``keep``), ``"recompute"`` (nothing held: the frozen modules run on every batch), or ``"auto"``: memory
+    while T_k fits ``limit_bytes``, else disk while the folder's file system has room, else recompute. All
+    three give the same inputs (each frozen module runs in evaluation mode, per sample).
     """
 
-    def __init__(self, data: TrainData, batch_size: int, cache_bytes: int | None = None):
+    def __init__(self, data: TrainData, batch_size: int, cache_bytes: int | None = None, mode: str = "auto",
+                 limit_bytes: int | None = None, folder: str | None = None, keep: bool = False):
         self.data, self.batch_size = data, batch_size
         self.t = data.x  # T_0 = X, replaced by the cached T_k after each frozen module k
         self.prefix: list[nn.Module] = []  # every frozen module, in order (run per batch without epoch cache)
         self.epochs: list[list[LocalBatch]] | None = []  # augmented epochs with t_in = T_{k-1}; None: too big
         self.cache_bytes = EPOCH_CACHE_BYTES if cache_bytes is None else cache_bytes
+        self.mode, self.limit = mode, EPOCH_CACHE_BYTES if limit_bytes is None else limit_bytes
+        self.folder, self.keep, self._own_folder = folder, keep, False
+        self.recompute = False  # once a T_k is recomputed, every later one is (the prefix runs per batch)
+        self.held: list[str] = []  # how each frozen module's output was held, in order
         self._bytes, self._epoch = 0, 0
 
-    def add(self, module: nn.Module) -> None:
-        """Module ``module`` is frozen and feeds the next one."""
+    def add(self, module: nn.Module, example: torch.Tensor | None = None) -> None:
+        """Module ``module`` is frozen and feeds the next one. ``example``: an output it produced in training
+        (e.g. its last batch), which tells the size of its output without running it again."""
         self._epoch = 0
         if not self.data.augments:
-            self.t = self.data.transform(module, self.t, self.batch_size)
+            how = "recompute" if self.recompute else self._choose(module, example)
+            self.held.append(how)
+            if how == "recompute":
+                self.prefix.append(module)
+                self.recompute = True
+            elif how == "disk":
+                self.t = self._to_disk(module)
+            else:
+                self.t = self.data.transform(module, self.t, self.batch_size)
             return
         self.prefix.append(module)
         if self.epochs:
@@ -100,6 +125,64 @@ class FrozenInput:
             self._bytes = sum(_nbytes(b) for epoch in self.epochs for b in epoch)
             if self._bytes > self.cache_bytes:
                 self.epochs = None
+
+    def _row_shape(self, module: nn.Module, example: torch.Tensor | None = None) -> tuple | None:
+        """Shape of one row of ``module``'s output (plain tensors), or None (graphs: rows need the whole graph)."""
+        if not isinstance(self.data, TensorData):
+            return None
+        if example is not None:
+            return tuple(example.shape[1:])
+        module.eval()
+        with torch.no_grad():
+            return tuple(module(self.t[:1]).shape[1:])
+
+    def _choose(self, module: nn.Module, example: torch.Tensor | None) -> str:
+        if self.mode != "auto":
+            return self.mode
+        shape = self._row_shape(module, example)
+        if shape is None:
+            return "memory"
+        need = self.t.shape[0] * math.prod(shape) * self.t.element_size()
+        if need <= self.limit:
+            return "memory"
+        return "disk" if shutil.disk_usage(self._cache_folder()).free > 1.2 * need else "recompute"
+
+    def _cache_folder(self) -> str:
+        if self.folder is None:
+            self.folder, self._own_folder = tempfile.mkdtemp(prefix="mole-cache-"), True
+        os.makedirs(self.folder, exist_ok=True)
+        return self.folder
+
+    def _to_disk(self, module: nn.Module) -> torch.Tensor:
+        """T_k in a memory-mapped .npy file, written in chunks of ``batch_size`` rows (plain tensors) or at once."""
+        path = os.path.join(self._cache_folder(), f"T{len(self.held)}.npy")
+        module.eval()
+        with torch.no_grad():
+            if isinstance(self.data, TensorData):
+                n, shape = self.t.shape[0], self._row_shape(module)
+                dtype = torch.empty(0, dtype=self.t.dtype).numpy().dtype
+                array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, *shape))
+                for i in range(0, n, self.batch_size):  # the chunks TensorData.transform uses: the same values
+                    array[i:i + self.batch_size] = module(self.t[i:i + self.batch_size]).cpu().numpy()
+            else:
+                out = self.data.transform(module, self.t, self.batch_size).cpu().numpy()
+                array = np.lib.format.open_memmap(path, mode="w+", dtype=out.dtype, shape=out.shape)
+                array[:] = out
+        array.flush()
+        previous = os.path.join(self.folder, f"T{len(self.held) - 1}.npy")
+        if os.path.exists(previous) and not self.keep:
+            os.remove(previous)  # T_{k-1} is no longer needed (the mapping stays valid until released)
+        return torch.from_numpy(array).to(self.data.x.device)
+
+    def close(self) -> None:
+        """Delete the disk cache (unless ``keep``), and its folder if nothing else is in it."""
+        if self.folder is None or self.keep or not os.path.isdir(self.folder):
+            return
+        for name in os.listdir(self.folder):
+            if name.startswith("T") and name.endswith(".npy"):
+                os.remove(os.path.join(self.folder, name))
+        if self._own_folder or not os.listdir(self.folder):
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def replay(self, n_epochs: int, generator: torch.Generator) -> None:
         """Resuming with augmentation: draw again the ``n_epochs`` epochs the first trained module drew (from
@@ -114,8 +197,16 @@ class FrozenInput:
 
     def batches(self, generator: torch.Generator) -> Iterator[LocalBatch]:
         """One epoch's batches for the module being trained."""
-        if not self.data.augments:
+        if not self.data.augments and not self.recompute:
             yield from self.data.batches(self.t, self.batch_size, generator)
+            return
+        if not self.data.augments:  # recompute: the frozen modules on every batch of the cached input
+            for batch in self.data.batches(self.t, self.batch_size, generator):
+                with torch.no_grad():
+                    t = batch.t_in
+                    for module in self.prefix:
+                        t = module(t, *batch.context)
+                yield dataclasses.replace(batch, t_in=t)
             return
         epoch, self._epoch = self._epoch, self._epoch + 1
         if self.epochs is not None and epoch < len(self.epochs):

@@ -19,12 +19,40 @@ from .base import FrozenInput, Schedule
 
 
 class SequentialSchedule(Schedule):
+    """Args:
+        cache: how frozen outputs are held: ``auto``, ``memory``, ``disk`` or ``recompute``
+            (see :class:`~mole.schedules.base.FrozenInput`).
+        cache_limit_mb: the in-memory budget of ``auto`` (None: an eighth of the memory, at most 3 GiB).
+        cache_dir: folder of the disk cache (None: a temporary folder); keep_cache: leave its files there.
+    """
+
     name = "sequential"
+
+    def __init__(self, cache: str = "auto", cache_limit_mb: float | None = None, cache_dir: str | None = None,
+                 keep_cache: bool = False):
+        self.cache, self.cache_limit_mb, self.cache_dir, self.keep_cache = cache, cache_limit_mb, cache_dir, keep_cache
+        self.info: dict = {}
+
+    @classmethod
+    def from_config(cls, config) -> "SequentialSchedule":
+        return cls(config.cache, config.cache_limit_mb, config.cache_dir, config.keep_cache)
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0, start_epoch: int = 0, restore=None, snapshots=None, resume=False) -> None:
-        frozen = FrozenInput(data, batch_size)  # T_{k-1}: cached over the data, or over the kept augmented epochs
+        limit = None if self.cache_limit_mb is None else int(self.cache_limit_mb * 2**20)
+        # T_{k-1}: cached over the data (memory, disk or recomputed), or over the kept augmented epochs
+        frozen = FrozenInput(data, batch_size, mode=self.cache, limit_bytes=limit, folder=self.cache_dir,
+                             keep=self.keep_cache)
+        try:
+            self._train(stages, frozen, data, epochs, batch_size, generator, callbacks, memory, start, start_epoch,
+                        restore)
+        finally:
+            frozen.close()
+        self.info = {"cache": frozen.held}
+
+    def _train(self, stages, frozen, data, epochs, batch_size, generator, callbacks, memory, start, start_epoch,
+               restore) -> None:
         if data.augments and (start or start_epoch) and start < len(stages):
             frozen.replay(start_epoch if start == 0 else epochs, generator)  # module 1's kept epochs
         n_batches = data.n_batches(batch_size)
@@ -40,4 +68,4 @@ class SequentialSchedule(Schedule):
                 callbacks.on_stage_end(stage=stage, epochs=epochs)
             stage.freeze()
             if not stage.is_head:
-                frozen.add(stage.module)
+                frozen.add(stage.module, stage.output)

@@ -36,7 +36,8 @@ class SimultaneousSchedule(Schedule):
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0, start_epoch: int = 0, restore=None, snapshots=None, resume=False) -> None:
-        frozen = FrozenInput(data, batch_size, cache_bytes=0)  # every epoch is drawn afresh: nothing to keep
+        # every epoch is drawn afresh: no epochs kept; trained stages (resume) are cached in memory
+        frozen = FrozenInput(data, batch_size, cache_bytes=0, mode="memory")
         for stage in stages[:start]:  # already trained: T_{start-1} as the sequential schedule gets it
             stage.freeze()
             if not stage.is_head:
