@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -19,7 +19,7 @@ from torch import nn
 
 from .callbacks import Callback, CallbackList, History
 from .checkpoint import Checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, resolve_device
 from .errors import DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
@@ -136,6 +136,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         resume: continue from ``checkpoint`` if it exists, exactly where it stopped.
     """
     config = (config or TrainConfig()).validate()
+    if config.device == "auto":
+        config = replace(config, device=resolve_device(config.device))
     rule = rule_resolver(method, **config.rule_options.get(method, {})) if isinstance(method, str) else method
     if isinstance(X, TrainData):
         data = X

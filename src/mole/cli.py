@@ -25,6 +25,7 @@ from .optim import LR_SCHEDULES, OPTIMIZERS
 from .rules import RULES
 from .schedules import SCHEDULES
 from .schedules.base import CACHE_MODES
+from .stage import PRECISIONS
 
 
 def _ints(text: str) -> tuple:
@@ -121,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: an eighth of the RAM, at most 3 GiB)")
     g.add_argument("--keep-cache", action="store_true", help="keep the disk cache's files in the run folder")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization, batch order and augmentation")
-    g.add_argument("--device", default="cpu", help="torch device")
+    g.add_argument("--device", default=TrainConfig.device, help="torch device: cpu, cuda, cuda:N, or auto (cuda "
+                   "where available)")
+    g.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision, help="module forward/backward "
+                   "in float32, or under autocast in bfloat16 / float16 (with loss scaling); the MI estimators "
+                   "always compute in float32")
     g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev)")
     g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
     g.add_argument("--lambda-x", type=float, default=0.0, help="weight of I(T;X)")
@@ -215,7 +220,7 @@ def _config(args):
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
-        keep_cache=args.keep_cache,
+        keep_cache=args.keep_cache, precision=args.precision,
         schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
         worker_timeout=args.worker_timeout, augment=args.augment, augment_pixels=args.augment_pixels,
         device=args.device,

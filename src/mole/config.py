@@ -21,9 +21,19 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def resolve_device(device: str) -> str:
+    """``"auto"``: ``"cuda"`` where this machine has CUDA, else ``"cpu"``; any other name as it is."""
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def _device_problems(device) -> list[str]:
     """A torch device string that names a device this machine has, else the problem."""
     import torch
+    if device == "auto":
+        return []
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
@@ -81,7 +91,8 @@ class TrainConfig:
     augment: str = "none"  # training-batch augmentation, every method alike: none, shift (signals, images), crop-flip (images)
     augment_pixels: Optional[int] = None  # largest shift / crop padding in pixels (None: 2 for shift, 4 for crop-flip)
     seed: int = 0  # batch order, augmentation, dropout and any parametric critic's initialization
-    device: str = "cpu"
+    device: str = "cpu"  # cpu, cuda, cuda:N, or auto (cuda if this machine has it, else cpu)
+    precision: str = "32"  # 32, bf16 or 16: module forward/backward under autocast; estimators stay in float32
     cache: str = "auto"  # sequential: how frozen outputs are held: auto, memory, disk (memory-mapped), recompute
     cache_limit_mb: Optional[float] = None  # the in-memory budget of cache="auto" (None: RAM/8, at most 3 GiB)
     cache_dir: Optional[str] = None  # folder of the disk cache (None: a temporary folder)
@@ -102,6 +113,9 @@ class TrainConfig:
         if not (_number(self.worker_timeout) and self.worker_timeout > 0):
             problems.append(f"worker_timeout must be a positive finite number of seconds; got {self.worker_timeout!r}")
         problems += _device_problems(self.device)
+        from .stage import PRECISIONS
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
         from .schedules.base import CACHE_MODES
         if self.cache not in CACHE_MODES:
             problems.append(f"cache must be one of {', '.join(CACHE_MODES)}; got {self.cache!r}")

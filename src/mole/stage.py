@@ -18,13 +18,20 @@ from .errors import DataError, DivergenceError
 from .objectives import LocalObjective
 
 #: params -> (optimizer, per-epoch lr schedule); see :func:`mole.optim.build_optimizer`
+#: --precision -> the autocast dtype of module forward/backward (None: full precision)
+AUTOCAST = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
+PRECISIONS = tuple(AUTOCAST)
 OptimizerFactory = Callable[[list], tuple]
 
 
 class Stage:
     def __init__(self, index: int, n_stages: int, module: nn.Module, objective: LocalObjective,
-                 make_optimizer: OptimizerFactory):
+                 make_optimizer: OptimizerFactory, precision: str = "32"):
         self.index, self.n_stages = index, n_stages
+        self.precision = precision  # "32"; "bf16" / "16": module and objective forward under autocast
+        param = next(module.parameters(), None)
+        device = param.device.type if param is not None else "cpu"
+        self.scaler = torch.amp.GradScaler(device) if precision == "16" else None  # float16 gradients need scaling
         self.module, self.objective = module, objective
         self.optimizer, self.lr_schedule = make_optimizer(list(module.parameters()) + list(objective.parameters()))
         self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]
@@ -45,19 +52,26 @@ class Stage:
         """
         self.module.train()
         self.objective.train()
-        t_out = self.module(batch.t_in.detach(), *batch.context)
+        dtype = AUTOCAST.get(self.precision)
         batch = dataclasses.replace(batch, x=batch.x.detach())  # objectives reading X (I(T;X), nHSIC) send it nothing
-        self.output = t_out.detach() if keep_output else None
-        try:
-            loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
-        except DataError as exc:  # the data was checked at load: non-finite values here are the module's own
-            raise DivergenceError(f"module {self.index + 1} diverged: {exc}") from None
+        with torch.autocast(batch.t_in.device.type, dtype=dtype, enabled=dtype is not None):
+            t_out = self.module(batch.t_in.detach(), *batch.context)
+            self.output = t_out.detach().float() if keep_output else None
+            try:  # estimators compute in float32 whatever the autocast (see mole.estimators.base)
+                loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
+            except DataError as exc:  # the data was checked at load: non-finite values here are the module's own
+                raise DivergenceError(f"module {self.index + 1} diverged: {exc}") from None
         self.last_loss = float(loss.detach())
         if not math.isfinite(self.last_loss):  # stop before the step would spread it into the weights
             raise DivergenceError(f"module {self.index + 1} diverged: its loss is {self.last_loss}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
         return self.last_loss, terms
 
     def end_epoch(self) -> None:

@@ -15,6 +15,7 @@ from .files import SUFFIXES, load_file
 from .graphs import PLANETOID, TU, GraphDataset, NodeDataset, load_karate, load_planetoid, load_tu
 from .mnist import load_mnist, read_idx
 from .mnist1d import load_mnist1d
+from .natural import NATURAL, load_natural
 from .tabular import LOADERS as _TABULAR, load_tabular
 
 _NODE = {"model": "gcn", "hidden": (64,), "epochs": 200, "lr": 0.01, "weight_decay": 5e-4}
@@ -28,6 +29,7 @@ DEFAULTS = {
     "karate": {**_NODE, "hidden": (16,), "epochs": 100, "weight_decay": 0.0},
     **{name: dict(_NODE) for name in PLANETOID},
     **{name: dict(_GRAPH) for name in TU},
+    **{name: {"model": "resnet"} for name in NATURAL},  # ResNet-20; --augment crop-flip for the standard augmentation
 }
 DATASETS = tuple(DEFAULTS)
 
@@ -53,6 +55,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
         return load_planetoid(data_root(root), name, download=download)
     if name in TU:
         return load_tu(data_root(root), name, download=download, pool=pool)
+    if name in NATURAL:
+        return load_natural(data_root(root), name, download_missing=download)
     return load_mnist(data_root(root), name, download_missing=download)
 
 

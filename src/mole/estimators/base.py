@@ -60,6 +60,11 @@ def check_variables(*variables: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return tuple(out)
 
 
+def _full_precision(variables: tuple):
+    """Gram matrices and entropies in full precision even inside a mixed-precision (autocast) region."""
+    return torch.autocast(variables[0].device.type, enabled=False)
+
+
 class Estimator(nn.Module, ABC):
     """Base class: a mutual-information signal between two (possibly joint) variables.
 
@@ -74,14 +79,17 @@ class Estimator(nn.Module, ABC):
         """Differentiable scalar estimate of I(a; b) (or the estimator's MI surrogate)."""
         a, b = as_tuple(a), as_tuple(b)
         checked = check_variables(*a, *b)
-        return self._mutual_information(checked[:len(a)], checked[len(a):])
+        with _full_precision(checked):
+            return self._mutual_information(checked[:len(a)], checked[len(a):])
 
     def entropy(self, *variables: torch.Tensor) -> torch.Tensor:
         """Joint entropy of one or more variables (entropy-based estimators only)."""
         if not self.has_entropy:
             raise NotImplementedError(f"{type(self).__name__} estimates dependence directly and has no entropy; "
                                       "use estimator='renyi' for entropies")
-        return self._entropy(*check_variables(*variables))
+        checked = check_variables(*variables)
+        with _full_precision(checked):
+            return self._entropy(*checked)
 
     @abstractmethod
     def _mutual_information(self, a: tuple, b: tuple) -> torch.Tensor:

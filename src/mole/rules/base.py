@@ -78,5 +78,5 @@ class Rule(ABC):
             for k, block in enumerate(network.blocks):
                 objective = (self.hidden_objective(k, shapes[k], n_classes, config) if k < K - 1
                              else self.head_objective(shapes[k], n_classes, config))
-                stages.append(Stage(k, K, block, objective.to(config.device), make_optimizer))
+                stages.append(Stage(k, K, block, objective.to(config.device), make_optimizer, config.precision))
         return stages

@@ -28,4 +28,4 @@ class Backprop(Rule):
 
     def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
         make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731
-        return [Stage(0, 1, network, CrossEntropyObjective().to(config.device), make_optimizer)]
+        return [Stage(0, 1, network, CrossEntropyObjective().to(config.device), make_optimizer, config.precision)]
