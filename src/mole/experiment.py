@@ -55,11 +55,12 @@ class AnalysisConfig:
     probe_samples: int = 5000  # training samples each probe is fitted on (scored on the whole test split)
     plots: bool = True  # t-SNE embeddings and the PNG figures
     tsne_samples: int = 300  # samples per t-SNE panel (test split; the training split if that is larger and the test has < 100)
+    max_modules: int = 12  # deeper networks get probes and t-SNE panels for this many evenly spaced modules
 
     def validate(self, epochs: int) -> "AnalysisConfig":
         if self.monitor_every is None:
             self.monitor_every = max(1, epochs // 10)
-        for name in ("monitor_every", "monitor_samples", "probe_samples", "tsne_samples"):
+        for name in ("monitor_every", "monitor_samples", "probe_samples", "tsne_samples", "max_modules"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (0 if name == "monitor_every" else 2):
                 low = "0 (off)" if name == "monitor_every" else "2"
@@ -162,6 +163,13 @@ def _monitor(cfg: ExperimentConfig, train: TrainData) -> Optional[InformationMon
                               every=cfg.analysis.monitor_every)
 
 
+def analysed_modules(n_modules: int, limit: int) -> list[int]:
+    """Which modules get probes and t-SNE panels: all, or ``limit`` evenly spaced ones with the first and last."""
+    if n_modules <= limit:
+        return list(range(n_modules))
+    return sorted({round(i * (n_modules - 1) / (limit - 1)) for i in range(limit)})
+
+
 def _analyse(res, train: TrainData, test: TrainData, cfg: ExperimentConfig, run: dict, shared: dict) -> None:
     """Probe accuracies and t-SNE panels of a trained network, into ``run`` (first fold only).
 
@@ -169,24 +177,27 @@ def _analyse(res, train: TrainData, test: TrainData, cfg: ExperimentConfig, run:
     each part took (its forward passes included) go into ``run["timings"]`` (``probes``, ``tsne``).
     """
     a, blocks, timings = cfg.analysis, res.network.blocks, run.setdefault("timings", {})
+    shown = analysed_modules(len(blocks), a.max_modules)  # deep networks: an evenly spaced selection
+    pick = lambda rows: [rows[0], *(rows[k + 1] for k in shown)]  # noqa: E731 - the input and the shown modules
     tic = time.perf_counter()
     if a.probes:
         fit_on = train.sample(a.probe_samples, cfg.seed)
-        acc = linear_probes(fit_on.representations(blocks), fit_on.y, test.representations(blocks), test.y, cfg.seed)
+        acc = linear_probes(pick(fit_on.representations(blocks)), fit_on.y, pick(test.representations(blocks)),
+                            test.y, cfg.seed)
         run["input_probe_accuracy"] = acc[0]
-        for module, value in zip(run["modules"], acc[1:]):
-            module["probe_accuracy"] = value
+        for k, value in zip(shown, acc[1:]):
+            run["modules"][k]["probe_accuracy"] = value
     timings["probes"] = time.perf_counter() - tic if a.probes else 0.0
     tic = time.perf_counter()
     if a.plots:
         small = len(test) < min(100, a.tsne_samples) and len(train) > len(test)
         split, source = ("train", train) if small else ("test", test)
         sample = source.sample(a.tsne_samples, cfg.seed)
-        rows = sample.representations(blocks)
+        rows = pick(sample.representations(blocks))
         if "input" not in shared:
             shared["input"] = tsne_panels(rows[:1], cfg.seed)[0]
         panels = [shared["input"], *tsne_panels(rows[1:], cfg.seed)]
-        run["embedding"] = {"split": split, "labels": sample.y.cpu().tolist(),
+        run["embedding"] = {"split": split, "labels": sample.y.cpu().tolist(), "modules": shown,
                             "panels": [p.round(3).tolist() for p in panels]}
     timings["tsne"] = time.perf_counter() - tic if a.plots else 0.0
 

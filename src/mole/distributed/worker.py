@@ -95,7 +95,7 @@ def _save_snapshot(spec: WorkerSpec, rank: int, epoch: int, mine: list[Stage], g
 
 
 def _load_snapshot(spec: WorkerSpec, rank: int, mine: list[Stage], generator) -> list[dict]:
-    state = torch.load(snapshot_file(spec.snapshots, rank, spec.resume_epoch), map_location=_device(spec),
+    state = torch.load(snapshot_file(spec.snapshots, rank, spec.resume_epoch), map_location="cpu",
                        weights_only=True)
     for stage in mine:
         saved = state["stages"][stage.index]
@@ -108,9 +108,23 @@ def _load_snapshot(spec: WorkerSpec, rank: int, mine: list[Stage], generator) ->
     return list(state["records"])
 
 
+def place(spec: WorkerSpec, rank: int) -> None:
+    """One GPU per worker: on a CUDA run with several GPUs, worker ``rank`` moves its stages and the data to
+    ``cuda:LOCAL_RANK`` (modulo the GPU count); activations then travel between GPUs over nccl."""
+    if _device(spec).type != "cuda" or torch.cuda.device_count() < 2:
+        return
+    target = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count())
+    torch.cuda.set_device(target)
+    for i in spec.groups[rank]:
+        spec.stages[i].module.to(target)  # in place: the optimizer keeps the same parameters
+        spec.stages[i].objective.to(target)
+    spec.data = spec.data.to(target)
+
+
 def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     mine = [spec.stages[i] for i in spec.groups[rank]]
-    device = _device(spec)
+    param = next((p for s in mine for p in s.module.parameters()), None)
+    device = param.device if param is not None else _device(spec)
     generator = torch.Generator().set_state(spec.generator_state)
     sender = Sender(rank + 1, spec.max_in_flight) if rank < world - 1 else None
     records, first = [], None
@@ -157,6 +171,7 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
 def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda state=WORKING: None) -> Optional[list[dict]]:
     """Train worker ``rank``'s modules; return the gathered results of all workers at rank 0."""
     torch.set_num_threads(max(1, spec.threads))
+    place(spec, rank)
     own_group = not dist.is_initialized()
     if own_group:
         backend = "nccl" if _device(spec).type == "cuda" and dist.is_nccl_available() else "gloo"

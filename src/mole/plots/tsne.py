@@ -24,7 +24,8 @@ def plot_tsne(results: dict):
     for row, run in zip(axes, runs):
         emb = run["embedding"]
         labels = np.asarray(emb["labels"])
-        n_modules = len(emb["panels"]) - 1
+        n_modules = len(run["modules"])
+        shown = emb.get("modules", list(range(len(emb["panels"]) - 1)))  # deep networks: a selection of modules
         for j, ax in enumerate(row):
             ax.set_xticks([])
             ax.set_yticks([])
@@ -35,9 +36,10 @@ def plot_tsne(results: dict):
             for i, c in enumerate(classes):
                 sel = labels == c
                 ax.scatter(pts[sel, 0], pts[sel, 1], s=4, color=cmap(i % cmap.N), label=str(c), linewidths=0)
+            k = shown[j - 1] if j else None
             probe = (run.get("input_probe_accuracy") if j == 0
-                     else run["modules"][j - 1].get("probe_accuracy") if j - 1 < len(run["modules"]) else None)
-            title = "input" if j == 0 else module_label(j - 1, n_modules)
+                     else run["modules"][k].get("probe_accuracy") if k < len(run["modules"]) else None)
+            title = "input" if j == 0 else module_label(k, n_modules)
             ax.set_title(title + (f"\nprobe {100 * probe:.1f} %" if probe is not None else ""), fontsize=9)
         row[0].set_ylabel(method_name(run), fontsize=10)
     handles, names = axes[0][0].get_legend_handles_labels()
