@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train MOLE, other local rules and/or backprop on a dataset; write a run folder",
                          formatter_class=_Help)
     g = run.add_argument_group("data and model")
-    g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}) or a .npz (X, y) / .csv (label last) file")
+    g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}), sbm-N (a synthetic "
+                   "graph of N nodes in 10 planted communities), or a .npz (X, y) / .csv (label last) file")
     g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
                    "default: $MOLE_DATA, else ~/.cache/mole/data")
     g.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")

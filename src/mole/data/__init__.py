@@ -16,6 +16,7 @@ from .graphs import PLANETOID, TU, GraphDataset, NodeDataset, load_karate, load_
 from .mnist import load_mnist, read_idx
 from .mnist1d import load_mnist1d
 from .natural import NATURAL, load_natural
+from .sbm import is_sbm, load_sbm
 from .tabular import LOADERS as _TABULAR, load_tabular
 
 _NODE = {"model": "gcn", "hidden": (64,), "epochs": 200, "lr": 0.01, "weight_decay": 5e-4}
@@ -44,6 +45,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
     """
     if Path(str(name)).suffix in SUFFIXES:
         return load_file(name, seed=seed)
+    if is_sbm(name):
+        return load_sbm(name)  # a fixed graph and split: the run's seed does not change them
     name = choose("dataset", name, DATASETS)
     if name in _TABULAR:
         return load_tabular(name, seed=seed)
@@ -62,6 +65,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
 
 def dataset_defaults(dataset: str) -> dict:
     """Model and training settings for a dataset (empty for files)."""
+    if is_sbm(dataset):
+        return dict(_NODE)
     return dict(DEFAULTS.get(dataset, {"model": "mlp"}))
 
 
