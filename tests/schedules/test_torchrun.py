@@ -36,3 +36,33 @@ def test_two_torchrun_nodes_equal_one_launch(tmp_path):
     # each torchrun node's worker has both cores, each local worker one: the same updates, other summation orders
     for a, b in zip(two["modules"], one["modules"]):
         assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-4)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")
+def test_a_lost_node_fails_the_run_within_30_s_with_one_line(tmp_path):
+    import signal
+    import time
+    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
+    port = str(free_port())
+    args = [a if a != "3" else "400" for a in ARGS] + ["--worker-timeout", "15"]  # long enough to be killed mid-run
+    nodes = [subprocess.Popen([torchrun, "--nnodes", "2", "--nproc-per-node", "1", "--node-rank", str(rank),
+                               "--master-addr", "127.0.0.1", "--master-port", port, *args, "--out",
+                               str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True) for rank in (0, 1)]
+    deadline = time.time() + 120
+    while not (tmp_path / "run" / "checkpoints" / "mole.workers").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(8)  # training
+    assert nodes[0].poll() is None and nodes[1].poll() is None
+    # node 1 is gone: its torchrun agent and its worker (which torchrun starts in a process group of its own)
+    workers = [int(pid) for pid in subprocess.run(["ps", "-o", "pid=", "--ppid", str(nodes[1].pid)],
+                                                  capture_output=True, text=True).stdout.split()]
+    os.killpg(nodes[1].pid, signal.SIGKILL)
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    tic = time.time()
+    log = nodes[0].communicate(timeout=60)[0]
+    nodes[1].communicate()
+    assert time.time() - tic < 30 and nodes[0].returncode != 0
+    errors = [line for line in log.splitlines() if line.startswith("mole: error:")]
+    assert len(errors) == 1 and "lost contact with worker 1" in errors[0], log[-3000:]

@@ -9,6 +9,7 @@ which bounds the memory held in buffers. A failure of the peer surfaces as :clas
 from __future__ import annotations
 
 from collections import deque
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -35,10 +36,12 @@ def _header(t: torch.Tensor) -> torch.Tensor:
 
 
 class Sender:
-    """Sends tensors to worker ``peer``, keeping at most ``max_in_flight`` unfinished sends."""
+    """Sends tensors to worker ``peer``, keeping at most ``max_in_flight`` unfinished sends; a send that does not
+    complete within ``timeout`` seconds (the peer died or hangs) raises :class:`PeerLost`."""
 
-    def __init__(self, peer: int, max_in_flight: int = 4):
+    def __init__(self, peer: int, max_in_flight: int = 4, timeout: float | None = None):
         self.peer, self.max_in_flight = peer, max(1, max_in_flight)
+        self.timeout = timedelta(seconds=timeout) if timeout else None
         self.pending: deque = deque()  # (works, tensors kept alive until sent)
 
     def send(self, t: torch.Tensor) -> None:
@@ -49,7 +52,7 @@ class Sender:
             self.pending.append((works, (h, t)))
             while len(self.pending) > self.max_in_flight:
                 for w in self.pending.popleft()[0]:
-                    w.wait()
+                    _wait(w, self.timeout)
         except RuntimeError as exc:
             raise PeerLost(self.peer, exc) from exc
 
@@ -57,18 +60,27 @@ class Sender:
         try:
             while self.pending:
                 for w in self.pending.popleft()[0]:
-                    w.wait()
+                    _wait(w, self.timeout)
         except RuntimeError as exc:
             raise PeerLost(self.peer, exc) from exc
 
 
-def receive(peer: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """The next tensor sent by worker ``peer`` (blocking), on ``device`` (the sender's device type)."""
+def _wait(work, timeout: timedelta | None) -> None:
+    if timeout is None:
+        work.wait()
+    elif not work.wait(timeout):  # gloo raises on timeout; a False return means the same
+        raise RuntimeError(f"no answer within {timeout.total_seconds():g} s")
+
+
+def receive(peer: int, device: torch.device | str = "cpu", timeout: float | None = None) -> torch.Tensor:
+    """The next tensor sent by worker ``peer`` on ``device`` (the sender's device type), waiting at most
+    ``timeout`` seconds for each part (None: the process group's timeout)."""
+    limit = timedelta(seconds=timeout) if timeout else None
     h = torch.empty(HEADER, dtype=torch.int64, device=device)
     try:
-        dist.recv(h, peer)
+        _wait(dist.irecv(h, peer), limit)
         t = torch.empty(h[2:2 + int(h[1])].tolist(), dtype=DTYPES[int(h[0])], device=device)
-        dist.recv(t, peer)
+        _wait(dist.irecv(t, peer), limit)
     except RuntimeError as exc:
         raise PeerLost(peer, exc) from exc
     return t

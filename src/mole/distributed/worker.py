@@ -126,7 +126,10 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     param = next((p for s in mine for p in s.module.parameters()), None)
     device = param.device if param is not None else _device(spec)
     generator = torch.Generator().set_state(spec.generator_state)
-    sender = Sender(rank + 1, spec.max_in_flight) if rank < world - 1 else None
+    # a peer that stops answering for this long is lost; local workers leave the call to the launcher's watchdog
+    # (it names the worker the others wait on) and only give up after twice its timeout
+    patience = spec.timeout * (2 if "MOLE_WORKER" in os.environ else 1)
+    sender = Sender(rank + 1, spec.max_in_flight, patience) if rank < world - 1 else None
     records, first = [], None
     if spec.resume_epoch:
         records = _load_snapshot(spec, rank, mine, generator)
@@ -140,7 +143,7 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
             if rank > 0:
                 wait = time.perf_counter()
                 beat(RECEIVING)
-                batch = dataclasses.replace(batch, t_in=receive(rank - 1, device))
+                batch = dataclasses.replace(batch, t_in=receive(rank - 1, device, patience))
                 beat(WORKING)
                 waited += time.perf_counter() - wait
             first = first or time.time()

@@ -90,6 +90,25 @@ def _snapshot_plan(folder: Path, groups: list[list[int]], workers: int, resume: 
     return groups, 0
 
 
+def _torchrun_worker(spec, rank: int, world: int, groups: list[list[int]]):
+    """This process is worker ``rank`` of a torchrun launch; a peer that dies or stops answering (its node lost)
+    ends the run with :class:`~mole.distributed.WorkerFailure` naming both workers, one line at the CLI."""
+    from ..distributed import WorkerFailure, run_worker
+    from ..distributed.channel import PeerLost
+    tic = time.time()
+    try:
+        return run_worker(spec, rank, world)
+    except PeerLost as exc:
+        raise WorkerFailure(f"worker {rank} ({describe_group(groups[rank])}) lost contact with worker {exc.peer} "
+                            f"({describe_group(groups[exc.peer])}) after {time.time() - tic:.0f} s: its node died, "
+                            "hung or lost the network; restart both nodes (add --resume to continue)",
+                            {"worker": exc.peer, "reporter": rank, "reason": str(exc)}) from None
+    except torch.distributed.DistError as exc:  # a collective (the final gather) failing because a node left
+        raise WorkerFailure(f"worker {rank} ({describe_group(groups[rank])}): the distributed run failed "
+                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); a node was lost: "
+                            "restart both nodes (add --resume to continue)", {"reporter": rank}) from None
+
+
 def describe_group(group: list[int]) -> str:
     return f"module {group[0] + 1}" if len(group) == 1 else f"modules {group[0] + 1}-{group[-1] + 1}"
 
@@ -154,7 +173,7 @@ class AsynchronousSchedule(Schedule):
         for stage in stages[start:]:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         if torchrun:
-            gathered = run_worker(spec, int(os.environ["RANK"]), self.workers)
+            gathered = _torchrun_worker(spec, int(os.environ["RANK"]), self.workers, groups)
         else:
             gathered = launch_local(spec, self.workers, lambda r: describe_group(groups[r]), self.timeout)
         for stage in stages:
