@@ -85,10 +85,15 @@ def build_stages(network: ModularNetwork, config: TrainConfig, method: str | Rul
                  data: TrainData | None = None) -> list[Stage]:
     """The stages ``method`` trains ``network`` with. Rules with auxiliary heads need the modules' output
     shapes: pass ``data`` (a data adapter) or a network whose shapes the rule does not need (MOLE, bp)."""
-    rule = rule_resolver(method, **config.rule_options.get(method, {})) if isinstance(method, str) else method
+    rule = _rule(method, config)
     shapes = _output_shapes(network, data) if data is not None else [() for _ in network.blocks]
     n_classes = int(data.y.max()) + 1 if data is not None else 0
     return rule.stages(network, shapes, n_classes, config)
+
+
+def _rule(method: str | Rule, config: TrainConfig) -> Rule:
+    """A rule instance as it is, or a registered name with its options from ``config.rule_options``."""
+    return rule_resolver(method, **config.rule_options.get(method, {})) if isinstance(method, str) else method
 
 
 def _output_shapes(network: ModularNetwork, data: TrainData) -> list[tuple]:
@@ -138,7 +143,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     config = (config or TrainConfig()).validate()
     if config.device == "auto":
         config = replace(config, device=resolve_device(config.device))
-    rule = rule_resolver(method, **config.rule_options.get(method, {})) if isinstance(method, str) else method
+    rule = _rule(method, config)
     if isinstance(X, TrainData):
         data = X
     else:

@@ -36,7 +36,7 @@ from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError, MoleError, RunFinished
 from .modular import grouped
-from .models import MODELS, build_model
+from .models import DEPTHS, MODELS, build_model
 from .rules import RULES
 from .validation import choose
 
@@ -107,7 +107,7 @@ class ExperimentConfig:
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
         self.model = choose("model", self.model, MODELS)
-        if self.depth is not None and self.model not in ("resnet", "vgg"):
+        if self.depth is not None and self.model not in DEPTHS:
             raise ConfigError(f"depth applies to --model resnet or vgg, not {self.model!r}; drop --depth")
         self.train.seed = self.seed
         self.train.validate()

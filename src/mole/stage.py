@@ -18,10 +18,10 @@ from .errors import DataError, DivergenceError
 from .objectives import LocalObjective
 
 #: params -> (optimizer, per-epoch lr schedule); see :func:`mole.optim.build_optimizer`
+OptimizerFactory = Callable[[list], tuple]
 #: --precision -> the autocast dtype of module forward/backward (None: full precision)
 AUTOCAST = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 PRECISIONS = tuple(AUTOCAST)
-OptimizerFactory = Callable[[list], tuple]
 
 
 class Stage:

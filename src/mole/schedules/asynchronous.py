@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 import os
 import shutil
 import time
@@ -76,7 +77,6 @@ def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
 def _snapshot_plan(folder: Path, groups: list[list[int]], workers: int, resume: bool) -> tuple[list, int]:
     """The module groups and the epoch to resume from: on resume, the groups the snapshots were written with
     and the last epoch every worker has a snapshot of (0: none); otherwise a fresh folder recording ``groups``."""
-    import json
     plan = folder / "groups.json"
     if resume and plan.exists():
         saved = json.loads(plan.read_text())
@@ -144,9 +144,9 @@ class AsynchronousSchedule(Schedule):
         if self.workers > len(stages):
             raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
                               f"use --workers between 1 and {len(stages)}")
-        if start_epoch:
-            raise ConfigError("the asynchronous schedule resumes at whole stages only; its checkpoint is written "
-                              "when the workers finish")
+        if start_epoch:  # its own checkpoint is written when the workers finish; mid-run it resumes from snapshots
+            raise ConfigError("the asynchronous schedule cannot continue a stage from a per-epoch checkpoint; resume "
+                              "the run with the schedule that wrote it")
         if restore is not None:
             restore()
         if start >= len(stages):  # resumed after the last stage: nothing to train

@@ -159,11 +159,13 @@ class FrozenInput:
         module.eval()
         with torch.no_grad():
             if isinstance(self.data, TensorData):
-                n, shape = self.t.shape[0], self._row_shape(module)
-                dtype = torch.empty(0, dtype=self.t.dtype).numpy().dtype
-                array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, *shape))
+                n, array = self.t.shape[0], None
                 for i in range(0, n, self.batch_size):  # the chunks TensorData.transform uses: the same values
-                    array[i:i + self.batch_size] = module(self.t[i:i + self.batch_size]).cpu().numpy()
+                    chunk = module(self.t[i:i + self.batch_size]).cpu().numpy()
+                    if array is None:  # the first chunk tells the row shape and dtype
+                        array = np.lib.format.open_memmap(path, mode="w+", dtype=chunk.dtype,
+                                                          shape=(n, *chunk.shape[1:]))
+                    array[i:i + self.batch_size] = chunk
             else:
                 out = self.data.transform(module, self.t, self.batch_size).cpu().numpy()
                 array = np.lib.format.open_memmap(path, mode="w+", dtype=out.dtype, shape=out.shape)
@@ -184,6 +186,16 @@ class FrozenInput:
         if self._own_folder or not os.listdir(self.folder):
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    @torch.no_grad()
+    def _through_prefix(self, batch: LocalBatch) -> LocalBatch:
+        """The batch with its input run through every frozen module held in :attr:`prefix` (if any)."""
+        if not self.prefix:
+            return batch
+        t = batch.t_in
+        for module in self.prefix:
+            t = module(t, *batch.context)
+        return dataclasses.replace(batch, t_in=t)
+
     def replay(self, n_epochs: int, generator: torch.Generator) -> None:
         """Resuming with augmentation: draw again the ``n_epochs`` epochs the first trained module drew (from
         the generator in its state at the start of the run), keeping them as that module did."""
@@ -202,11 +214,7 @@ class FrozenInput:
             return
         if not self.data.augments:  # recompute: the frozen modules on every batch of the cached input
             for batch in self.data.batches(self.t, self.batch_size, generator):
-                with torch.no_grad():
-                    t = batch.t_in
-                    for module in self.prefix:
-                        t = module(t, *batch.context)
-                yield dataclasses.replace(batch, t_in=t)
+                yield self._through_prefix(batch)
             return
         epoch, self._epoch = self._epoch, self._epoch + 1
         if self.epochs is not None and epoch < len(self.epochs):
@@ -214,12 +222,7 @@ class FrozenInput:
             return
         drawn = []
         for batch in self.data.batches(self.data.x, self.batch_size, generator):
-            if self.prefix:
-                with torch.no_grad():
-                    t = batch.t_in
-                    for module in self.prefix:
-                        t = module(t, *batch.context)
-                batch = dataclasses.replace(batch, t_in=t)
+            batch = self._through_prefix(batch)
             if self.epochs is not None:
                 drawn.append(batch)
                 self._bytes += _nbytes(batch)

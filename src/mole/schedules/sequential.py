@@ -44,28 +44,24 @@ class SequentialSchedule(Schedule):
         # T_{k-1}: cached over the data (memory, disk or recomputed), or over the kept augmented epochs
         frozen = FrozenInput(data, batch_size, mode=self.cache, limit_bytes=limit, folder=self.cache_dir,
                              keep=self.keep_cache)
-        try:
-            self._train(stages, frozen, data, epochs, batch_size, generator, callbacks, memory, start, start_epoch,
-                        restore)
-        finally:
-            frozen.close()
-        self.info = {"cache": frozen.held}
-
-    def _train(self, stages, frozen, data, epochs, batch_size, generator, callbacks, memory, start, start_epoch,
-               restore) -> None:
         if data.augments and (start or start_epoch) and start < len(stages):
             frozen.replay(start_epoch if start == 0 else epochs, generator)  # module 1's kept epochs
         n_batches = data.n_batches(batch_size)
-        for stage in stages:
-            if stage.index >= start:
-                first = start_epoch if stage.index == start else 0
-                if stage.index == start and restore is not None:
-                    restore()
-                frozen.skip_to(first)
-                callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches, first_epoch=first)
-                for epoch in range(first, epochs):
-                    train_epoch([stage], frozen.batches(generator), epoch, callbacks=callbacks, memory=memory)
-                callbacks.on_stage_end(stage=stage, epochs=epochs)
-            stage.freeze()
-            if not stage.is_head:
-                frozen.add(stage.module, stage.output)
+        try:
+            for stage in stages:
+                if stage.index >= start:
+                    first = start_epoch if stage.index == start else 0
+                    if stage.index == start and restore is not None:
+                        restore()
+                    frozen.skip_to(first)
+                    callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches,
+                                             first_epoch=first)
+                    for epoch in range(first, epochs):
+                        train_epoch([stage], frozen.batches(generator), epoch, callbacks=callbacks, memory=memory)
+                    callbacks.on_stage_end(stage=stage, epochs=epochs)
+                stage.freeze()
+                if not stage.is_head:
+                    frozen.add(stage.module, stage.output)
+        finally:
+            frozen.close()
+        self.info = {"cache": frozen.held}
