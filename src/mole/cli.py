@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dropout", type=float, default=0.5, help="dropout after each GNN hidden layer")
     g.add_argument("--folds", type=int, default=10, help="stratified cross-validation folds for graph collections")
     g.add_argument("--pool", choices=("mean", "sum"), default="mean", help="graph-level read-out")
+    g.add_argument("--neighbor-sampling", nargs="?", const="on", default="auto", choices=("auto", "on", "off"),
+                   help="node-level graphs: train on batches of target nodes with sampled neighbourhoods (on; the flag "
+                   "alone), on the whole graph every step (off), or sample only when a full-graph step would exceed "
+                   "--sampling-budget-mb (auto, default)")
+    g.add_argument("--fanout", type=int, default=10, help="sampled training: in-edges kept per node and hop (-1: all)")
+    g.add_argument("--sampling-budget-mb", type=float, default=1024.0,
+                   help="--neighbor-sampling auto: the largest estimated full-graph step, in MB")
     g = run.add_argument_group("training")
     g.add_argument("--methods", default="mole,bp", help="comma-separated training rules, run side by side on the "
                    "same network, initial weights and batches: " + "; ".join(f"{n}: {c.summary}" for n, c in RULES.items()))
@@ -234,6 +241,8 @@ def _config(args):
                             hidden=args.hidden, channels=args.channels, depth=args.depth,
                             module_size=args.module_size, batch_norm=not args.no_batch_norm, train=train,
                             dropout=args.dropout, folds=args.folds, pool=args.pool,
+                            neighbor_sampling=args.neighbor_sampling, fanout=args.fanout,
+                            sampling_budget_mb=args.sampling_budget_mb,
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume,
                             analysis=AnalysisConfig(monitor_every=args.monitor_every,
                                                     monitor_samples=args.monitor_samples,

@@ -31,7 +31,7 @@ from .analysis import InformationMonitor, linear_probes, monitor_estimator, tsne
 from .api import fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
-from .adapters import TensorData, TrainData
+from .adapters import SampledNodeData, TensorData, TrainData
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError, MoleError, RunFinished
@@ -82,6 +82,11 @@ class ExperimentConfig:
     dropout: float = 0.5  # dropout after each GNN hidden layer
     folds: int = 10  # stratified cross-validation folds for graph collections (TU datasets)
     pool: str = "mean"  # graph-level read-out: mean or sum
+    # node-level graphs: "on" trains on sampled neighbourhoods of target-node batches, "off" on the whole graph
+    # every step, "auto" samples when a full-graph step would exceed sampling_budget_mb (see mole.adapters)
+    neighbor_sampling: str = "auto"
+    fanout: int = 10  # in-edges kept per node and hop in sampled training steps (-1: all)
+    sampling_budget_mb: float = 1024.0  # largest estimated full-graph step of "auto"
     train: TrainConfig = field(default_factory=TrainConfig)
     data_root: Optional[str] = None  # folder with dataset files; default $MOLE_DATA
     download: bool = False  # fetch missing files (needs internet)
@@ -106,6 +111,11 @@ class ExperimentConfig:
             raise ConfigError(f"module_size must be a positive integer; got {self.module_size!r}")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ConfigError(f"dropout must be in [0, 1); got {self.dropout!r}")
+        self.neighbor_sampling = choose("neighbor_sampling", self.neighbor_sampling, SAMPLING)
+        if not (isinstance(self.fanout, int) and (self.fanout >= 1 or self.fanout == -1)):
+            raise ConfigError(f"fanout must be a positive integer, or -1 for every neighbour; got {self.fanout!r}")
+        if not (isinstance(self.sampling_budget_mb, (int, float)) and 0 < self.sampling_budget_mb < float("inf")):
+            raise ConfigError(f"sampling_budget_mb must be a positive number; got {self.sampling_budget_mb!r}")
         self.model = choose("model", self.model, MODELS)
         if self.depth is not None and self.model not in DEPTHS:
             raise ConfigError(f"depth applies to --model resnet or vgg, not {self.model!r}; drop --depth")
@@ -146,10 +156,34 @@ def run_folder(cfg: ExperimentConfig) -> Path:
     return out
 
 
-def _splits(dataset, cfg: ExperimentConfig) -> list[tuple[TrainData, TrainData]]:
+SAMPLING = ("auto", "on", "off")
+
+
+def full_graph_step_bytes(dataset: NodeDataset, width: int) -> int:
+    """Rough size of one full-graph training step of a message-passing layer of ``width`` channels: the input
+    features, and messages (one per edge) plus outputs (one per node), each with their gradients."""
+    n, e, f = dataset.train.x.shape[0], dataset.train.edge_index.shape[1], dataset.input_shape[0]
+    return 4 * (n * f + 2 * (n + e) * width)
+
+
+def sampling_plan(cfg: ExperimentConfig, dataset) -> Optional[dict]:
+    """Whether node-level training samples neighbourhoods (a dict saying why, for results.json) or not (None)."""
+    if not isinstance(dataset, NodeDataset) or cfg.neighbor_sampling == "off":
+        return None
+    need = full_graph_step_bytes(dataset, max(cfg.hidden))
+    if cfg.neighbor_sampling == "auto" and need <= cfg.sampling_budget_mb * 2**20:
+        return None
+    why = "forced" if cfg.neighbor_sampling == "on" else f"full-graph step ~{need / 2**20:.0f} MB over the budget"
+    return {"fanout": cfg.fanout, "why": why}
+
+
+def _splits(dataset, cfg: ExperimentConfig, sampling: Optional[dict] = None) -> list[tuple[TrainData, TrainData]]:
     """(train, test) adapters: one split, or the k folds of a graph collection."""
     if isinstance(dataset, GraphDataset):
         return dataset.folds(cfg.folds, cfg.seed)
+    if isinstance(dataset, NodeDataset) and sampling:
+        train = SampledNodeData.of(dataset.train, fanout=cfg.fanout, gcn_weights=cfg.model == "gcn")
+        return [(train, train.subset(dataset.test.index))]
     if isinstance(dataset, NodeDataset):
         return [(dataset.train, dataset.test)]
     return [(TensorData(dataset.x_train, dataset.y_train), TensorData(dataset.x_test, dataset.y_test))]
@@ -209,7 +243,8 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
             net = build_model(cfg.model, dataset.input_shape, dataset.n_classes, hidden=tuple(cfg.hidden),
                               channels=tuple(cfg.channels), batch_norm=cfg.batch_norm, task=dataset.kind,
-                              dropout=cfg.dropout, depth=cfg.depth)
+                              dropout=cfg.dropout, depth=cfg.depth,
+                              gcn_normalize=not isinstance(train, SampledNodeData))
         groups = grouped(list(net.children()), cfg.module_size) if cfg.module_size > 1 else None
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name
@@ -275,9 +310,12 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     out = run_folder(cfg)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
+    sampling = sampling_plan(cfg, dataset)
     results = {"dataset": cfg.dataset, "model": cfg.model, "seed": cfg.seed, "mole_version": __version__,
                "data": dataset.summary(), "run_dir": str(out), "runs": []}
-    splits, shared = _splits(dataset, cfg), {}
+    if isinstance(dataset, NodeDataset):
+        results["data"]["neighbor_sampling"] = sampling or False
+    splits, shared = _splits(dataset, cfg, sampling), {}
     for method in cfg.methods:
         try:
             results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))

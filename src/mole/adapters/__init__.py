@@ -2,5 +2,6 @@
 from .base import TensorData, TrainData, count_batches, minibatches
 from .graphs import GraphData
 from .nodes import NodeData
+from .sampled_nodes import SampledNodeData
 
-__all__ = ["TrainData", "TensorData", "NodeData", "GraphData", "count_batches", "minibatches"]
+__all__ = ["TrainData", "TensorData", "NodeData", "SampledNodeData", "GraphData", "count_batches", "minibatches"]

@@ -52,8 +52,15 @@ class TrainData(ABC):
         return count_batches(len(self), batch_size)
 
     @abstractmethod
-    def batches(self, t: torch.Tensor, batch_size: int, generator: torch.Generator) -> Iterator[LocalBatch]:
-        ...
+    def batches(self, t: torch.Tensor, batch_size: int, generator: torch.Generator, hops: int = 1
+                ) -> Iterator[LocalBatch]:
+        """``hops``: message-passing layers between ``t`` and the last module the batches feed (sampled graphs
+        draw that deep a neighbourhood; other data ignores it, see :meth:`hops`)."""
+
+    def hops(self, modules) -> int:
+        """The ``hops`` that batches feeding ``modules`` (a module or a chain) need: 0 unless neighbourhoods are
+        sampled (:class:`~mole.adapters.sampled_nodes.SampledNodeData`)."""
+        return 0
 
     @abstractmethod
     def transform(self, module: nn.Module, t: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -127,7 +134,7 @@ class TensorData(TrainData):
         augmentation.check(tuple(self.x.shape[1:]))
         return TensorData(self.x, self.y, augmentation)
 
-    def batches(self, t, batch_size, generator):
+    def batches(self, t, batch_size, generator, hops=1):
         if self.augments and t is not self.x:
             raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
         for idx in minibatches(len(self), batch_size, generator):

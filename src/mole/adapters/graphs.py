@@ -50,7 +50,7 @@ class GraphData(TrainData):
         edges, _ = subgraph(nodes, self.edge_index, relabel_nodes=True, num_nodes=self.x.shape[0])
         return ids, nodes, edges, torch.searchsorted(ids, self.batch[nodes])
 
-    def batches(self, t, batch_size, generator):
+    def batches(self, t, batch_size, generator, hops=1):
         for chosen in minibatches(len(self), batch_size, generator):
             ids, nodes, edges, local = self._cut(chosen)
             yield LocalBatch(t[nodes], self.x_pooled[ids], self.y[ids], (edges,),

@@ -23,7 +23,7 @@ class NodeData(TrainData):
         self.x, self.edge_index, self.y_all, self.index = x, edge_index, y, index
         self.y = y[index]
 
-    def batches(self, t, batch_size, generator):
+    def batches(self, t, batch_size, generator, hops=1):
         for idx in minibatches(len(self), batch_size, generator):
             nodes = self.index[idx]
             yield LocalBatch(t, self.x[nodes], self.y_all[nodes], (self.edge_index,),

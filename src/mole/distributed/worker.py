@@ -136,10 +136,12 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     memory = ActivationMemory(device)
     waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
 
+    hops = spec.data.hops([stage.module for stage in spec.stages])  # every worker draws the same neighbourhoods
+
     def inputs():
         """The epoch's batches, T_{k-1} received from the previous worker (worker 0: the batch's input)."""
         nonlocal first, waited
-        for batch in spec.data.batches(spec.data.x, spec.batch_size, generator):
+        for batch in spec.data.batches(spec.data.x, spec.batch_size, generator, hops):
             if rank > 0:
                 wait = time.perf_counter()
                 beat(RECEIVING)

@@ -5,7 +5,8 @@
     [ Sequential('x, edge_index', [GCNConv(1433, 64), ReLU, Dropout(0.5)]),   # module 1
       Sequential('x, edge_index', [GCNConv(64, 7)]) ]                          # head (node-level)
 
-Every block maps node features to node features and takes ``(x, edge_index)``; graph-level read-out
+Every block maps node features to node features and takes ``(x, edge_index)`` (GCN on sampled subgraphs:
+``(x, edge_index, edge_weight)``, the full graph's normalization); graph-level read-out
 (pooling) belongs to the data adapter (:class:`mole.adapters.GraphData`), so the graph-level head is
 a node-wise Linear whose pooled output is the graph's logits (mean pooling commutes with it).
 
@@ -25,9 +26,9 @@ from ..errors import ConfigError
 CONVS = ("gcn", "gin", "sage")
 
 
-def make_conv(kind: str, c_in: int, c_out: int) -> nn.Module:
+def make_conv(kind: str, c_in: int, c_out: int, gcn_normalize: bool = True) -> nn.Module:
     if kind == "gcn":
-        return GCNConv(c_in, c_out)
+        return GCNConv(c_in, c_out, normalize=gcn_normalize)
     if kind == "sage":
         return SAGEConv(c_in, c_out)
     if kind == "gin":
@@ -37,7 +38,7 @@ def make_conv(kind: str, c_in: int, c_out: int) -> nn.Module:
 
 
 def GNN(in_channels: int, n_classes: int, hidden: Sequence[int] = (64,), conv: str = "gcn", dropout: float = 0.5,
-        task: str = "node") -> nn.Sequential:
+        task: str = "node", gcn_normalize: bool = True) -> nn.Sequential:
     """Args:
         in_channels (int): node feature size F. n_classes (int): classes C.
         hidden (sequence of int): widths of the hidden message-passing layers, one module each.
@@ -45,22 +46,28 @@ def GNN(in_channels: int, n_classes: int, hidden: Sequence[int] = (64,), conv: s
         dropout (float): dropout after each hidden layer's activation.
         task (str): ``"node"`` (head = a conv to C, as in the GCN paper) or ``"graph"``
             (head = node-wise Linear to C, pooled per graph by the adapter).
+        gcn_normalize (bool): GCN layers normalize by the degrees of the graph they are given (True), or take
+            precomputed weights as ``edge_weight`` (False: sampled subgraphs, see
+            :class:`~mole.adapters.SampledNodeData`).
 
     Shapes:
-        input x (N, F), edge_index (2, E); output (N, C) node logits.
+        input x (N, F), edge_index (2, E) [, edge_weight (E,) with ``gcn_normalize=False``]; output (N, C) node logits.
     """
     if not hidden or any(int(h) < 1 for h in hidden):
         raise ConfigError(f"hidden must list at least one positive layer width; got {list(hidden)}")
     blocks, width = [], in_channels
+    weighted = conv == "gcn" and not gcn_normalize  # the graph brings GCN's weights: blocks take edge_weight
+    signature = "x, edge_index, edge_weight" if weighted else "x, edge_index"
+    takes = f"{signature} -> x"
     for h in hidden:
-        layers = [(make_conv(conv, width, h), "x, edge_index -> x"), nn.ReLU()]
+        layers = [(make_conv(conv, width, h, gcn_normalize), takes), nn.ReLU()]
         if dropout:
             layers.append(nn.Dropout(dropout))
-        blocks.append(GraphSequential("x, edge_index", layers))
+        blocks.append(GraphSequential(signature, layers))
         width = h
     if task == "node":
-        head = (make_conv(conv, width, n_classes), "x, edge_index -> x")
+        head = (make_conv(conv, width, n_classes, gcn_normalize), takes)
     else:
         head = (nn.Linear(width, n_classes), "x -> x")
-    blocks.append(GraphSequential("x, edge_index", [head]))
+    blocks.append(GraphSequential(signature, [head]))
     return nn.Sequential(*blocks)

@@ -44,7 +44,8 @@ from .base import Schedule
 
 def stage_costs(stages: list[Stage], data: TrainData, batch_size: int, start: int = 0) -> list[float]:
     """Seconds of one forward + local backward per stage on one batch, measured on copies."""
-    batch = next(iter(data.batches(data.x, batch_size, torch.Generator().manual_seed(0))))
+    hops = data.hops([stage.module for stage in stages])
+    batch = next(iter(data.batches(data.x, batch_size, torch.Generator().manual_seed(0), hops)))
     t, costs = batch.t_in, []
     for stage in stages:
         module, objective = copy.deepcopy(stage.module), copy.deepcopy(stage.objective)

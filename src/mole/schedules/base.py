@@ -200,20 +200,22 @@ class FrozenInput:
         """Resuming with augmentation: draw again the ``n_epochs`` epochs the first trained module drew (from
         the generator in its state at the start of the run), keeping them as that module did."""
         for _ in range(n_epochs):
-            for _ in self.batches(generator):
+            for _ in self.batches(generator):  # augmented tensors only: no neighbourhoods to size
                 pass
 
     def skip_to(self, epoch: int) -> None:
         """The module being trained continues at ``epoch`` (its earlier kept epochs are done)."""
         self._epoch = epoch
 
-    def batches(self, generator: torch.Generator) -> Iterator[LocalBatch]:
-        """One epoch's batches for the module being trained."""
+    def batches(self, generator: torch.Generator, training: list[nn.Module] = ()) -> Iterator[LocalBatch]:
+        """One epoch's batches for the modules being trained, ``training`` (a chain; sampled graphs draw as deep
+        a neighbourhood as it and the frozen modules run per batch need)."""
+        hops = self.data.hops([*self.prefix, *training]) if self.recompute else self.data.hops(list(training))
         if not self.data.augments and not self.recompute:
-            yield from self.data.batches(self.t, self.batch_size, generator)
+            yield from self.data.batches(self.t, self.batch_size, generator, hops)
             return
         if not self.data.augments:  # recompute: the frozen modules on every batch of the cached input
-            for batch in self.data.batches(self.t, self.batch_size, generator):
+            for batch in self.data.batches(self.t, self.batch_size, generator, hops):
                 yield self._through_prefix(batch)
             return
         epoch, self._epoch = self._epoch, self._epoch + 1
@@ -221,7 +223,7 @@ class FrozenInput:
             yield from self.epochs[epoch]
             return
         drawn = []
-        for batch in self.data.batches(self.data.x, self.batch_size, generator):
+        for batch in self.data.batches(self.data.x, self.batch_size, generator, hops):
             batch = self._through_prefix(batch)
             if self.epochs is not None:
                 drawn.append(batch)
