@@ -31,18 +31,19 @@ def test_run_writes_results_json(tmp_path, capsys):
     _check_timings(res, printed, analysed=True)
 
 
-TIMING_LINE = re.compile(r"time: training ([\d.]+) s, information plane ([\d.]+) s, probes ([\d.]+) s, "
+TIMING_LINE = re.compile(r"time: training ([\d.]+) s, information plane ([\d.]+) s, accuracy per epoch ([\d.]+) s, "
+                         r"probes ([\d.]+) s, "
                          r"t-SNE ([\d.]+) s, figures ([\d.]+) s \(analysis (\d+) % of ([\d.]+) s wall\)")
 
 
 def _check_timings(res: dict, printed: str, analysed: bool) -> None:
     """results.json says how long each part took, the parts fit in the wall time, the CLI prints them."""
-    parts = ("train", "information_plane", "probes", "tsne")
+    parts = ("train", "information_plane", "accuracy", "probes", "tsne")
     for r in res["runs"]:
         t = r["timings"]
         assert set(t) == set(parts) and all(isinstance(v, float) and v >= 0 for v in t.values())
         assert t["train"] == r["train_seconds"]
-        measured = t["information_plane"] + t["probes"] + t["tsne"]
+        measured = t["information_plane"] + t["accuracy"] + t["probes"] + t["tsne"]
         assert measured <= r["analysis_seconds"] <= measured + 0.5  # analysis_seconds: the same parts
         assert t["probes"] > 0 and (t["tsne"] > 0) == analysed  # --no-plots: no t-SNE, no figures
         assert (t["information_plane"] > 0) == analysed  # --monitor-every 0: no information plane
@@ -53,9 +54,9 @@ def _check_timings(res: dict, printed: str, analysed: bool) -> None:
     assert len(line) == 1, printed
     numbers = [float(v) for v in TIMING_LINE.fullmatch(line[0]).groups()]
     expected = [sum(r["timings"][k] for r in res["runs"]) for k in parts] + [res["figures_seconds"]]
-    assert numbers[:5] == pytest.approx(expected, abs=0.051)
-    assert numbers[6] == pytest.approx(res["wall_seconds"], abs=0.051)
-    assert numbers[5] == pytest.approx(100 * sum(expected[1:]) / res["wall_seconds"], abs=0.51)
+    assert numbers[:6] == pytest.approx(expected, abs=0.051)
+    assert numbers[7] == pytest.approx(res["wall_seconds"], abs=0.051)
+    assert numbers[6] == pytest.approx(100 * sum(expected[1:]) / res["wall_seconds"], abs=0.51)
 
 
 def test_timings_without_analysis(tmp_path, capsys):

@@ -25,6 +25,11 @@ INT_FLAGS = {  # flag: values that must be refused
     "--critic-dim": ["0", "-4"],
     "--seed": ["-1", "x", "1.5", str(2 ** 64)],
     "--workers": ["0", "-1", "x"],
+    "--fanout": ["0", "-2", "x"],
+    "--accuracy-every": ["-1", "x"],
+    "--probe-samples": ["0", "1"],
+    "--max-modules": ["1", "-1"],
+    "--seeds": ["", "x", "3-1", "0,0", "-1", "1-"],
 }
 FLOAT_FLAGS = {
     "--lr": ["0", "-1", "nan", "inf", "-inf", "x", "1e400"],
@@ -38,10 +43,11 @@ FLOAT_FLAGS = {
     "--sigma": ["0", "-1", "nan", "inf", "wide"],
     "--temperature": ["0", "-1", "nan", "inf"],
     "--worker-timeout": ["0", "-1", "nan", "inf"],
+    "--sampling-budget-mb": ["0", "-1", "nan", "inf"],
 }
 CHOICE_FLAGS = {
     "--augment": ["shfit", "SHIFT", ""], "--optimizer": ["adma", "lbfgs"], "--lr-schedule": ["linear", ""],
-    "--pool": ["max", "mena"], "--normalize": ["zscore"], "--label-kernel": ["gauss"],
+    "--pool": ["max", "mena"], "--neighbor-sampling": ["yes", "always"], "--normalize": ["zscore"], "--label-kernel": ["gauss"],
     "--conditional": ["joint2"], "--reduce": ["pool"], "--model": ["mpl", "resnet2", ""],
     "--schedule": ["sequental", "async2", ""], "--estimator": ["renyy", "mine", ""], "--dataset": ["digts", ""],
     "--methods": ["", ",", "mole,backprop", "MOLE", "mole,mole", "mole bp"],

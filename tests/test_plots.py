@@ -55,7 +55,10 @@ def test_information_plane_and_curves_are_labelled(run_dir):
         assert ax.get_xlabel() == "I(T; X) [bits]" and ax.get_ylabel() == "I(T; Y) [bits]"
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["module 1", "module 2", "module 3 (head)"]
     fig = plot_curves(results)
-    assert len(fig.axes) == 3 and fig.axes[2].get_ylabel().startswith("linear-probe")
+    assert len(fig.axes) == 4 and fig.axes[3].get_ylabel().startswith("linear-probe")
+    curve = fig.axes[0]  # accuracy per epoch, one line per method
+    assert curve.get_ylabel() == "test accuracy [%]" and len(curve.get_lines()) == len(results["runs"])
+    assert [t.get_text() for t in curve.get_legend().get_texts()] == ["MOLE (renyi)", "backprop"]
     assert all(ax.get_title() for ax in fig.axes)
 
 

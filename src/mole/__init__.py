@@ -11,13 +11,14 @@ from .errors import CheckpointError, ConfigError, DataError, DatasetNotFoundErro
 from .estimators import (ESTIMATORS, Estimator, HSICEstimator, InfoNCEEstimator, JSDEstimator, RenyiEstimator,
                          entropy, estimator_resolver, mutual_information)
 from .modular import ModularNetwork
+from .saving import load
 from .rules import RULES, Rule, rule_resolver
 from .schedules import SCHEDULES, Schedule, SequentialSchedule
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "fit", "FitResult", "MOLEClassifier", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
+    "fit", "load", "FitResult", "MOLEClassifier", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
     "ModularNetwork", "Estimator", "RenyiEstimator", "HSICEstimator", "InfoNCEEstimator", "JSDEstimator",
     "mutual_information", "entropy", "ESTIMATORS", "estimator_resolver",
     "Rule", "RULES", "rule_resolver", "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",

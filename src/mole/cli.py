@@ -3,6 +3,7 @@
     mole run                      # digits, MLP, MOLE next to backprop
     mole run --dataset wine --epochs 10 --methods mole
     mole plot runs/<run>          # redraw a finished run's figures from its results.json
+    mole predict runs/<run> --data new.csv   # the run's saved network on new raw inputs
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train MOLE, other local rules and/or backprop on a dataset; write a run folder",
                          formatter_class=_Help)
+    run.add_argument("--config", default=None, metavar="FILE", help="a TOML file of these flags (keys without "
+                     "--), or a run folder's config.json (re-runs that run); flags given here override it")
     g = run.add_argument_group("data and model")
     g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}), sbm-N (a synthetic "
                    "graph of N nodes in 10 planted communities), or a .npz (X, y) / .csv (label last) file")
@@ -130,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: an eighth of the RAM, at most 3 GiB)")
     g.add_argument("--keep-cache", action="store_true", help="keep the disk cache's files in the run folder")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization, batch order and augmentation")
+    g.add_argument("--seeds", type=_seeds, default=None, help="several seeds, e.g. 0,1,2 or 0-4: every method once "
+                   "per seed, into --out/seed-<s>/, then the mean ± std per method (overrides --seed)")
     g.add_argument("--device", default=TrainConfig.device, help="torch device: cpu, cuda, cuda:N, or auto (cuda "
                    "where available)")
     g.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision, help="module forward/backward "
@@ -166,9 +171,30 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--monitor-samples", type=int, default=256, help="training samples the information plane "
                    "is measured on")
     g.add_argument("--tsne-samples", type=int, default=300, help="samples in each t-SNE panel")
+    g.add_argument("--no-probes", action="store_true", help="skip the linear probes of every layer")
+    g.add_argument("--probe-samples", type=int, default=5000, help="training samples each linear probe is fitted on")
+    g.add_argument("--max-modules", type=int, default=12, help="deeper networks: probes and t-SNE panels for this "
+                   "many evenly spaced modules")
+    g.add_argument("--accuracy-every", type=int, default=1, help="epochs (of the last module, or of backprop) "
+                   "between test-accuracy points in metrics.csv and curves.png; 0 = off")
+    g.add_argument("--tensorboard", action="store_true", help="also log every metric to TensorBoard "
+                   "(RUN_DIR/tensorboard/, with each layer's embedding for the projector); needs "
+                   "`pip install mole[tensorboard]`")
+    pred = sub.add_parser("predict", help="predict with a run's saved network for the rows of a .csv/.npz file",
+                          formatter_class=_Help)
+    pred.add_argument("run_dir", help="the run folder (holds model-<method>.pt)")
+    pred.add_argument("--data", required=True, help=".npz (X, optional y) or .csv (header row, the model's features, "
+                      "optional label last) of raw inputs, preprocessed as the run's training data was")
+    pred.add_argument("--method", default=None, help="whose network (default: mole, or the only one saved)")
+    pred.add_argument("--out", default=None, help="CSV of predictions (default: RUN_DIR/predictions-<method>.csv)")
+    comp = sub.add_parser("compare", help="aggregate run folders (one dataset and model) into a table and a figure",
+                          formatter_class=_Help)
+    comp.add_argument("run_dirs", nargs="+", help="run folders, or folders holding run folders (e.g. a --seeds run)")
+    comp.add_argument("--out", default=None, help="where compare.md and compare.png go (default: the first folder)")
     plot = sub.add_parser("plot", help="redraw the figures of a finished run from its results.json",
                           formatter_class=_Help)
     plot.add_argument("run_dir", help="the run folder (holds results.json)")
+    parser.run_parser = run  # --config files are read against run's flags
     return parser
 
 
@@ -246,7 +272,10 @@ def _config(args):
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume,
                             analysis=AnalysisConfig(monitor_every=args.monitor_every,
                                                     monitor_samples=args.monitor_samples,
-                                                    plots=not args.no_plots, tsne_samples=args.tsne_samples))
+                                                    plots=not args.no_plots, tsne_samples=args.tsne_samples,
+                                                    probes=not args.no_probes, probe_samples=args.probe_samples,
+                                                    max_modules=args.max_modules, accuracy_every=args.accuracy_every,
+                                                    tensorboard=args.tensorboard))
 
 
 def format_table(results: dict) -> str:
@@ -276,7 +305,8 @@ def format_probes(results: dict) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
 
 
-TIMED = (("train", "training"), ("information_plane", "information plane"), ("probes", "probes"), ("tsne", "t-SNE"))
+TIMED = (("train", "training"), ("information_plane", "information plane"), ("accuracy", "accuracy per epoch"),
+         ("probes", "probes"), ("tsne", "t-SNE"))
 
 
 def format_timings(results: dict) -> str:
@@ -316,6 +346,20 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def _seeds(text: str) -> tuple:
+    """``0,1,2`` or ``0-4`` (or a mix: ``0-2,7``)."""
+    seeds = []
+    try:
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            low, dash, high = part.partition("-")
+            seeds += list(range(int(low), int(high) + 1)) if dash else [int(part)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2 or 0-4; got {text!r}") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct seeds >= 0 like 0,1,2 or 0-4; got {text!r}")
+    return tuple(seeds)
+
+
 def cmd_run(args, argv: list) -> int:
     from .callbacks import LogEpochs, ProgressBar
     from .experiment import run_experiment
@@ -325,10 +369,45 @@ def cmd_run(args, argv: list) -> int:
         cbs = [] if args.quiet else [ProgressBar(desc=method)]
         return cbs + ([LogEpochs()] if args.verbose else [])
 
+    if args.seeds:
+        return _run_seeds(args, argv, cfg, callbacks)
     results = run_experiment(cfg, callbacks, argv=["mole", *argv])
     from .distributed import is_primary
     if not is_primary():
         return 0  # under torchrun, rank 0 reports
+    _report(results)
+    return 0
+
+
+def _run_seeds(args, argv: list, cfg, callbacks) -> int:
+    """Every method once per seed (``--seeds`` overrides ``--seed``), each seed's run folder ``seed-<s>`` inside one
+    parent folder; then the aggregate (``mole compare`` on the parent)."""
+    import copy
+    import time
+    from .compare import compare_runs
+    from .errors import RunFinished
+    from .experiment import run_experiment
+    cfg.validate()  # resolves the model, for the folder's name
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    parent = Path(cfg.out) if cfg.out else Path("runs") / f"{stamp}-{Path(str(cfg.dataset)).stem}-{cfg.model}-seeds"
+    for seed in args.seeds:
+        one = copy.deepcopy(cfg)
+        one.seed, one.out = seed, str(parent / f"seed-{seed}")
+        try:
+            results = run_experiment(one, callbacks, argv=["mole", *argv])
+        except RunFinished:  # --resume: this seed finished before the interruption
+            print(f"seed {seed}: finished earlier, kept")
+            continue
+        print(f"seed {seed}:")
+        print(format_table(results))
+    table, figure = compare_runs([parent], parent)
+    print(f"\n{len(args.seeds)} seeds, mean ± std over seeds:\n{table}")
+    print(f"results: {parent}/seed-*/results.json; comparison: {parent / 'compare.md'}"
+          + (f", {figure}" if figure else ""))
+    return 0
+
+
+def _report(results: dict) -> None:
     d = results["data"]
     size = (f"{d['n_graphs']} graphs, {results['runs'][0].get('folds', '?')}-fold CV" if d["kind"] == "graph"
             else f"{d['n_train']} train / {d['n_test']} test")
@@ -342,6 +421,38 @@ def cmd_run(args, argv: list) -> int:
     print(f"results: {results['run_dir']}/results.json")
     if results.get("figures"):
         print(f"figures: {', '.join(Path(p).name for p in results['figures'])} in {results['run_dir']}")
+
+
+def cmd_predict(args) -> int:
+    from .predict import predict_file
+    res = predict_file(args.run_dir, args.data, args.method, args.out)
+    acc = f", accuracy {100 * res['accuracy']:.2f} %" if res["accuracy"] is not None else ""
+    print(f"{res['method']}: {res['n']} predictions{acc} -> {res['out']}")
+    return 0
+
+
+def _with_config(argv: list, parser: argparse.ArgumentParser) -> list:
+    """``mole run --config FILE ...``: the file's flags first, then the command line's (which win)."""
+    if not argv or argv[0] != "run":
+        return argv
+    path = None
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            path = argv[i + 1]
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+    if path is None:
+        return argv
+    from .config_files import config_argv
+    return ["run", *config_argv(path, parser.run_parser), *argv[1:]]
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_runs
+    out = Path(args.out) if args.out else Path(args.run_dirs[0])
+    table, figure = compare_runs([Path(p) for p in args.run_dirs], out)
+    print(table)
+    print(f"\ntable: {out / 'compare.md'}" + (f"; figure: {figure}" if figure else ""))
     return 0
 
 
@@ -349,13 +460,19 @@ def main(argv: list | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
+        argv = _with_config(argv, parser)
+    except MoleError as exc:
+        print(f"mole: error: {exc}", file=sys.stderr)
+        return 2
+    try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage errors (one line, code 2) and --help (code 0)
         return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return cmd_plot(args) if args.command == "plot" else cmd_run(args, argv)
+        return {"plot": cmd_plot, "predict": cmd_predict, "compare": cmd_compare}.get(
+            args.command, lambda a: cmd_run(a, argv))(args)
     except RunFinished as exc:  # --resume on a finished run: nothing to do, nothing changed
         print(f"mole: {exc}")
         return 0

@@ -36,11 +36,14 @@ from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError, MoleError, RunFinished
 from .modular import grouped
+from .saving import model_path, save_model
+from .logs import EpochMetrics
 from .models import DEPTHS, MODELS, build_model
 from .rules import RULES
 from .validation import choose
 
 RESULTS = "results.json"
+METRICS = "metrics.csv"  # per-epoch metrics, written as they happen (mole.logs)
 FAILURE = "failure.json"  # written instead of results.json when a worker process fails
 
 
@@ -54,16 +57,20 @@ class AnalysisConfig:
     probes: bool = True  # linear-probe test accuracy of the input and every module
     probe_samples: int = 5000  # training samples each probe is fitted on (scored on the whole test split)
     plots: bool = True  # t-SNE embeddings and the PNG figures
+    accuracy_every: int = 1  # epochs (of the last stage) between test-accuracy points in metrics.csv; 0: off
+    tensorboard: bool = False  # also log to TensorBoard (run folder's tensorboard/), with per-layer embeddings
     tsne_samples: int = 300  # samples per t-SNE panel (test split; the training split if that is larger and the test has < 100)
     max_modules: int = 12  # deeper networks get probes and t-SNE panels for this many evenly spaced modules
 
     def validate(self, epochs: int) -> "AnalysisConfig":
         if self.monitor_every is None:
             self.monitor_every = max(1, epochs // 10)
-        for name in ("monitor_every", "monitor_samples", "probe_samples", "tsne_samples", "max_modules"):
+        for name in ("monitor_every", "accuracy_every", "monitor_samples", "probe_samples", "tsne_samples",
+                     "max_modules"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "monitor_every" else 2):
-                low = "0 (off)" if name == "monitor_every" else "2"
+            off = name in ("monitor_every", "accuracy_every")
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if off else 2):
+                low = "0 (off)" if off else "2"
                 raise ConfigError(f"{name} must be an integer >= {low}; got {value!r}")
         return self
 
@@ -236,8 +243,18 @@ def _analyse(res, train: TrainData, test: TrainData, cfg: ExperimentConfig, run:
     timings["tsne"] = time.perf_counter() - tic if a.plots else 0.0
 
 
+def _embeddings(writer, res, test: TrainData, cfg: ExperimentConfig) -> None:
+    """Every analysed module's output on a fixed test sample, for TensorBoard's projector."""
+    sample = test.sample(cfg.analysis.tsne_samples, cfg.seed)
+    rows = sample.representations(res.network.blocks)
+    labels = sample.y.cpu().tolist()
+    writer.add_embedding(rows[0].flatten(1).float().cpu(), metadata=labels, tag="input")
+    for k in analysed_modules(len(res.network.blocks), cfg.analysis.max_modules):
+        writer.add_embedding(rows[k + 1].flatten(1).float().cpu(), metadata=labels, tag=f"module{k + 1}")
+
+
 def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks, shared: dict) -> dict:
-    accs, train_accs, seconds, memory, first, monitor = [], [], 0.0, 0.0, None, None
+    accs, train_accs, seconds, memory, first, monitor, metrics = [], [], 0.0, 0.0, None, None, None
     for fold, (train, test) in enumerate(splits):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
@@ -251,10 +268,20 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         extra = callbacks(method)
         if fold == 0:
             monitor = _monitor(cfg, train)
-            extra = extra + ([monitor] if monitor else [])
+            a = cfg.analysis
+            metrics = EpochMetrics(out / METRICS, method, test=test if a.accuracy_every else None, monitor=monitor,
+                                   tensorboard_dir=out / "tensorboard" if a.tensorboard else None,
+                                   every=max(1, a.accuracy_every))
+            extra = extra + ([monitor] if monitor else []) + [metrics]
         train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
         res = fit(net, train, method=method, config=train_cfg, groups=groups, callbacks=extra, checkpoint=ckpt,
                   resume=cfg.resume)
+        build = {"name": cfg.model, "input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes,
+                 "hidden": list(cfg.hidden), "channels": list(cfg.channels), "batch_norm": cfg.batch_norm,
+                 "task": dataset.kind, "dropout": cfg.dropout, "depth": cfg.depth,
+                 "gcn_normalize": not isinstance(train, SampledNodeData)}
+        save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
+                   getattr(dataset, "preprocess", None))
         accs.append(res.score(test))
         train_accs.append(res.score(train))
         seconds += res.train_seconds  # without the monitor's measurements (fit leaves them out)
@@ -276,7 +303,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
     if res.schedule.get("workers"):
         run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
     # seconds per part: training (all folds, without the monitor), information plane (the monitor's
-    # measurements during training), probes and t-SNE (set by _analyse)
+    # measurements during training), accuracy per epoch (metrics.csv), probes and t-SNE (set by _analyse)
     run["timings"] = {"train": seconds, "information_plane": monitor.seconds if monitor else 0.0}
     tic = time.perf_counter()
     if monitor:
@@ -288,7 +315,14 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
             if trajectory:
                 module["I_TX"], module["I_TY"] = trajectory[-1]["I_TX"], trajectory[-1]["I_TY"]
     _analyse(res, train, test, cfg, run, shared)
-    run["analysis_seconds"] = time.perf_counter() - tic + (monitor.seconds if monitor else 0.0)
+    if metrics is not None:
+        run["accuracy_curve"] = metrics.accuracy  # test accuracy after each epoch of the last stage
+        run["timings"]["accuracy"] = metrics.seconds
+        if metrics.writer is not None:
+            _embeddings(metrics.writer, res, test, cfg)
+            metrics.close()
+    run["analysis_seconds"] = (time.perf_counter() - tic + (monitor.seconds if monitor else 0.0)
+                               + (metrics.seconds if metrics else 0.0))
     return run
 
 

@@ -16,6 +16,7 @@ from .graphs import PLANETOID, TU, GraphDataset, NodeDataset, load_karate, load_
 from .mnist import load_mnist, read_idx
 from .mnist1d import load_mnist1d
 from .natural import NATURAL, load_natural
+from .ogb import OGB, load_ogb
 from .sbm import is_sbm, load_sbm
 from .tabular import LOADERS as _TABULAR, load_tabular
 
@@ -31,6 +32,9 @@ DEFAULTS = {
     **{name: dict(_NODE) for name in PLANETOID},
     **{name: dict(_GRAPH) for name in TU},
     **{name: {"model": "resnet"} for name in NATURAL},  # ResNet-20; --augment crop-flip for the standard augmentation
+    # OGB's baselines' widths (3 layers of 256: GCN for arxiv, GraphSAGE for products); mini-batched by the budget
+    "ogbn-arxiv": {"model": "gcn", "hidden": (256, 256), "epochs": 10, "lr": 0.01},
+    "ogbn-products": {"model": "sage", "hidden": (256, 256), "epochs": 5, "lr": 0.003},
 }
 DATASETS = tuple(DEFAULTS)
 
@@ -58,6 +62,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
         return load_planetoid(data_root(root), name, download=download)
     if name in TU:
         return load_tu(data_root(root), name, download=download, pool=pool)
+    if name in OGB:
+        return load_ogb(data_root(root), name, download_missing=download)
     if name in NATURAL:
         return load_natural(data_root(root), name, download_missing=download)
     return load_mnist(data_root(root), name, download_missing=download)

@@ -18,7 +18,7 @@ from sklearn.preprocessing import LabelEncoder
 
 from ..errors import DataError, DatasetNotFoundError
 from ..validation import as_features
-from .base import Dataset
+from .base import Dataset, preprocessing
 
 SUFFIXES = (".npz", ".csv")
 
@@ -122,4 +122,49 @@ def load_file(path: str | Path, seed: int = 0, test_size: float = 0.2) -> Datase
         x_tr, y_tr, y_te = X, y, torch.as_tensor(encoder.transform(y_te))
     mean, std = x_tr.mean(0), x_tr.std(0).clamp_min(1e-8)
     return Dataset(path.stem, "vector", (x_tr - mean) / std, y_tr.long(), (x_te - mean) / std, y_te.long(),
-                   len(encoder.classes_))
+                   len(encoder.classes_), preprocessing(mean, std, X.shape[1:], encoder.classes_))
+
+
+def read_inputs(path: str | Path, n_features: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw inputs to predict for: ``.npz`` arrays ``X`` (and ``y`` if present), or a ``.csv`` with a header row and
+    ``n_features`` feature columns, plus an optional label column last. Returns (X (n, ...), labels or None)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"data file {path} does not exist; pass an existing .npz or .csv file")
+    if path.suffix not in SUFFIXES:
+        raise DataError(f"{path.name}: predictions read .npz or .csv files; got {path.suffix or 'no suffix'}")
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                if "X" not in f:
+                    raise DataError(f"{path} must hold an array 'X' (and optionally 'y'); it holds "
+                                    f"{', '.join(f.files) or 'nothing'}")
+                X, y = f["X"], (f["y"] if "y" in f else None)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(f"{path} is not a readable .npz of numeric arrays ({str(exc).splitlines()[0]})") from None
+    else:
+        try:
+            rows = [r for r in csv.reader(path.read_text().splitlines()) if r and any(c.strip() for c in r)][1:]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path} cannot be read as text ({exc}); pass a UTF-8 CSV file") from None
+        if not rows:
+            raise DataError(f"{path} holds no samples (empty, or a header row only); add one row per sample")
+        widths = {len(r) for r in rows}
+        if len(widths) > 1 or widths.pop() not in (n_features, n_features + 1):
+            raise DataError(f"{path.name}: every row needs {n_features} feature columns (the model's input), plus "
+                            f"optionally the label last; got {sorted({len(r) for r in rows})} columns")
+        table = np.array([[c.strip() for c in r] for r in rows], dtype=str)
+        labelled = table.shape[1] == n_features + 1
+        try:
+            X = table[:, :n_features].astype(np.float64)
+        except ValueError:
+            raise DataError(f"{path.name}: feature columns must hold numbers") from None
+        y = table[:, -1] if labelled else None
+    X = as_features(X, name=f"{path.name} features").numpy()
+    if y is not None:
+        y = _check_labels(np.asarray(y), path)
+        if len(y) != len(X):
+            raise DataError(f"{path.name}: {len(y)} labels for {len(X)} samples; pass one label per sample")
+    return X, y

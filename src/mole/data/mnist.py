@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DatasetNotFoundError
-from .base import Dataset
+from .base import Dataset, preprocessing
 
 logger = logging.getLogger("mole")
 
@@ -88,4 +88,5 @@ def load_mnist(root: Path, name: str = "mnist", download_missing: bool = False) 
     x_train, x_test = prep(arrays["train_x"]), prep(arrays["test_x"])
     y_train = torch.from_numpy(arrays["train_y"].astype(np.int64))
     y_test = torch.from_numpy(arrays["test_y"].astype(np.int64))
-    return Dataset(name, "grid", x_train, y_train, x_test, y_test, 10)
+    return Dataset(name, "grid", x_train, y_train, x_test, y_test, 10,
+                   preprocessing(mean, std, (1, 28, 28), range(10), scale=255.0))

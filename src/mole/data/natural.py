@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, DatasetNotFoundError
-from .base import Dataset
+from .base import Dataset, preprocessing
 
 logger = logging.getLogger("mole")
 
@@ -130,4 +130,5 @@ def load_natural(root: Path, name: str, download_missing: bool = False) -> Datas
     std = x_train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)
     x_test = torch.from_numpy(x_te.astype(np.float32) / 255.0)
     return Dataset(name, "grid", (x_train - mean) / std, torch.from_numpy(y_tr), (x_test - mean) / std,
-                   torch.from_numpy(y_te), n_classes)
+                   torch.from_numpy(y_te), n_classes,
+                   preprocessing(mean, std, x_train.shape[1:], range(n_classes), scale=255.0))

@@ -12,7 +12,7 @@ from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from .base import Dataset
+from .base import Dataset, preprocessing
 
 LOADERS = {"digits": skd.load_digits, "breast_cancer": skd.load_breast_cancer, "wine": skd.load_wine}
 SHAPES = {"digits": (1, 8, 8)}
@@ -26,4 +26,5 @@ def load_tabular(name: str, seed: int = 0, test_size: float = 0.2) -> Dataset:
     as_x = lambda a: torch.as_tensor(scaler.transform(a), dtype=torch.float32).reshape(-1, *shape)  # noqa: E731
     as_y = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.long)  # noqa: E731
     kind = "grid" if len(shape) > 1 else "vector"
-    return Dataset(name, kind, as_x(X_tr), as_y(y_tr), as_x(X_te), as_y(y_te), int(len(np.unique(y))))
+    return Dataset(name, kind, as_x(X_tr), as_y(y_tr), as_x(X_te), as_y(y_te), int(len(np.unique(y))),
+                   preprocessing(scaler.mean_, scaler.scale_, shape, np.unique(y)))

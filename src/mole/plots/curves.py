@@ -1,7 +1,9 @@
 """``curves.png``: how training went, every method side by side.
 
-Panels: for each local rule, the local loss of every module over its epochs; backprop's end-to-end loss;
-and the linear-probe test accuracy of the input and each module, one line per method.
+Panels: the test accuracy of every method after each epoch of its last stage, on one axis (local rules under
+the sequential schedule: the epochs of the head, the network as trained so far); for each local rule, the local
+loss of every module over its epochs; backprop's end-to-end loss; and the linear-probe test accuracy of the
+input and each module, one line per method.
 """
 from __future__ import annotations
 
@@ -30,19 +32,34 @@ def _loss_panel(ax, run: dict) -> None:
     ax.legend(fontsize=8)
 
 
+def _accuracy_panel(ax, runs: list[dict]) -> None:
+    for run, marker in zip(runs, "os^vD<>"):
+        points = run["accuracy_curve"]
+        ax.plot([p["epoch"] for p in points], [100 * p["test_accuracy"] for p in points], label=method_name(run),
+                marker=marker if len(points) < 30 else None, markersize=3, linewidth=1.4)
+    ax.set_title("test accuracy per epoch", fontsize=10)
+    ax.set_xlabel("epoch (local rules: of the last module)")
+    ax.set_ylabel("test accuracy [%]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def plot_curves(results: dict):
     runs = results["runs"]
     if not runs:
         return None
     from matplotlib.figure import Figure
     probed = [r for r in runs if r.get("input_probe_accuracy") is not None]
-    n_panels = len(runs) + bool(probed)
+    curves = [r for r in runs if r.get("accuracy_curve")]
+    n_panels = bool(curves) + len(runs) + bool(probed)
     fig = Figure(figsize=(4.8 * n_panels, 3.9))
-    axes = fig.subplots(1, n_panels, squeeze=False)
-    for ax, run in zip(axes[0], runs):
+    axes = list(fig.subplots(1, n_panels, squeeze=False)[0])
+    if curves:
+        _accuracy_panel(axes.pop(0), curves)
+    for ax, run in zip(axes, runs):
         _loss_panel(ax, run)
     if probed:
-        ax = axes[0][-1]
+        ax = axes[-1]
         n = max(len(r["modules"]) for r in probed)
         ticks = ["input"] + [f"m{k + 1}" for k in range(n)]
         for run, marker in zip(probed, "os^v"):
