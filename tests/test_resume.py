@@ -1,4 +1,5 @@
 """Exact resume: a run interrupted anywhere and resumed ends bit for bit as the uninterrupted run."""
+import csv
 import json
 import os
 import random
@@ -108,6 +109,15 @@ def test_sigkilled_run_resumes_to_identical_results(tmp_path, schedule):
     full = json.loads((tmp_path / "full" / "results.json").read_text())
     resumed = json.loads((killed / "results.json").read_text())
     assert _comparable(resumed) == _comparable(full)
+    # the live log too: every epoch once, the same values (only wall times differ)
+    assert _metrics(killed) == _metrics(tmp_path / "full")
+    assert [r["accuracy_curve"] for r in resumed["runs"]] == [r["accuracy_curve"] for r in full["runs"]]
+
+
+def _metrics(folder):
+    with open(folder / "metrics.csv", newline="") as f:
+        return sorted((r["method"], r["module"], int(r["epoch"]), r["metric"], r["value"]) for r in csv.DictReader(f)
+                      if r["metric"] != "seconds")
 
 
 def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path):
