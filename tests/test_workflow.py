@@ -124,8 +124,12 @@ def test_metrics_csv_grows_while_the_run_goes_on(tmp_path):
     assert len(set(sizes)) > 3  # read while it was being written, several sizes seen
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     metrics = {(r["method"], r["module"], r["metric"]) for r in rows}
-    assert {("mole", "1", "loss"), ("mole", "1", "I_TX"), ("mole", "1", "I_TY"), ("mole", "", "test_accuracy"),
-            ("bp", "", "loss"), ("bp", "", "test_accuracy")} <= metrics
+    assert {("mole", "1", "loss"), ("mole", "1", "I_TY"), ("mole", "1", "plane_I_TX"), ("mole", "1", "plane_I_TY"),
+            ("mole", "", "test_accuracy"), ("bp", "", "loss"), ("bp", "", "test_accuracy")} <= metrics
+    plane = [(int(r["epoch"]), float(r["value"])) for r in rows if (r["method"], r["module"], r["metric"]) ==
+             ("mole", "2", "plane_I_TY")]
+    module2 = next(m for m in _results(out)["runs"][0]["modules"] if m["index"] == 1)["information"]
+    assert plane == [(p["epoch"], p["I_TY"]) for p in module2]  # the information plane's own epochs: 0, 2, 4, 6
     res = _results(out)
     for run in res["runs"]:
         curve = run["accuracy_curve"]

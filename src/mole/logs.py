@@ -1,8 +1,9 @@
 """Live logs: per-epoch metrics as they happen, in ``metrics.csv`` and (optionally) TensorBoard.
 
 :class:`EpochMetrics` is a callback. After every epoch of every stage it logs the stage's local loss and the
-terms its objective reports (e.g. MOLE's ``I_TY``), the information plane's ``I_TX`` / ``I_TY`` when the
-:class:`~mole.analysis.InformationMonitor` measured that epoch, the epoch's seconds, and — after each epoch of
+terms its objective reports (e.g. MOLE's ``I_TY``, estimated on the training batches), the information plane's
+points ``plane_I_TX`` / ``plane_I_TY`` (on its fixed sample; epoch 0 = before the module's first step) as the
+:class:`~mole.analysis.InformationMonitor` measures them, the epoch's seconds, and — after each epoch of
 the *last* stage (the head, or backprop's whole network) — the test accuracy of the network as trained so far.
 Under the sequential schedule the head trains last, so the accuracy curve covers the head's epochs; under the
 simultaneous schedule every epoch. (Asynchronous workers replay their epochs after training, when only the
@@ -75,18 +76,18 @@ class EpochMetrics(Callback):
     def on_epoch_end(self, record: dict, stage=None, replayed: bool = False, **kwargs):
         epoch = record["epoch"] + 1
         module = str(record["module"] + 1) if stage is None or stage.n_stages > 1 else ""
-        rows = [(module, key, value) for key, value in record.items() if key not in SKIP]
-        rows.append((module, "seconds", record.get("seconds", 0.0)))
-        if self.monitor is not None:
-            rows += [(str(r["module"] + 1), key, r[key]) for r in self.monitor.records[self._seen:]
+        rows = [(module, epoch, key, value) for key, value in record.items() if key not in SKIP]
+        rows.append((module, epoch, "seconds", record.get("seconds", 0.0)))
+        if self.monitor is not None:  # the points it measured since (epoch 0: before the module's first step)
+            rows += [(str(r["module"] + 1), r["epoch"], f"plane_{key}", r[key]) for r in self.monitor.records[self._seen:]
                      for key in ("I_TX", "I_TY")]
             self._seen = len(self.monitor.records)
         last = stage is not None and stage.index == stage.n_stages - 1
         due = (epoch % self.every == 0 and not replayed) or epoch == self._epochs
         if last and due and self.test is not None and self.network is not None:
-            rows.append(("", "test_accuracy", self._accuracy(epoch)))
-        self._write([{"method": self.method, "module": m, "epoch": epoch, "metric": k, "value": float(v),
-                      "time": round(time.perf_counter() - self._start, 3)} for m, k, v in rows])
+            rows.append(("", epoch, "test_accuracy", self._accuracy(epoch)))
+        self._write([{"method": self.method, "module": m, "epoch": e, "metric": k, "value": float(v),
+                      "time": round(time.perf_counter() - self._start, 3)} for m, e, k, v in rows])
 
     @torch.no_grad()
     def _accuracy(self, epoch: int) -> float:
