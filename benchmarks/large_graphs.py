@@ -54,7 +54,7 @@ MIN_STEPS = 1000  # mini-batch rows: epochs enough for this many steps (per modu
 FULL_GRAPH_MOLE_LIMIT = 100_000  # larger graphs: an epoch of full-graph steps per 256 nodes takes too long
 
 
-def _kib(field: str) -> float:
+def _status_mb(field: str) -> float:
     for line in open("/proc/self/status"):
         if line.startswith(field):
             return int(line.split()[1]) / 1024
@@ -83,12 +83,12 @@ def child(size: int, row: str) -> dict:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-    rss_data = _kib("VmRSS")
+    rss_data = _status_mb("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset the resident high-water mark: what follows is training
     res = mole.fit(net, train, method=method, config=mole.TrainConfig(epochs=epochs, lr=0.01,
                                                                       batch_size=batch or len(train)))
-    peak = _kib("VmHWM")
+    peak = _status_mb("VmHWM")
     return {"size": size, "row": row, "accuracy": res.score(test), "train_seconds": res.train_seconds,
             "seconds_per_epoch": res.train_seconds / epochs, "epochs": epochs,
             "peak_activations_mb": res.peak_memory_mb, "peak_rss_mb": peak, "rss_data_mb": rss_data,

@@ -383,13 +383,10 @@ def _run_seeds(args, argv: list, cfg, callbacks) -> int:
     """Every method once per seed (``--seeds`` overrides ``--seed``), each seed's run folder ``seed-<s>`` inside one
     parent folder; then the aggregate (``mole compare`` on the parent)."""
     import copy
-    import time
     from .compare import compare_runs
-    from .errors import RunFinished
-    from .experiment import run_experiment
+    from .experiment import default_folder, run_experiment
     cfg.validate()  # resolves the model, for the folder's name
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    parent = Path(cfg.out) if cfg.out else Path("runs") / f"{stamp}-{Path(str(cfg.dataset)).stem}-{cfg.model}-seeds"
+    parent = Path(cfg.out) if cfg.out else default_folder(cfg, "-seeds")
     for seed in args.seeds:
         one = copy.deepcopy(cfg)
         one.seed, one.out = seed, str(parent / f"seed-{seed}")

@@ -29,9 +29,10 @@ def find_runs(folders: list[Path]) -> list[dict]:
         for f in files:
             try:
                 res = json.loads(f.read_text())
-                assert isinstance(res.get("runs"), list)
-            except (json.JSONDecodeError, AssertionError, AttributeError):
-                raise ConfigError(f"{f} is not a finished run's {RESULTS}; rerun it or leave it out") from None
+            except json.JSONDecodeError:
+                res = None
+            if not isinstance(res, dict) or not isinstance(res.get("runs"), list):
+                raise ConfigError(f"{f} is not a finished run's {RESULTS}; rerun it or leave it out")
             res["run_dir"] = str(f.parent)
             runs.append(res)
     kinds = {(r["dataset"], r["model"]) for r in runs}

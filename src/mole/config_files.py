@@ -69,8 +69,8 @@ def toml_argv(path: Path, parser: argparse.ArgumentParser) -> list[str]:
     return argv
 
 
-def _put(argv: list, flag: str, value, default=None) -> None:
-    if value is not None and value != default:
+def _put(argv: list, flag: str, value) -> None:
+    if value is not None:
         argv += [f"--{flag}", _value(value)]
 
 

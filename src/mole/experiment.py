@@ -36,9 +36,9 @@ from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError, MoleError, RunFinished
 from .modular import grouped
-from .saving import model_path, save_model
+from .saving import build_network, model_path, save_model
 from .logs import EpochMetrics
-from .models import DEPTHS, MODELS, build_model
+from .models import DEPTHS, MODELS
 from .rules import RULES
 from .validation import choose
 
@@ -147,10 +147,15 @@ def _check_model_for_data(model: str, dataset) -> None:
                           f"--model {' or '.join(fits)}")
 
 
-def run_folder(cfg: ExperimentConfig) -> Path:
-    # a dataset given as a path contributes its file name only, made of safe characters: always inside runs/
+def default_folder(cfg: ExperimentConfig, suffix: str = "") -> Path:
+    """``runs/<time>-<dataset>-<model><suffix>``; a dataset given as a path contributes its file name only, made of
+    safe characters: always inside runs/."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(cfg.dataset)).stem).strip("._") or "data"
-    out = Path(cfg.out) if cfg.out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{cfg.model}"
+    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{cfg.model}{suffix}"
+
+
+def run_folder(cfg: ExperimentConfig) -> Path:
+    out = Path(cfg.out) if cfg.out else default_folder(cfg)
     if (out / RESULTS).exists():
         if cfg.resume:
             raise RunFinished(f"{out} already holds a finished run ({RESULTS}); nothing to resume, nothing changed")
@@ -256,12 +261,14 @@ def _embeddings(writer, res, test: TrainData, cfg: ExperimentConfig) -> None:
 def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks, shared: dict) -> dict:
     accs, train_accs, seconds, memory, first, monitor, metrics = [], [], 0.0, 0.0, None, None, None
     for fold, (train, test) in enumerate(splits):
+        # what builds the network, also saved with it (model-<method>.pt)
+        build = {"name": cfg.model, "input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes,
+                 "hidden": list(cfg.hidden), "channels": list(cfg.channels), "batch_norm": cfg.batch_norm,
+                 "task": dataset.kind, "dropout": cfg.dropout, "depth": cfg.depth,
+                 "gcn_normalize": not isinstance(train, SampledNodeData)}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
-            net = build_model(cfg.model, dataset.input_shape, dataset.n_classes, hidden=tuple(cfg.hidden),
-                              channels=tuple(cfg.channels), batch_norm=cfg.batch_norm, task=dataset.kind,
-                              dropout=cfg.dropout, depth=cfg.depth,
-                              gcn_normalize=not isinstance(train, SampledNodeData))
+            net = build_network(build)
         groups = grouped(list(net.children()), cfg.module_size) if cfg.module_size > 1 else None
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name
@@ -276,10 +283,6 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
         res = fit(net, train, method=method, config=train_cfg, groups=groups, callbacks=extra, checkpoint=ckpt,
                   resume=cfg.resume)
-        build = {"name": cfg.model, "input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes,
-                 "hidden": list(cfg.hidden), "channels": list(cfg.channels), "batch_norm": cfg.batch_norm,
-                 "task": dataset.kind, "dropout": cfg.dropout, "depth": cfg.depth,
-                 "gcn_normalize": not isinstance(train, SampledNodeData)}
         save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
                    getattr(dataset, "preprocess", None))
         accs.append(res.score(test))

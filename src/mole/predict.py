@@ -15,15 +15,17 @@ import torch
 from .adapters import TensorData
 from .data.files import read_inputs
 from .errors import ConfigError, DataError
-from .saving import model_path, network_from, read_model
+from .saving import network_from, read_model, saved_model
 
 
 def default_method(run_dir: Path) -> str:
     saved = sorted({p.stem[len("model-"):].split("-fold")[0] for p in run_dir.glob("model-*.pt")})
     if not saved:
         raise ConfigError(f"{run_dir} holds no saved model (model-<method>.pt); pass the folder of a finished `mole run`")
-    if "mole" in saved or len(saved) == 1:
-        return "mole" if "mole" in saved else saved[0]
+    if "mole" in saved:
+        return "mole"
+    if len(saved) == 1:
+        return saved[0]
     raise ConfigError(f"{run_dir} holds models of {', '.join(saved)}; choose one with --method")
 
 
@@ -39,8 +41,7 @@ def _broadcast(values: list, shape: tuple) -> torch.Tensor:
 def predict_file(run_dir, data, method: str | None = None, out=None) -> dict:
     run_dir = Path(run_dir)
     method = method or default_method(run_dir)
-    path, fold0 = model_path(run_dir, method), model_path(run_dir, method, 0)
-    payload = read_model(fold0 if not path.is_file() and fold0.is_file() else path)
+    payload = read_model(saved_model(run_dir, method))
     build, prep = payload["build"], payload["preprocess"]
     if build["task"] in ("node", "graph"):
         raise ConfigError(f"{run_dir} trained on graphs; predictions from files take vectors, signals or images "

@@ -57,19 +57,25 @@ def load(run_dir: str | os.PathLike, method: str = "mole", fold: int | None = No
          device: str | torch.device = "cpu") -> ModularNetwork:
     """The network ``method`` trained in run folder ``run_dir`` (graph collections: ``fold``, default 0), with its
     weights, in evaluation mode. Its inputs are preprocessed data (see ``read_model(...)["preprocess"]``)."""
+    return network_from(read_model(saved_model(run_dir, method, fold)), device)
+
+
+def saved_model(run_dir: str | os.PathLike, method: str, fold: int | None = None) -> Path:
+    """The model file of ``method`` in ``run_dir``: ``model-<method>.pt``, or fold 0's of a cross-validated run."""
     path = model_path(run_dir, method, fold)
-    if fold is None and not path.is_file() and model_path(run_dir, method, 0).is_file():
-        path = model_path(run_dir, method, 0)
-    return network_from(read_model(path), device)
+    fold0 = model_path(run_dir, method, 0)
+    return fold0 if fold is None and not path.is_file() and fold0.is_file() else path
+
+
+def build_network(build: dict):
+    """The untrained network a model file's ``build`` arguments describe (:func:`mole.models.build_model`)."""
+    from .models import build_model
+    kwargs = {k: tuple(v) if k in ("hidden", "channels") else v for k, v in build.items()
+              if k not in ("name", "input_shape", "n_classes")}
+    return build_model(build["name"], tuple(build["input_shape"]), build["n_classes"], **kwargs)
 
 
 def network_from(payload: dict, device: str | torch.device = "cpu") -> ModularNetwork:
-    from .models import build_model
-    build = dict(payload["build"])
-    name, shape, n_classes = build.pop("name"), tuple(build.pop("input_shape")), build.pop("n_classes")
-    for key in ("hidden", "channels"):
-        if key in build:
-            build[key] = tuple(build[key])
-    network = ModularNetwork(build_model(name, shape, n_classes, **build), payload["groups"])
+    network = ModularNetwork(build_network(payload["build"]), payload["groups"])
     network.load_state_dict(payload["state_dict"])
     return network.to(device).eval()

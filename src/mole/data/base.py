@@ -18,7 +18,7 @@ class Dataset:
         kind: ``"vector"`` (n, d), ``"grid"`` (n, c, ...), or a graph kind.
         x_train, y_train, x_test, y_test: features (n, ...) float32 and labels (n,) int64.
         n_classes: number of classes C; labels are 0..C-1.
-        preprocess: how raw inputs became ``x_*`` (see :func:`preprocess`), so a saved model can predict from raw
+        preprocess: how raw inputs became ``x_*`` (see :func:`preprocessing`), so a saved model can predict from raw
             files: ``{"scale", "mean", "std", "shape", "classes"}``; None if the inputs are used as they are.
     """
 

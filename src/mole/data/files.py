@@ -26,13 +26,15 @@ SUFFIXES = (".npz", ".csv")
 MIN_SAMPLES = 5  # a stratified 80/20 split needs at least one test sample and a few to train on
 
 
-def _read_npz(path: Path) -> tuple:
+def _npz(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The ``required`` arrays of an ``.npz`` and those of ``optional`` it holds; never unpickled."""
     try:
         with np.load(path, allow_pickle=False) as f:  # never unpickle: a pickle in an .npz could run code
-            if "X" not in f or "y" not in f:
-                raise DataError(f"{path} must hold arrays 'X' and 'y'; it holds {', '.join(f.files) or 'nothing'}")
-            test = (f["X_test"], f["y_test"]) if "X_test" in f and "y_test" in f else None
-            return f["X"], f["y"], test
+            if any(k not in f for k in required):
+                raise DataError(f"{path} must hold arrays {' and '.join(map(repr, required))}"
+                                f"{' (optionally ' + ', '.join(map(repr, optional)) + ')' if optional else ''}; "
+                                f"it holds {', '.join(f.files) or 'nothing'}")
+            return {k: f[k] for k in (*required, *optional) if k in f}
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated zip, object arrays, not a zip at all: one problem
@@ -40,7 +42,13 @@ def _read_npz(path: Path) -> tuple:
                         "with numpy.savez(path, X=..., y=...) from numeric arrays") from None
 
 
-def _read_csv(path: Path) -> tuple:
+def _read_npz(path: Path) -> tuple:
+    a = _npz(path, ("X", "y"), ("X_test", "y_test"))
+    return a["X"], a["y"], (a["X_test"], a["y_test"]) if "X_test" in a and "y_test" in a else None
+
+
+def _csv_table(path: Path) -> np.ndarray:
+    """The data rows of a CSV (its first row is the header) as a 2-D array of stripped strings."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
@@ -54,14 +62,21 @@ def _read_csv(path: Path) -> tuple:
         bad = next(i for i, r in enumerate(rows) if len(r) != len(rows[0]))
         raise DataError(f"{path}: rows have different numbers of columns (data row {bad + 1} has {len(rows[bad])}, "
                         f"the first {len(rows[0])}); fix the CSV")
-    if len(rows[0]) < 2:
-        raise DataError(f"{path} needs feature columns and a label column (last); got {len(rows[0])} column")
-    table = np.array(rows, dtype=str)
+    return np.array(rows, dtype=str)
+
+
+def _features(columns: np.ndarray, path: Path) -> np.ndarray:
     try:
-        X = np.where(table[:, :-1] == "", "nan", table[:, :-1]).astype(np.float64)
+        return np.where(columns == "", "nan", columns).astype(np.float64)
     except ValueError:
         raise DataError(f"{path}: feature columns must hold numbers; encode categorical features first") from None
-    return X, table[:, -1], None
+
+
+def _read_csv(path: Path) -> tuple:
+    table = _csv_table(path)
+    if table.shape[1] < 2:
+        raise DataError(f"{path} needs feature columns and a label column (last); got {table.shape[1]} column")
+    return _features(table[:, :-1], path), table[:, -1], None
 
 
 def _check_labels(y: np.ndarray, path: Path, what: str = "labels") -> np.ndarray:
@@ -134,34 +149,14 @@ def read_inputs(path: str | Path, n_features: int) -> tuple[np.ndarray, np.ndarr
     if path.suffix not in SUFFIXES:
         raise DataError(f"{path.name}: predictions read .npz or .csv files; got {path.suffix or 'no suffix'}")
     if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                if "X" not in f:
-                    raise DataError(f"{path} must hold an array 'X' (and optionally 'y'); it holds "
-                                    f"{', '.join(f.files) or 'nothing'}")
-                X, y = f["X"], (f["y"] if "y" in f else None)
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(f"{path} is not a readable .npz of numeric arrays ({str(exc).splitlines()[0]})") from None
+        a = _npz(path, ("X",), ("y",))
+        X, y = a["X"], a.get("y")
     else:
-        try:
-            rows = [r for r in csv.reader(path.read_text().splitlines()) if r and any(c.strip() for c in r)][1:]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path} cannot be read as text ({exc}); pass a UTF-8 CSV file") from None
-        if not rows:
-            raise DataError(f"{path} holds no samples (empty, or a header row only); add one row per sample")
-        widths = {len(r) for r in rows}
-        if len(widths) > 1 or widths.pop() not in (n_features, n_features + 1):
+        table = _csv_table(path)
+        if table.shape[1] not in (n_features, n_features + 1):
             raise DataError(f"{path.name}: every row needs {n_features} feature columns (the model's input), plus "
-                            f"optionally the label last; got {sorted({len(r) for r in rows})} columns")
-        table = np.array([[c.strip() for c in r] for r in rows], dtype=str)
-        labelled = table.shape[1] == n_features + 1
-        try:
-            X = table[:, :n_features].astype(np.float64)
-        except ValueError:
-            raise DataError(f"{path.name}: feature columns must hold numbers") from None
-        y = table[:, -1] if labelled else None
+                            f"optionally the label last; got {table.shape[1]} columns")
+        X, y = _features(table[:, :n_features], path), table[:, n_features] if table.shape[1] > n_features else None
     X = as_features(X, name=f"{path.name} features").numpy()
     if y is not None:
         y = _check_labels(np.asarray(y), path)

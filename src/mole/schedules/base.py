@@ -200,7 +200,7 @@ class FrozenInput:
         """Resuming with augmentation: draw again the ``n_epochs`` epochs the first trained module drew (from
         the generator in its state at the start of the run), keeping them as that module did."""
         for _ in range(n_epochs):
-            for _ in self.batches(generator):  # augmented tensors only: no neighbourhoods to size
+            for _ in self.batches(generator):
                 pass
 
     def skip_to(self, epoch: int) -> None:
@@ -210,7 +210,7 @@ class FrozenInput:
     def batches(self, generator: torch.Generator, training: list[nn.Module] = ()) -> Iterator[LocalBatch]:
         """One epoch's batches for the modules being trained, ``training`` (a chain; sampled graphs draw as deep
         a neighbourhood as it and the frozen modules run per batch need)."""
-        hops = self.data.hops([*self.prefix, *training]) if self.recompute else self.data.hops(list(training))
+        hops = self.data.hops([*self.prefix, *training])  # the prefix: frozen modules run per batch (if any)
         if not self.data.augments and not self.recompute:
             yield from self.data.batches(self.t, self.batch_size, generator, hops)
             return

@@ -57,7 +57,8 @@ class SequentialSchedule(Schedule):
                     callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches,
                                              first_epoch=first)
                     for epoch in range(first, epochs):
-                        train_epoch([stage], frozen.batches(generator, [stage.module]), epoch, callbacks=callbacks, memory=memory)
+                        train_epoch([stage], frozen.batches(generator, [stage.module]), epoch, callbacks=callbacks,
+                                    memory=memory)
                     callbacks.on_stage_end(stage=stage, epochs=epochs)
                 stage.freeze()
                 if not stage.is_head:

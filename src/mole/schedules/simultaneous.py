@@ -49,7 +49,8 @@ class SimultaneousSchedule(Schedule):
         for stage in training:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches, first_epoch=start_epoch)
         for epoch in range(start_epoch, epochs if training else 0):
-            train_epoch(training, frozen.batches(generator, [s.module for s in training]), epoch, callbacks=callbacks, memory=memory)
+            train_epoch(training, frozen.batches(generator, [s.module for s in training]), epoch, callbacks=callbacks,
+                        memory=memory)
         for stage in training:
             callbacks.on_stage_end(stage=stage, epochs=epochs)
         for stage in training:
