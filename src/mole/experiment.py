@@ -273,7 +273,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name
         extra = callbacks(method)
-        if fold == 0:
+        if fold == 0 and is_primary():  # under torchrun only rank 0 writes to the run folder
             monitor = _monitor(cfg, train)
             a = cfg.analysis
             metrics = EpochMetrics(out / METRICS, method, test=test if a.accuracy_every else None, monitor=monitor,
@@ -283,6 +283,8 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
         res = fit(net, train, method=method, config=train_cfg, groups=groups, callbacks=extra, checkpoint=ckpt,
                   resume=cfg.resume)
+        if not is_primary():
+            return {"method": method}  # another node's worker: rank 0 holds the trained network and reports
         save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
                    getattr(dataset, "preprocess", None))
         accs.append(res.score(test))
@@ -345,8 +347,9 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
         raise ConfigError(f"--folds {cfg.folds} is too many for {len(dataset.graphs)} graphs: each test fold needs "
                           f"2 or more; use at most {len(dataset.graphs) // 2}")
     out = run_folder(cfg)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
-    (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
+    if is_primary():  # the nodes of a torchrun launch may share the folder: one writer
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
+        (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
     sampling = sampling_plan(cfg, dataset)
     results = {"dataset": cfg.dataset, "model": cfg.model, "seed": cfg.seed, "mole_version": __version__,
                "data": dataset.summary(), "run_dir": str(out), "runs": []}

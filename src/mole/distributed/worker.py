@@ -173,17 +173,25 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
             "loop": (first, time.time()), "peak_bytes": memory.peak_bytes, "wait_seconds": waited}
 
 
+def join_group(device: torch.device, timeout: float) -> bool:
+    """Join the ``env://`` process group unless this process is in one already; True if it joined here (the
+    caller then destroys it). The rendezvous waits for every worker's start-up (fresh interpreters importing
+    torch), so it gets at least STARTUP seconds; within a local launch the parent's watchdog enforces
+    ``timeout`` anyway."""
+    if dist.is_initialized():
+        return False
+    backend = "nccl" if device.type == "cuda" and dist.is_nccl_available() else "gloo"
+    dist.init_process_group(backend, init_method="env://", rank=int(os.environ["RANK"]),
+                            world_size=int(os.environ["WORLD_SIZE"]),
+                            timeout=timedelta(seconds=max(timeout, STARTUP)))
+    return True
+
+
 def run_worker(spec: WorkerSpec, rank: int, world: int, beat=lambda state=WORKING: None) -> Optional[list[dict]]:
     """Train worker ``rank``'s modules; return the gathered results of all workers at rank 0."""
     torch.set_num_threads(max(1, spec.threads))
     place(spec, rank)
-    own_group = not dist.is_initialized()
-    if own_group:
-        backend = "nccl" if _device(spec).type == "cuda" and dist.is_nccl_available() else "gloo"
-        # the rendezvous waits for every worker's start-up (fresh interpreters importing torch): give it at
-        # least STARTUP seconds; within a local launch the parent's watchdog enforces spec.timeout anyway
-        dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
-                                timeout=timedelta(seconds=max(spec.timeout, STARTUP)))
+    own_group = join_group(_device(spec), spec.timeout)
     try:
         mine = _train(spec, rank, world, beat)
         gathered = [None] * world if rank == 0 else None

@@ -91,23 +91,56 @@ def _snapshot_plan(folder: Path, groups: list[list[int]], workers: int, resume: 
     return groups, 0
 
 
-def _torchrun_worker(spec, rank: int, world: int, groups: list[list[int]]):
-    """This process is worker ``rank`` of a torchrun launch; a peer that dies or stops answering (its node lost)
-    ends the run with :class:`~mole.distributed.WorkerFailure` naming both workers, one line at the CLI."""
-    from ..distributed import WorkerFailure, run_worker
+def _saved_epochs(folder: Path, rank: int) -> set[int]:
+    return {int(p.stem.split("epoch")[1]) for p in folder.glob(f"worker{rank}-epoch*.pt")}
+
+
+def _agreed_plan(folder: Path, groups: list[list[int]], resume: bool, rank: int) -> tuple[list, int]:
+    """:func:`_snapshot_plan` for the nodes of a torchrun launch, whose folders may be one shared folder or one
+    per host: every node reports its saved plan and snapshot epochs, all resume from the last epoch every
+    worker has (with the saved groups) or all start afresh; a node only ever deletes its own worker's files and
+    writes the plan atomically, so nodes sharing the folder cannot trip over one another."""
+    import torch.distributed as dist
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = folder / "groups.json"
+    saved = json.loads(plan.read_text()) if resume and plan.exists() else None
+    reports = [None] * dist.get_world_size()
+    dist.all_gather_object(reports, (saved, _saved_epochs(folder, rank) if saved else set()))
+    plans = [p for p, _ in reports]
+    if plans[0] is not None and len(plans[0]) == len(reports) and all(p == plans[0] for p in plans):
+        return plans[0], max(set.intersection(*(e for _, e in reports)), default=0)
+    for old in folder.glob(f"worker{rank}-epoch*.pt"):
+        old.unlink()
+    tmp = folder / f"groups.json.{rank}.tmp"
+    tmp.write_text(json.dumps(groups))
+    os.replace(tmp, plan)
+    return groups, 0
+
+
+def _node_failures(rank: int, groups: list[list[int]] | None):
+    """A peer that dies or stops answering (its node lost) ends the run with
+    :class:`~mole.distributed.WorkerFailure` naming both workers: one line at the CLI."""
+    import contextlib
+    from ..distributed import WorkerFailure
     from ..distributed.channel import PeerLost
-    tic = time.time()
-    try:
-        return run_worker(spec, rank, world)
-    except PeerLost as exc:
-        raise WorkerFailure(f"worker {rank} ({describe_group(groups[rank])}) lost contact with worker {exc.peer} "
-                            f"({describe_group(groups[exc.peer])}) after {time.time() - tic:.0f} s: its node died, "
-                            "hung or lost the network; restart both nodes (add --resume to continue)",
-                            {"worker": exc.peer, "reporter": rank, "reason": str(exc)}) from None
-    except torch.distributed.DistError as exc:  # a collective (the final gather) failing because a node left
-        raise WorkerFailure(f"worker {rank} ({describe_group(groups[rank])}): the distributed run failed "
-                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); a node was lost: "
-                            "restart both nodes (add --resume to continue)", {"reporter": rank}) from None
+    me = f"worker {rank}" + (f" ({describe_group(groups[rank])})" if groups else "")
+
+    @contextlib.contextmanager
+    def watch():
+        tic = time.time()
+        try:
+            yield
+        except PeerLost as exc:
+            raise WorkerFailure(f"{me} lost contact with worker {exc.peer}"
+                                f"{f' ({describe_group(groups[exc.peer])})' if groups else ''} after "
+                                f"{time.time() - tic:.0f} s: its node died, hung or lost the network; restart both "
+                                "nodes (add --resume to continue)",
+                                {"worker": exc.peer, "reporter": rank, "reason": str(exc)}) from None
+        except torch.distributed.DistError as exc:  # a collective (planning, the final gather) failing
+            raise WorkerFailure(f"{me}: the distributed run failed "
+                                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); a node was lost: "
+                                "restart both nodes (add --resume to continue)", {"reporter": rank}) from None
+    return watch()
 
 
 def describe_group(group: list[int]) -> str:
@@ -137,11 +170,51 @@ class AsynchronousSchedule(Schedule):
     def from_config(cls, config) -> "AsynchronousSchedule":
         return cls(workers=config.workers, timeout=config.worker_timeout)
 
+    def _spec(self, stages, groups, data, epochs, batch_size, generator, start, snapshots, resume_epoch, local):
+        from ..distributed import WorkerSpec
+        n_batches = data.n_batches(batch_size)
+        lead = -(-(self.workers - 1) * self.max_in_flight // max(1, n_batches))  # epochs one worker may lead by
+        return WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
+                          self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local),
+                          snapshots=snapshots, resume_epoch=resume_epoch, keep_epochs=lead + 2)
+
+    @staticmethod
+    def _begin(stages, callbacks, epochs, n_batches):
+        for stage in stages:
+            callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
+
+    def _as_torchrun_node(self, stages, data, epochs, batch_size, generator, callbacks, start, snapshots, resume):
+        """This process is worker ``RANK`` of a torchrun launch: it joins the process group first, so that the
+        nodes agree on one plan (rank 0's cost measurement and module groups, the snapshot epoch to resume
+        from) before any of them trains; returns (gathered results at rank 0, groups, costs)."""
+        import torch.distributed as dist
+        from ..distributed.worker import join_group
+        rank = int(os.environ["RANK"])
+        param = next((p for s in stages for p in s.module.parameters()), None)
+        own = join_group(param.device if param is not None else torch.device("cpu"), self.timeout)
+        try:
+            with _node_failures(rank, None):
+                plan = [stage_costs(stages, data, batch_size, start) if rank == 0 else None]
+                dist.broadcast_object_list(plan, src=0)  # timings differ between nodes: rank 0's decide
+                costs = plan[0]
+                groups, resume_epoch = balanced_groups(costs, self.workers), 0
+                if snapshots is not None:
+                    groups, resume_epoch = _agreed_plan(Path(snapshots), groups, resume, rank)
+            spec = self._spec(stages, groups, data, epochs, batch_size, generator, start, snapshots, resume_epoch,
+                              local=int(os.environ.get("LOCAL_WORLD_SIZE", self.workers)))
+            self._begin(stages[start:], callbacks, epochs, data.n_batches(batch_size))
+            with _node_failures(rank, groups):
+                from ..distributed import run_worker
+                return run_worker(spec, rank, self.workers), groups, costs
+        finally:
+            if own:
+                dist.destroy_process_group()
+
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
             generator: torch.Generator, callbacks: CallbackList, memory: ActivationMemory,
             start: int = 0, start_epoch: int = 0, restore=None, snapshots: str | None = None,
             resume: bool = False) -> None:
-        from ..distributed import WorkerSpec, is_primary, launch_local, run_worker
+        from ..distributed import is_primary, launch_local
         if self.workers > len(stages):
             raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
                               f"use --workers between 1 and {len(stages)}")
@@ -161,22 +234,19 @@ class AsynchronousSchedule(Schedule):
         if torchrun and int(os.environ["WORLD_SIZE"]) != self.workers:
             raise ConfigError(f"torchrun started {os.environ['WORLD_SIZE']} processes but --workers is "
                               f"{self.workers}; make them equal")
-        costs = stage_costs(stages, data, batch_size, start)
-        groups, resume_epoch = balanced_groups(costs, self.workers), 0
-        if snapshots is not None:
-            groups, resume_epoch = _snapshot_plan(Path(snapshots), groups, self.workers, resume)
-        local = int(os.environ.get("LOCAL_WORLD_SIZE", self.workers)) if torchrun else self.workers
-        n_batches = data.n_batches(batch_size)
-        lead = -(-(self.workers - 1) * self.max_in_flight // max(1, n_batches))  # epochs one worker may lead by
-        spec = WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
-                          self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local),
-                          snapshots=snapshots, resume_epoch=resume_epoch, keep_epochs=lead + 2)
-        for stage in stages[start:]:
-            callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches)
         if torchrun:
-            gathered = _torchrun_worker(spec, int(os.environ["RANK"]), self.workers, groups)
+            gathered, groups, costs = self._as_torchrun_node(stages, data, epochs, batch_size, generator,
+                                                             callbacks, start, snapshots, resume)
         else:
+            costs = stage_costs(stages, data, batch_size, start)
+            groups, resume_epoch = balanced_groups(costs, self.workers), 0
+            if snapshots is not None:
+                groups, resume_epoch = _snapshot_plan(Path(snapshots), groups, self.workers, resume)
+            spec = self._spec(stages, groups, data, epochs, batch_size, generator, start, snapshots, resume_epoch,
+                              local=self.workers)
+            self._begin(stages[start:], callbacks, epochs, data.n_batches(batch_size))
             gathered = launch_local(spec, self.workers, lambda r: describe_group(groups[r]), self.timeout)
+        n_batches = data.n_batches(batch_size)
         for stage in stages:
             stage.freeze()
         if not is_primary():
