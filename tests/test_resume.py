@@ -142,4 +142,6 @@ def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path):
     full = json.loads((tmp_path / "full" / "results.json").read_text())
     resumed = json.loads((killed / "results.json").read_text())
     assert _comparable(resumed) == _comparable(full)
+    assert resumed["runs"][0]["schedule_info"]["resumed_from_epoch"] >= 1
+    assert full["runs"][0]["schedule_info"]["resumed_from_epoch"] == 0
     assert not snapshots.exists()  # the finished run's checkpoint took over

@@ -73,3 +73,50 @@ def test_a_lost_node_fails_the_run_within_30_s_with_one_line(tmp_path):
     assert time.time() - tic < 30 and nodes[0].returncode != 0
     errors = [line for line in log.splitlines() if line.startswith("mole: error:")]
     assert len(errors) == 1 and "lost contact with worker 1" in errors[0], log[-3000:]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")
+def test_killed_torchrun_nodes_resume_from_their_snapshots_each_in_its_own_folder(tmp_path):
+    """Two hosts without a shared disk: each node keeps its worker's snapshots in its own --out; both killed
+    mid-run and restarted with --resume, they agree on the last epoch both workers finished and end exactly
+    where an uninterrupted two-node run ends."""
+    import signal
+    import time
+    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
+    args = [a if a != "3" else "12" for a in ARGS] + ["--batch-size", "32"]
+
+    def launch(name, *extra):
+        port = str(free_port())
+        return [subprocess.Popen([torchrun, "--nnodes", "2", "--nproc-per-node", "1", "--node-rank", str(rank),
+                                  "--master-addr", "127.0.0.1", "--master-port", port, *args, "--out",
+                                  str(tmp_path / f"{name}{rank}"), *extra], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, start_new_session=True) for rank in (0, 1)]
+
+    def finish(nodes):
+        logs = [p.communicate(timeout=240)[0] for p in nodes]
+        assert nodes[0].returncode == 0, logs[0][-2000:]
+
+    nodes = launch("node")
+    folders = [tmp_path / f"node{rank}" / "checkpoints" / "mole.workers" for rank in (0, 1)]
+    deadline = time.time() + 120
+    while not all(list(folders[r].glob(f"worker{r}-epoch*.pt")) for r in (0, 1)) and time.time() < deadline:
+        time.sleep(0.05)
+    for node in nodes:  # both hosts go down: torchrun agents and their workers
+        workers = [int(pid) for pid in subprocess.run(["ps", "-o", "pid=", "--ppid", str(node.pid)],
+                                                      capture_output=True, text=True).stdout.split()]
+        os.killpg(node.pid, signal.SIGKILL)
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        node.communicate()
+    assert not (tmp_path / "node0" / "results.json").exists(), "the run finished before the kill; make it longer"
+    assert not list(folders[0].glob("worker1-*")) and not list(folders[1].glob("worker0-*"))  # no shared disk
+    finish(launch("node", "--resume"))
+    finish(launch("whole"))
+    resumed, whole = (json.loads((tmp_path / f"{name}0" / "results.json").read_text())["runs"][0]
+                      for name in ("node", "whole"))
+    assert resumed["schedule_info"]["resumed_from_epoch"] >= 1
+    assert resumed["test_accuracy"] == whole["test_accuracy"]
+    assert [m["final_loss"] for m in resumed["modules"]] == [m["final_loss"] for m in whole["modules"]]
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in resumed["history"]] == \
+        [{k: v for k, v in h.items() if k != "seconds"} for h in whole["history"]]
+    assert not (tmp_path / "node1" / "results.json").exists()  # rank 0 reports

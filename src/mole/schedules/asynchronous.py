@@ -186,7 +186,7 @@ class AsynchronousSchedule(Schedule):
     def _as_torchrun_node(self, stages, data, epochs, batch_size, generator, callbacks, start, snapshots, resume):
         """This process is worker ``RANK`` of a torchrun launch: it joins the process group first, so that the
         nodes agree on one plan (rank 0's cost measurement and module groups, the snapshot epoch to resume
-        from) before any of them trains; returns (gathered results at rank 0, groups, costs)."""
+        from) before any of them trains; returns (gathered results at rank 0, the worker spec, costs)."""
         import torch.distributed as dist
         from ..distributed.worker import join_group
         rank = int(os.environ["RANK"])
@@ -205,7 +205,7 @@ class AsynchronousSchedule(Schedule):
             self._begin(stages[start:], callbacks, epochs, data.n_batches(batch_size))
             with _node_failures(rank, groups):
                 from ..distributed import run_worker
-                return run_worker(spec, rank, self.workers), groups, costs
+                return run_worker(spec, rank, self.workers), spec, costs
         finally:
             if own:
                 dist.destroy_process_group()
@@ -235,7 +235,7 @@ class AsynchronousSchedule(Schedule):
             raise ConfigError(f"torchrun started {os.environ['WORLD_SIZE']} processes but --workers is "
                               f"{self.workers}; make them equal")
         if torchrun:
-            gathered, groups, costs = self._as_torchrun_node(stages, data, epochs, batch_size, generator,
+            gathered, spec, costs = self._as_torchrun_node(stages, data, epochs, batch_size, generator,
                                                              callbacks, start, snapshots, resume)
         else:
             costs = stage_costs(stages, data, batch_size, start)
@@ -246,7 +246,7 @@ class AsynchronousSchedule(Schedule):
                               local=self.workers)
             self._begin(stages[start:], callbacks, epochs, data.n_batches(batch_size))
             gathered = launch_local(spec, self.workers, lambda r: describe_group(groups[r]), self.timeout)
-        n_batches = data.n_batches(batch_size)
+        n_batches, groups = data.n_batches(batch_size), spec.groups
         for stage in stages:
             stage.freeze()
         if not is_primary():
@@ -259,6 +259,7 @@ class AsynchronousSchedule(Schedule):
         self.loop_seconds = max(b for _, b in loops) - min(a for a, _ in loops) if loops else 0.0
         self.info = {"workers": self.workers, "groups": [[i + 1 for i in g] for g in groups],
                      "stage_costs_ms": [round(1000 * c, 3) for c in costs],
+                     "resumed_from_epoch": spec.resume_epoch,  # 0: a fresh start (or no snapshots)
                      "startup_seconds": (min(a for a, _ in loops) - tic) if loops else None,
                      "loop_seconds": self.loop_seconds,
                      "wait_seconds": [round(p["wait_seconds"], 3) for p in sorted(gathered, key=lambda p: p["rank"])]}
