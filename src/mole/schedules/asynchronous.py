@@ -15,7 +15,10 @@ pipeline runs at the pace of its slowest worker. Each worker uses ``cpu_count //
 Launch: with no ``torch.distributed`` environment, ``workers`` local processes are started (gloo,
 ``env://`` on a free local port) and watched (:func:`mole.distributed.launch_local`). Under
 ``torchrun`` (``RANK``/``WORLD_SIZE`` set, e.g. ``torchrun --nnodes 2 --nproc-per-node 1 -m mole.cli run
---schedule async --workers 2 ...``) this process *is* worker ``RANK``; rank 0 assembles the model.
+--schedule async --workers 2 ...``) this process *is* worker ``RANK``; rank 0 assembles the model. The
+nodes join the process group before planning and agree on one plan: rank 0's cost measurement decides the
+groups (each node's own timings could split differently), and on resume all continue from the last epoch
+every worker has a snapshot of, whether ``--out`` is one shared folder or one per host.
 
 Throughput: ``loop_seconds`` runs from the first worker's first batch to the last worker's last
 batch (process start-up, ``startup_seconds``, is reported apart).
