@@ -11,16 +11,42 @@ is a module (the paper: "each layer is a training atom"), where a layer is
   pooling, dropout).
 
 Explicit groups of top-level child indices override this, e.g. ``[[0, 1], [2, 3], [4]]``.
-The last module is the classifier head.
+The last module is the classifier head. A module of several layers is a :class:`Chain`: graph context
+(``edge_index``, ...) reaches its message-passing layers, the others get the features alone.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from .errors import ConfigError
+
+
+def takes_context(layer: nn.Module) -> bool:
+    """Whether ``layer``'s forward takes more than its input (a message-passing layer: ``x, edge_index, ...``)."""
+    return _forward_takes_context(type(layer))
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_takes_context(cls: type) -> bool:
+    kinds = [p.kind for p in inspect.signature(cls.forward).parameters.values()][1:]  # after self
+    return inspect.Parameter.VAR_POSITIONAL in kinds or sum(
+        k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds) > 1
+
+
+class Chain(nn.Sequential):
+    """The layers of one module, in order. Graph context (``edge_index``, ...) goes to the layers whose forward
+    takes it (PyG convs, ``torch_geometric.nn.Sequential`` blocks); the others get the node features alone, so a
+    module may group several message-passing layers with their activations."""
+
+    def forward(self, x: torch.Tensor, *context) -> torch.Tensor:
+        for layer in self:
+            x = layer(x, *context) if context and takes_context(layer) else layer(x)
+        return x
 
 
 def _starts_module(layer: nn.Module) -> bool:
@@ -103,7 +129,7 @@ class ModularNetwork(nn.Module):
                               "(hidden modules + a classifier head). Add a layer or pass groups.")
         self.groups = groups
         self.blocks = nn.ModuleList(
-            nn.Sequential(*[layers[i] for i in g]) if len(g) > 1 else layers[g[0]] for g in groups)
+            Chain(*[layers[i] for i in g]) if len(g) > 1 else layers[g[0]] for g in groups)
 
     def __len__(self) -> int:
         return len(self.blocks)

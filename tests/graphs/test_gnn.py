@@ -54,3 +54,30 @@ def test_gradient_isolation_for_gnn_modules(communities, paths_and_stars, task, 
         assert changed == (j == k), f"module {j} after a step of module {k}"
         if j != k:
             assert all(p.grad is None for p in block.parameters())
+
+
+def test_a_module_may_group_several_graph_layers(communities):
+    """Several message-passing layers in one module (``--module-size 2``, or a flat user ``nn.Sequential`` of
+    convs and activations): the edges reach every conv of the group, the activations get the features alone."""
+    from torch import nn
+    from torch_geometric.nn import GCNConv
+    train, test = communities
+    single = make("gcn", "node", 3, 3, hidden=(16, 16, 16))
+    grouped = ModularNetwork(list(single.blocks), groups=[[0, 1], [2], [3]])
+    assert len(grouped) == 3 and grouped.groups == [[0, 1], [2], [3]]
+    assert torch.equal(grouped(train.x, train.edge_index), single(train.x, train.edge_index))
+    result = mole.fit(grouped, train, config=TrainConfig(epochs=60, lr=0.01))
+    assert result.score(test) > 0.7
+    torch.manual_seed(0)
+    flat = ModularNetwork(nn.Sequential(GCNConv(3, 16), nn.ReLU(), GCNConv(16, 16), nn.ReLU(), GCNConv(16, 3)))
+    assert flat.groups == [[0, 1], [2, 3], [4]]
+    assert mole.fit(flat, train, config=TrainConfig(epochs=60, lr=0.01)).score(test) > 0.7
+
+
+def test_cli_module_size_groups_graph_layers(tmp_path):
+    import json
+    from mole.cli import main
+    assert main(["run", "--dataset", "karate", "--hidden", "8,8,8", "--module-size", "2", "--epochs", "2",
+                 "--methods", "mole", "-q", "--no-plots", "--out", str(tmp_path / "run")]) == 0
+    modules = json.loads((tmp_path / "run" / "results.json").read_text())["runs"][0]["modules"]
+    assert [sum(layer.startswith("GCNConv") for layer in m["layers"]) for m in modules] == [2, 1, 1]

@@ -48,6 +48,17 @@ def test_chunked_layer_wise_outputs_equal_the_full_graph_forward(sbm, conv):
     assert torch.allclose(sampled(train.x[n_id], *context)[:50], full(train.x, train.edge_index)[:50], atol=1e-5)
 
 
+def test_chunked_outputs_of_modules_that_group_two_graph_layers_are_exact(sbm):
+    """A module of two message-passing layers needs two hops of neighbourhood; its chunked output is still exact."""
+    train, _ = sbm
+    full, sampled = _nets("gcn", hidden=(16, 16, 16))
+    full, sampled = (ModularNetwork(list(n.blocks), groups=[[0, 1], [2, 3]]).eval() for n in (full, sampled))
+    data = SampledNodeData.of(train, fanout=3, gcn_weights=True, chunk=97)
+    assert [message_passing_depth(b) for b in sampled.blocks] == [2, 2]
+    for a, b in zip(train.representations(full.blocks), data.representations(sampled.blocks)):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_gcn_without_its_weights_would_differ(sbm):
     """The check above can fail: a GCN normalized by the subgraph's own degrees gives other outputs."""
     train, _ = sbm
