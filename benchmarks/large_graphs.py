@@ -74,10 +74,10 @@ def child(size: int, row: str) -> dict:
     epochs = epochs or max(2, -(-MIN_STEPS * batch // len(ds.train)))
     train, test = ds.train, ds.test
     if sampled:
-        train = SampledNodeData.of(train, fanout=10, gcn_weights=True)
+        train = SampledNodeData.of(train, fanout=10, weights="gcn")
         test = train.subset(test.index)
     torch.manual_seed(0)
-    net = build_model("gcn", ds.input_shape, ds.n_classes, hidden=(64,), task="node", gcn_normalize=not sampled)
+    net = build_model("gcn", ds.input_shape, ds.n_classes, hidden=(64,), task="node", edge_weights=sampled)
     gc.collect()
     try:  # hand the loader's freed memory back to the system, so the baseline is the data itself
         ctypes.CDLL("libc.so.6").malloc_trim(0)

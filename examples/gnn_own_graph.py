@@ -4,8 +4,8 @@
 
 The graph here is synthetic (two communities, noisy features); put your own ``x`` (N, F), ``edge_index``
 (2, E) and ``y`` (N,) in its place. ``NodeData`` says which nodes' labels the objective sees; for graphs too big
-for a full-graph step, ``SampledNodeData.of(train, fanout=10, gcn_weights=True)`` trains on sampled
-neighbourhoods instead (build the GCN with ``gcn_normalize=False``).
+for a full-graph step, ``SampledNodeData.of(train, fanout=10, weights="gcn")`` trains on sampled
+neighbourhoods instead (build the GCN with ``edge_weights=True``).
 """
 import os
 

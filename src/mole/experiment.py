@@ -39,6 +39,7 @@ from .modular import grouped
 from .saving import build_network, model_path, save_model
 from .logs import EpochMetrics
 from .models import DEPTHS, MODELS
+from .models.gnn import EDGE_WEIGHTED
 from .rules import RULES
 from .validation import choose
 
@@ -194,7 +195,7 @@ def _splits(dataset, cfg: ExperimentConfig, sampling: Optional[dict] = None) -> 
     if isinstance(dataset, GraphDataset):
         return dataset.folds(cfg.folds, cfg.seed)
     if isinstance(dataset, NodeDataset) and sampling:
-        train = SampledNodeData.of(dataset.train, fanout=cfg.fanout, gcn_weights=cfg.model == "gcn")
+        train = SampledNodeData.of(dataset.train, fanout=cfg.fanout, weights=EDGE_WEIGHTED.get(cfg.model))
         return [(train, train.subset(dataset.test.index))]
     if isinstance(dataset, NodeDataset):
         return [(dataset.train, dataset.test)]
@@ -265,7 +266,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         build = {"name": cfg.model, "input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes,
                  "hidden": list(cfg.hidden), "channels": list(cfg.channels), "batch_norm": cfg.batch_norm,
                  "task": dataset.kind, "dropout": cfg.dropout, "depth": cfg.depth,
-                 "gcn_normalize": not isinstance(train, SampledNodeData)}
+                 "edge_weights": isinstance(train, SampledNodeData)}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
             net = build_network(build)

@@ -10,6 +10,7 @@ from mole.adapters.sampling import InEdges, message_passing_depth
 from mole.cli import main
 from mole.data import load_dataset
 from mole.models import build_model
+from mole.models.gnn import EDGE_WEIGHTED
 from mole.modular import ModularNetwork
 
 
@@ -27,7 +28,7 @@ def _nets(conv, hidden=(16, 16)):
     torch.manual_seed(0)
     full = ModularNetwork(build_model(conv, (32,), 10, hidden=hidden, task="node"))
     torch.manual_seed(0)
-    sampled = ModularNetwork(build_model(conv, (32,), 10, hidden=hidden, task="node", gcn_normalize=False))
+    sampled = ModularNetwork(build_model(conv, (32,), 10, hidden=hidden, task="node", edge_weights=True))
     return full.eval(), sampled.eval()
 
 
@@ -35,7 +36,7 @@ def _nets(conv, hidden=(16, 16)):
 def test_chunked_layer_wise_outputs_equal_the_full_graph_forward(sbm, conv):
     train, _ = sbm
     full, sampled = _nets(conv)
-    data = SampledNodeData.of(train, fanout=3, gcn_weights=conv == "gcn", chunk=97)  # 16 uneven chunks
+    data = SampledNodeData.of(train, fanout=3, weights=EDGE_WEIGHTED.get(conv), chunk=97)  # 16 uneven chunks
     want = train.logits(full)
     got = data.logits(sampled)
     assert torch.allclose(got, want, atol=1e-5)
@@ -53,7 +54,7 @@ def test_chunked_outputs_of_modules_that_group_two_graph_layers_are_exact(sbm):
     train, _ = sbm
     full, sampled = _nets("gcn", hidden=(16, 16, 16))
     full, sampled = (ModularNetwork(list(n.blocks), groups=[[0, 1], [2, 3]]).eval() for n in (full, sampled))
-    data = SampledNodeData.of(train, fanout=3, gcn_weights=True, chunk=97)
+    data = SampledNodeData.of(train, fanout=3, weights="gcn", chunk=97)
     assert [message_passing_depth(b) for b in sampled.blocks] == [2, 2]
     for a, b in zip(train.representations(full.blocks), data.representations(sampled.blocks)):
         assert torch.allclose(a, b, atol=1e-5)
@@ -86,9 +87,12 @@ def test_sampled_neighbourhoods(sbm):
     assert torch.equal(draw(1), draw(1)) and not torch.equal(draw(1), draw(2))
 
 
-def test_sampled_gcn_weights_are_unbiased(sbm):
+@pytest.mark.parametrize("weights", ["gcn", "sum"])
+def test_sampled_weights_are_unbiased(sbm, weights):
+    """Over many draws of a 3-edge sample, the kept weights add up to the full in-neighbourhood's (GCN: its
+    normalized weights; GIN's sum: its degree), so the sampled aggregation is unbiased."""
     train, _ = sbm
-    edges = InEdges(train.edge_index, train.x.shape[0], gcn_weights=True)
+    edges = InEdges(train.edge_index, train.x.shape[0], weights=weights)
     node = int(edges.deg.argmax())  # the best-connected node: fanout 3 keeps a fraction of its in-edges
     full = edges.weight[edges.ptr[node]:edges.ptr[node + 1]].sum()
     g = torch.Generator().manual_seed(0)
@@ -107,12 +111,34 @@ def test_depth_of_modules():
     assert message_passing_depth(blocks) == 3 and message_passing_depth(build_model("gin", (8,), 3)) == 3
 
 
+def test_weighted_gin_is_gin_when_every_weight_is_one(sbm):
+    from torch_geometric.nn import GINConv
+    from mole.models.gnn import WeightedGINConv
+    train, _ = sbm
+    torch.manual_seed(0)
+    plain = GINConv(torch.nn.Linear(32, 8))
+    weighted = WeightedGINConv(torch.nn.Linear(32, 8))
+    weighted.load_state_dict(plain.state_dict())
+    ones = torch.ones(train.edge_index.shape[1])
+    assert torch.allclose(weighted(train.x, train.edge_index, ones), plain(train.x, train.edge_index), atol=1e-5)
+    assert not torch.allclose(weighted(train.x, train.edge_index, 2 * ones), plain(train.x, train.edge_index))
+
+
+def test_sampled_gin_learns_the_communities(sbm):
+    train, test = sbm
+    data = SampledNodeData.of(train, fanout=3, weights="sum")
+    torch.manual_seed(0)
+    net = build_model("gin", (32,), 10, hidden=(32,), task="node", dropout=0.0, edge_weights=True)
+    res = mole.fit(net, data, config=mole.TrainConfig(epochs=15, lr=0.01, batch_size=64))
+    assert res.score(data.subset(test.index)) > 0.5
+
+
 @pytest.mark.parametrize("method", ["mole", "bp", "dgl"])
 def test_sampled_training_learns_the_communities(sbm, method):
     train, test = sbm
-    data = SampledNodeData.of(train, fanout=5, gcn_weights=True)
+    data = SampledNodeData.of(train, fanout=5, weights="gcn")
     torch.manual_seed(0)
-    net = build_model("gcn", (32,), 10, hidden=(32,), task="node", dropout=0.0, gcn_normalize=False)
+    net = build_model("gcn", (32,), 10, hidden=(32,), task="node", dropout=0.0, edge_weights=True)
     res = mole.fit(net, data, method=method, config=mole.TrainConfig(epochs=15, lr=0.01, batch_size=64))
     assert res.score(data.subset(test.index)) > 0.5  # chance 0.1; features alone give ~0.3
 
@@ -131,11 +157,11 @@ def test_batches_hold_the_neighbourhood_their_modules_need(sbm):
 
 def test_async_samples_the_same_neighbourhoods_as_simultaneous(sbm):
     train, test = sbm
-    data = SampledNodeData.of(train, fanout=4, gcn_weights=True)
+    data = SampledNodeData.of(train, fanout=4, weights="gcn")
 
     def run(schedule):
         torch.manual_seed(0)
-        net = build_model("gcn", (32,), 10, hidden=(16,), task="node", dropout=0.0, gcn_normalize=False)
+        net = build_model("gcn", (32,), 10, hidden=(16,), task="node", dropout=0.0, edge_weights=True)
         return mole.fit(net, data, config=mole.TrainConfig(epochs=2, lr=0.01, batch_size=64, schedule=schedule,
                                                            workers=2))
     before = torch.get_num_threads()

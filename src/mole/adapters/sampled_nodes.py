@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..batch import LocalBatch
+from ..modular import Chain, takes_context
 from .base import minibatches
 from .nodes import NodeData
 from .sampling import InEdges, message_passing_depth
@@ -29,7 +30,7 @@ def _layers(module: nn.Module) -> list[nn.Module]:
     blocks = getattr(module, "blocks", None)
     if isinstance(blocks, nn.ModuleList):
         return list(blocks)
-    if type(module) is nn.Sequential:
+    if type(module) in (nn.Sequential, Chain):  # a module of several layers: layer by layer
         return list(module.children())
     return [module]
 
@@ -38,17 +39,18 @@ class SampledNodeData(NodeData):
     """Args:
         x, edge_index, y, index: as :class:`~mole.adapters.nodes.NodeData`.
         fanout: in-edges kept per node and hop in training steps (-1: all of them).
-        gcn_weights: carry GCN's full-graph normalization as edge weights (the model's ``GCNConv`` must then
-            have ``normalize=False``: ``GNN(..., gcn_normalize=False)``); leave False for SAGE and GIN.
+        weights: what the edges carry, ``"gcn"`` (GCN's full-graph normalization), ``"sum"`` (GIN's sampling
+            weights) or None (SAGE); the model must then take them: ``GNN(..., edge_weights=True)``.
+            ``mole.models.gnn.EDGE_WEIGHTED[conv]`` names the weights of each conv.
         chunk: target nodes per chunk when a module runs over the whole graph.
         in_edges: a prepared :class:`InEdges` of this graph (shared between splits).
     """
 
     def __init__(self, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor, index: torch.Tensor,
-                 fanout: int = 10, gcn_weights: bool = False, chunk: int = 8192, in_edges: InEdges | None = None):
+                 fanout: int = 10, weights: str | None = None, chunk: int = 8192, in_edges: InEdges | None = None):
         super().__init__(x, edge_index, y, index)
-        self.fanout, self.gcn_weights, self.chunk = int(fanout), gcn_weights, int(chunk)
-        self.in_edges = in_edges or InEdges(edge_index.cpu(), x.shape[0], gcn_weights)
+        self.fanout, self.weights, self.chunk = int(fanout), weights, int(chunk)
+        self.in_edges = in_edges or InEdges(edge_index.cpu(), x.shape[0], weights)
 
     @classmethod
     def of(cls, data: NodeData, **options) -> "SampledNodeData":
@@ -71,8 +73,8 @@ class SampledNodeData(NodeData):
     @torch.no_grad()
     def transform(self, module, t, batch_size):
         module.eval()
-        for layer in _layers(module):
-            t = self._over_graph(layer, t)
+        for layer in _layers(module):  # node-wise layers (an activation in a group) need no graph
+            t = self._over_graph(layer, t) if takes_context(layer) else layer(t)
         return t
 
     def _over_graph(self, layer: nn.Module, t: torch.Tensor) -> torch.Tensor:
@@ -88,5 +90,5 @@ class SampledNodeData(NodeData):
         return out
 
     def subset(self, index: torch.Tensor) -> "SampledNodeData":
-        return SampledNodeData(self.x, self.edge_index, self.y_all, index, self.fanout, self.gcn_weights, self.chunk,
+        return SampledNodeData(self.x, self.edge_index, self.y_all, index, self.fanout, self.weights, self.chunk,
                                self.in_edges)

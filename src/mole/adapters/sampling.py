@@ -13,6 +13,8 @@ sources, which a subgraph does not see, so for GCN the graph carries its full-gr
 :math:`w_{ji} = (\hat d_j \hat d_i)^{-1/2}` (self-loops included, :func:`torch_geometric.nn.conv.gcn_conv.gcn_norm`)
 and the convolution runs with ``normalize=False``. When ``fanout`` drops some of node i's ``d_i``
 in-edges, the kept weights are scaled by :math:`d_i / \text{kept}_i`, which keeps the aggregation unbiased.
+GIN sums its neighbours: its edges carry :math:`w_{ji} = d_i / \text{kept}_i` alone (``weights="sum"``,
+1 for every edge when all are kept). SAGE averages, and the mean of a uniform sample needs no weight.
 
 PyG's ``NeighborLoader`` does the same sampling but needs ``pyg-lib`` or ``torch-sparse``, neither of which
 installs from PyPI for this torch; the one-hop case MOLE needs is a few vectorized torch operations.
@@ -23,6 +25,10 @@ import torch
 from torch import nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+from ..errors import ConfigError
+
+WEIGHTS = (None, "gcn", "sum")
 
 
 def message_passing_depth(modules) -> int:
@@ -37,14 +43,19 @@ class InEdges:
 
     Args:
         edge_index: (2, E) source → target; num_nodes: N.
-        gcn_weights: carry GCN's full-graph normalization (see the module docstring); self-loops are then
-            kept apart, one per node, and added for every node of a subgraph.
+        weights: what the edges carry (see the module docstring): ``None``, ``"gcn"`` (GCN's full-graph
+            normalization; self-loops are then kept apart, one per node, and added for every node of a
+            subgraph) or ``"sum"`` (the sampling weights of a sum aggregation, GIN's).
     """
 
-    def __init__(self, edge_index: torch.Tensor, num_nodes: int, gcn_weights: bool = False):
+    def __init__(self, edge_index: torch.Tensor, num_nodes: int, weights: str | None = None):
+        if weights not in WEIGHTS:
+            raise ConfigError(f"unknown edge weights {weights!r}; choose one of {WEIGHTS}")
         self.num_nodes, self.weight, self.self_weight = num_nodes, None, None
         src, dst = edge_index
-        if gcn_weights:
+        if weights == "sum":
+            weight = torch.ones(src.numel())
+        if weights == "gcn":
             full, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
             loop = full[0] == full[1]
             self.self_weight = torch.zeros(num_nodes, dtype=weight.dtype)
@@ -52,7 +63,7 @@ class InEdges:
             (src, dst), weight = full[:, ~loop], weight[~loop]
         order = torch.argsort(dst, stable=True)
         self.src = src[order]
-        if gcn_weights:
+        if weights is not None:
             self.weight = weight[order]
         self.deg = torch.bincount(dst, minlength=num_nodes)
         self.ptr = torch.zeros(num_nodes + 1, dtype=torch.long)
@@ -98,6 +109,8 @@ class InEdges:
         edge_index = torch.stack([torch.cat(sources), torch.cat(dests)])
         if self.weight is None:
             return n_id, (edge_index,)
+        if self.self_weight is None:
+            return n_id, (edge_index, torch.cat(weights))
         loops = torch.arange(len(n_id))
         edge_index = torch.cat([edge_index, torch.stack([loops, loops])], 1)
         return n_id, (edge_index, torch.cat([*weights, self.self_weight[n_id]]))

@@ -17,11 +17,11 @@ DEPTHS = {"resnet": 20, "vgg": 11}  # default depth of the deep builders
 
 def build_model(name: str, input_shape: tuple, n_classes: int, *, hidden: tuple = (256, 128),
                 channels: tuple = (32, 64), batch_norm: bool = True, task: str = "node",
-                dropout: float = 0.5, depth: int | None = None, gcn_normalize: bool = True) -> nn.Sequential:
+                dropout: float = 0.5, depth: int | None = None, edge_weights: bool = False) -> nn.Sequential:
     """Build a registered model for inputs of shape ``input_shape`` (without the batch dim).
 
     ``hidden`` sets the MLP's and GNNs' widths, ``channels`` the CNN's, ``depth`` the ResNet's (6n + 2) and
-    VGG's; ``task`` (node/graph), ``dropout`` and ``gcn_normalize`` apply to GNNs.
+    VGG's; ``task`` (node/graph), ``dropout`` and ``edge_weights`` apply to GNNs.
     """
     name = choose("model", name, MODELS)
     if name == "mlp":
@@ -33,7 +33,7 @@ def build_model(name: str, input_shape: tuple, n_classes: int, *, hidden: tuple 
     if name == "vgg":
         return VGG(input_shape, n_classes, depth=depth or DEPTHS["vgg"])
     return GNN(prod(input_shape), n_classes, hidden=hidden, conv=name, dropout=dropout, task=task,
-               gcn_normalize=gcn_normalize)
+               edge_weights=edge_weights)
 
 
 __all__ = ["MLP", "CNN", "GNN", "ResNet", "VGG", "MODELS", "build_model"]
