@@ -55,7 +55,7 @@ class InEdges:
         src, dst = edge_index
         if weights == "sum":
             weight = torch.ones(src.numel())
-        if weights == "gcn":
+        elif weights == "gcn":
             full, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
             loop = full[0] == full[1]
             self.self_weight = torch.zeros(num_nodes, dtype=weight.dtype)

@@ -25,6 +25,7 @@ batch (process start-up, ``startup_seconds``, is reported apart).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import itertools
@@ -35,6 +36,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from ..adapters import TrainData
 from ..callbacks import CallbackList
@@ -78,13 +80,17 @@ def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
     return [list(range(a, b)) for a, b in zip(best_cuts, best_cuts[1:])]
 
 
+def _saved_epochs(folder: Path, rank: int) -> set[int]:
+    return {int(p.stem.split("epoch")[1]) for p in folder.glob(f"worker{rank}-epoch*.pt")}
+
+
 def _snapshot_plan(folder: Path, groups: list[list[int]], workers: int, resume: bool) -> tuple[list, int]:
     """The module groups and the epoch to resume from: on resume, the groups the snapshots were written with
     and the last epoch every worker has a snapshot of (0: none); otherwise a fresh folder recording ``groups``."""
     plan = folder / "groups.json"
     if resume and plan.exists():
         saved = json.loads(plan.read_text())
-        epochs = [{int(p.stem.split("epoch")[1]) for p in folder.glob(f"worker{r}-epoch*.pt")} for r in range(workers)]
+        epochs = [_saved_epochs(folder, r) for r in range(workers)]
         common = set.intersection(*epochs) if epochs else set()
         if len(saved) == workers:
             return saved, max(common, default=0)
@@ -94,16 +100,11 @@ def _snapshot_plan(folder: Path, groups: list[list[int]], workers: int, resume: 
     return groups, 0
 
 
-def _saved_epochs(folder: Path, rank: int) -> set[int]:
-    return {int(p.stem.split("epoch")[1]) for p in folder.glob(f"worker{rank}-epoch*.pt")}
-
-
 def _agreed_plan(folder: Path, groups: list[list[int]], resume: bool, rank: int) -> tuple[list, int]:
     """:func:`_snapshot_plan` for the nodes of a torchrun launch, whose folders may be one shared folder or one
     per host: every node reports its saved plan and snapshot epochs, all resume from the last epoch every
     worker has (with the saved groups) or all start afresh; a node only ever deletes its own worker's files and
     writes the plan atomically, so nodes sharing the folder cannot trip over one another."""
-    import torch.distributed as dist
     folder.mkdir(parents=True, exist_ok=True)
     plan = folder / "groups.json"
     saved = json.loads(plan.read_text()) if resume and plan.exists() else None
@@ -120,30 +121,24 @@ def _agreed_plan(folder: Path, groups: list[list[int]], resume: bool, rank: int)
     return groups, 0
 
 
+@contextlib.contextmanager
 def _node_failures(rank: int, groups: list[list[int]] | None):
     """A peer that dies or stops answering (its node lost) ends the run with
     :class:`~mole.distributed.WorkerFailure` naming both workers: one line at the CLI."""
-    import contextlib
     from ..distributed import WorkerFailure
     from ..distributed.channel import PeerLost
-    me = f"worker {rank}" + (f" ({describe_group(groups[rank])})" if groups else "")
-
-    @contextlib.contextmanager
-    def watch():
-        tic = time.time()
-        try:
-            yield
-        except PeerLost as exc:
-            raise WorkerFailure(f"{me} lost contact with worker {exc.peer}"
-                                f"{f' ({describe_group(groups[exc.peer])})' if groups else ''} after "
-                                f"{time.time() - tic:.0f} s: its node died, hung or lost the network; restart both "
-                                "nodes (add --resume to continue)",
-                                {"worker": exc.peer, "reporter": rank, "reason": str(exc)}) from None
-        except torch.distributed.DistError as exc:  # a collective (planning, the final gather) failing
-            raise WorkerFailure(f"{me}: the distributed run failed "
-                                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); a node was lost: "
-                                "restart both nodes (add --resume to continue)", {"reporter": rank}) from None
-    return watch()
+    name = (lambda r: f"worker {r} ({describe_group(groups[r])})") if groups else (lambda r: f"worker {r}")
+    tic = time.time()
+    try:
+        yield
+    except PeerLost as exc:
+        raise WorkerFailure(f"{name(rank)} lost contact with {name(exc.peer)} after {time.time() - tic:.0f} s: its "
+                            "node died, hung or lost the network; restart both nodes (add --resume to continue)",
+                            {"worker": exc.peer, "reporter": rank, "reason": str(exc)}) from None
+    except dist.DistError as exc:  # a collective (planning, the final gather) failing
+        raise WorkerFailure(f"{name(rank)}: the distributed run failed "
+                            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); a node was lost: "
+                            "restart both nodes (add --resume to continue)", {"reporter": rank}) from None
 
 
 def describe_group(group: list[int]) -> str:
@@ -190,7 +185,7 @@ class AsynchronousSchedule(Schedule):
         """This process is worker ``RANK`` of a torchrun launch: it joins the process group first, so that the
         nodes agree on one plan (rank 0's cost measurement and module groups, the snapshot epoch to resume
         from) before any of them trains; returns (gathered results at rank 0, the worker spec, costs)."""
-        import torch.distributed as dist
+        from ..distributed import run_worker
         from ..distributed.worker import join_group
         rank = int(os.environ["RANK"])
         param = next((p for s in stages for p in s.module.parameters()), None)
@@ -207,7 +202,6 @@ class AsynchronousSchedule(Schedule):
                               local=int(os.environ.get("LOCAL_WORLD_SIZE", self.workers)))
             self._begin(stages[start:], callbacks, epochs, data.n_batches(batch_size))
             with _node_failures(rank, groups):
-                from ..distributed import run_worker
                 return run_worker(spec, rank, self.workers), spec, costs
         finally:
             if own:
