@@ -183,7 +183,7 @@ def test_graph_level_run_draws_pooled_graph_embeddings(tmp_path, monkeypatch):
 def test_augment_and_conditional_flags_reach_the_run(tmp_path):
     out = tmp_path / "run"
     assert main(["run", "--dataset", "mnist1d", "--out", str(out), "--augment", "shift", "--augment-pixels", "3",
-                 "--conditional", "average", "--methods", "mole", *FAST]) == 0
+                 "--estimator", "renyi", "--conditional", "average", "--methods", "mole", *FAST]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["train"]["augment"] == "shift" and cfg["train"]["augment_pixels"] == 3
     res = json.loads((out / "results.json").read_text())

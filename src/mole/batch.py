@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 
@@ -26,6 +27,11 @@ class LocalBatch:
         context: extra module arguments, e.g. ``(edge_index,)`` for graph layers.
         readout: maps a full module output to one row per sample (identity for plain tensors;
             the selected nodes, or per-graph pooling, for graphs).
+        corrupt: maps ``t_in`` to a corrupted input for label-free contrastive terms (node-level graphs: the
+            rows shuffled, Deep Graph Infomax's corruption); None where the data has no such view.
+        output, corrupted_output: the module's whole output on ``t_in`` (before read-out; all nodes of a graph,
+            labelled or not) and on ``corrupt(t_in)``; set by the stage for objectives that ask for them
+            (:attr:`mole.objectives.LocalObjective.needs_corrupted_view`), else None.
     """
 
     t_in: torch.Tensor
@@ -33,3 +39,6 @@ class LocalBatch:
     y: torch.Tensor
     context: tuple = ()
     readout: Callable[[torch.Tensor], torch.Tensor] = field(default=_identity)
+    corrupt: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    output: Optional[torch.Tensor] = None
+    corrupted_output: Optional[torch.Tensor] = None

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .adapters.augment import AUGMENTATIONS
-from .config import ObjectiveConfig, TrainConfig
+from .config import GRAPH_CRITICS, EstimatorConfig, ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
 from .errors import ConfigError, MoleError, RunFinished
@@ -140,15 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision, help="module forward/backward "
                    "in float32, or under autocast in bfloat16 / float16 (with loss scaling); the MI estimators "
                    "always compute in float32")
-    g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev)")
+    g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev) + λG·I(T;S)")
     g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
     g.add_argument("--lambda-x", type=float, default=0.0, help="weight of I(T;X)")
     g.add_argument("--beta", type=float, default=0.0, help="weight of the bottleneck term I(T;T_prev)")
+    g.add_argument("--lambda-graph", type=float, default=None, help="node-level graphs: weight of Deep Graph "
+                   "Infomax's label-free I(T;S) over every node (the module on a row-shuffled graph gives the "
+                   "negatives) (default: the dataset's, else 0)")
+    g.add_argument("--graph-critic", choices=GRAPH_CRITICS, default="fixed", help="the bilinear critic of I(T;S): "
+                   "a fixed random draw (default; trained the best Cora networks) or learned with the module (DGI's)")
     g.add_argument("--reduce", choices=REDUCTIONS, default="flatten", help="feature maps -> rows for the MI "
                    "estimator: all values, global average pooling, or a fixed random projection")
     g.add_argument("--project-dim", type=int, default=1024, help="output size of --reduce project")
     g = run.add_argument_group("estimator (options left unset take the estimator's defaults)")
-    g.add_argument("--estimator", default="renyi", help=f"MI estimator: {', '.join(ESTIMATORS)}")
+    g.add_argument("--estimator", default=None, help=f"MI estimator: {', '.join(ESTIMATORS)} (default: the "
+                   "dataset's, else renyi)")
     g.add_argument("--alpha", type=float, help="renyi: order α (default 1.01; 2 is the fast closed form with no eigendecomposition)")
     g.add_argument("--sigma", type=_sigma, help=f"renyi/hsic: kernel width, a number or {', '.join(WIDTH_RULES)} "
                    "(default median)")
@@ -213,8 +219,9 @@ def estimator_options(args) -> dict:
         wrong = [f"--{flag.replace('_', '-')}" for flag, opt in ESTIMATOR_FLAGS.items()
                  if opt in options and opt not in valid]
         if wrong:
-            raise ConfigError(f"estimator {args.estimator!r} takes no {', '.join(wrong)}; drop the flag or choose "
-                              "an estimator that uses it")
+            chosen = "" if getattr(args, "estimator_given", True) else f" ({args.dataset}'s default)"
+            raise ConfigError(f"estimator {args.estimator!r}{chosen} takes no {', '.join(wrong)}; drop the flag or "
+                              "choose an estimator that uses it (--estimator renyi takes every kernel option)")
     return options
 
 
@@ -251,6 +258,9 @@ def _config(args):
                           "or drop --workers")
     train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, getattr(TrainConfig, k))
                   for k in TRAIN_FALLBACKS}
+    args.estimator_given = args.estimator is not None
+    if args.estimator is None:
+        args.estimator = defaults.get("estimator", EstimatorConfig.name)
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
@@ -261,6 +271,8 @@ def _config(args):
         estimator=args.estimator,
         estimator_options=estimator_options(args),
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
+                                  lambda_graph=defaults.get("lambda_graph", 0.0) if args.lambda_graph is None
+                                  else args.lambda_graph, graph_critic=args.graph_critic,
                                   reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
@@ -281,8 +293,10 @@ def _config(args):
 def format_table(results: dict) -> str:
     rows = [("method", "test acc", "train s", "samples/s", "peak MB", "modules")]
     for r in results["runs"]:
-        name = r["method"] + (f" ({r['schedule']}" + (f", {r['workers']} workers" if r.get("workers") else "") + ")"
-                              if r.get("schedule", "sequential") != "sequential" else "")
+        notes = [r["signal"]] if r.get("signal") else []  # what trains MOLE's modules, e.g. infonce
+        if r.get("schedule", "sequential") != "sequential":
+            notes.append(r["schedule"] + (f", {r['workers']} workers" if r.get("workers") else ""))
+        name = r["method"] + (f" ({', '.join(notes)})" if notes else "")
         rows.append((name, f"{100 * r['test_accuracy']:.2f} %", f"{r['train_seconds']:.1f}",
                      f"{r.get('samples_per_second', 0):.0f}", f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

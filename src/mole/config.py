@@ -11,6 +11,7 @@ from typing import Optional, Union
 from .validation import raise_all
 
 MAX_EPOCHS = 1_000_000
+GRAPH_CRITICS = ("fixed", "learned")
 
 
 def _int(value) -> bool:
@@ -53,12 +54,16 @@ def _device_problems(device) -> list[str]:
 
 @dataclass
 class ObjectiveConfig:
-    """Weights of the local objective J = λ_Y I(T;Y) + λ_X I(T;X) + λ_XY I(T;X,Y) − β I(T;T_prev)."""
+    """Weights of the local objective J = λ_Y I(T;Y) + λ_X I(T;X) + λ_XY I(T;X,Y) − β I(T;T_prev) + λ_G I(T;S)."""
 
     lambda_y: float = 1.0  # decoder-like term: information about the labels
     lambda_x: float = 0.0  # encoder-like term: information about the input (label-free)
     lambda_xy: float = 0.0  # multivariate term I(T; X, Y)
     beta: float = 0.0  # information-bottleneck compression of the previous representation
+    # label-free, node-level graphs: Deep Graph Infomax's I(T_i; S) between every node (labelled or not) and the
+    # graph's summary, the module run on a row-shuffled graph giving the negatives (mole.estimators.graph_infomax)
+    lambda_graph: float = 0.0
+    graph_critic: str = "fixed"  # the bilinear critic of I(T;S): a fixed random draw, or learned (DGI's choice)
     reduce: str = "flatten"  # feature maps -> rows for the kernel: flatten, gap, project
     project_dim: int = 1024  # output size of reduce="project"
 
@@ -128,17 +133,20 @@ class TrainConfig:
                 problems.append(f"objective must be an ObjectiveConfig or a list of them; got {type(o).__name__}")
             elif o.reduce not in REDUCTIONS:
                 problems.append(f"objective reduce must be one of {', '.join(REDUCTIONS)}; got {o.reduce!r}")
+            elif o.graph_critic not in GRAPH_CRITICS:
+                problems.append(f"objective graph_critic must be one of {', '.join(GRAPH_CRITICS)}; got {o.graph_critic!r}")
             elif not (_int(o.project_dim) and o.project_dim >= 1):
                 problems.append(f"objective project_dim must be a positive integer; got {o.project_dim!r}")
             else:
-                weights = {"lambda_y": o.lambda_y, "lambda_x": o.lambda_x, "lambda_xy": o.lambda_xy, "beta": o.beta}
+                weights = {"lambda_y": o.lambda_y, "lambda_x": o.lambda_x, "lambda_xy": o.lambda_xy, "beta": o.beta,
+                           "lambda_graph": o.lambda_graph}
                 bad = [f"{k}={v!r}" for k, v in weights.items() if not (_number(v) and v >= 0)]
                 if bad:
                     problems.append(f"objective weights must be finite numbers >= 0 (beta subtracts by itself); "
                                     f"got {', '.join(bad)}")
-                elif not (o.lambda_y or o.lambda_x or o.lambda_xy):
-                    problems.append("the objective has no term to maximize (lambda_y, lambda_x and lambda_xy are all "
-                                    "0); set --lambda-y 1 (labels) or --lambda-x 1 (input)")
+                elif not (o.lambda_y or o.lambda_x or o.lambda_xy or o.lambda_graph):
+                    problems.append("the objective has no term to maximize (lambda_y, lambda_x, lambda_xy and "
+                                    "lambda_graph are all 0); set --lambda-y 1 (labels) or --lambda-x 1 (input)")
         raise_all(problems)
         from .adapters.augment import augmentation_resolver
         from .estimators import estimator_resolver

@@ -259,6 +259,14 @@ def _embeddings(writer, res, test: TrainData, cfg: ExperimentConfig) -> None:
         writer.add_embedding(rows[k + 1].flatten(1).float().cpu(), metadata=labels, tag=f"module{k + 1}")
 
 
+def signal(rule: dict) -> str:
+    """What trains MOLE's hidden modules, in a few words: the estimator's name, ``+ graph infomax`` with the
+    label-free term (e.g. ``renyi + graph infomax``)."""
+    objectives = rule.get("objective", [])
+    extra = " + graph infomax" if any(o.get("lambda_graph") for o in objectives) else ""
+    return rule["estimator"]["name"] + extra
+
+
 def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks, shared: dict) -> dict:
     accs, train_accs, seconds, memory, first, monitor, metrics = [], [], 0.0, 0.0, None, None, None
     for fold, (train, test) in enumerate(splits):
@@ -306,6 +314,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         run["cache"] = res.schedule["cache"]  # how each frozen module's output was held (sequential)
     if res.estimator:
         run["estimator"] = res.estimator
+        run["signal"] = signal(res.rule)
     if res.schedule.get("workers"):
         run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
     # seconds per part: training (all folds, without the monitor), information plane (the monitor's

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .batch import LocalBatch
-from .errors import DataError, DivergenceError
+from .errors import ConfigError, DataError, DivergenceError
 from .objectives import LocalObjective
 
 #: params -> (optimizer, per-epoch lr schedule); see :func:`mole.optim.build_optimizer`
@@ -57,6 +57,13 @@ class Stage:
         with torch.autocast(batch.t_in.device.type, dtype=dtype, enabled=dtype is not None):
             t_out = self.module(batch.t_in.detach(), *batch.context)
             self.output = t_out.detach().float() if keep_output else None
+            if self.objective.needs_corrupted_view:  # label-free contrastive terms: the same module, corrupted input
+                if batch.corrupt is None:
+                    raise ConfigError(f"module {self.index + 1}'s objective contrasts a corrupted view of its input "
+                                      "(Deep Graph Infomax: --lambda-graph), which only node-level graph data has; "
+                                      "set lambda_graph to 0 for this data")
+                corrupted = self.module(batch.corrupt(batch.t_in.detach()), *batch.context)
+                batch = dataclasses.replace(batch, output=t_out, corrupted_output=corrupted)
             try:  # estimators compute in float32 whatever the autocast (see mole.estimators.base)
                 loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
             except DataError as exc:  # the data was checked at load: non-finite values here are the module's own

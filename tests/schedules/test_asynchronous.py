@@ -139,7 +139,7 @@ def test_cli_records_schedule_workers_and_throughput(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--dataset", "wine", "--schedule", "async", "--workers", "2", "--epochs", "3", "-q",
                  "--no-plots", "--out", str(out)]) == 0
-    assert "mole (async, 2 workers)" in capsys.readouterr().out
+    assert "mole (renyi, async, 2 workers)" in capsys.readouterr().out
     runs = json.loads((out / "results.json").read_text())["runs"]
     assert runs[0]["schedule"] == "async" and runs[0]["workers"] == 2 and runs[0]["samples_per_second"] > 0
     assert runs[1]["samples_per_second"] > 0  # backprop too

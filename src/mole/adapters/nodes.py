@@ -3,7 +3,8 @@
 Every step runs the module over the whole graph (full-batch message passing, as in Kipf & Welling)
 and reads out the rows of a subset of the labelled nodes: all of them when they fit in a batch
 (Cora: 140 ≤ 256), otherwise a fresh random subset of ``batch_size`` nodes per step, so the Gram
-matrices stay small on large graphs.
+matrices stay small on large graphs. Label-free terms see every node: the batch's ``corrupt`` shuffles
+the nodes' input rows (Deep Graph Infomax's corrupted graph).
 """
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import torch
 
 from ..batch import LocalBatch
 from .base import TrainData, minibatches
+
+
+def shuffled_rows(generator: torch.Generator):
+    """Deep Graph Infomax's corruption: ``t`` with its rows (nodes) permuted, the graph left as it is."""
+    def corrupt(t: torch.Tensor) -> torch.Tensor:
+        return t[torch.randperm(t.shape[0], generator=generator).to(t.device)]
+    return corrupt
 
 
 class NodeData(TrainData):
@@ -27,7 +35,7 @@ class NodeData(TrainData):
         for idx in minibatches(len(self), batch_size, generator):
             nodes = self.index[idx]
             yield LocalBatch(t, self.x[nodes], self.y_all[nodes], (self.edge_index,),
-                             readout=lambda out, nodes=nodes: out[nodes])
+                             readout=lambda out, nodes=nodes: out[nodes], corrupt=shuffled_rows(generator))
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

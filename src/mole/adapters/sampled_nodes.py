@@ -21,7 +21,7 @@ from torch import nn
 from ..batch import LocalBatch
 from ..modular import Chain, takes_context
 from .base import minibatches
-from .nodes import NodeData
+from .nodes import NodeData, shuffled_rows
 from .sampling import InEdges, message_passing_depth
 
 
@@ -68,7 +68,7 @@ class SampledNodeData(NodeData):
             nodes = self.index[idx]
             n_id, context = self.in_edges.subgraph(nodes.cpu(), max(hops, 1), self.fanout, generator)
             yield LocalBatch(t[n_id.to(t.device)], self.x[nodes], self.y_all[nodes], self._on_device(context, t.device),
-                             readout=lambda out, b=len(nodes): out[:b])
+                             readout=lambda out, b=len(nodes): out[:b], corrupt=shuffled_rows(generator))
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

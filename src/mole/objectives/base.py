@@ -20,6 +20,10 @@ class LocalObjective(nn.Module, ABC):
     ``out`` is the module's output already read out to one row per sample (n, ...).
     """
 
+    #: True when the objective needs the module's output on a corrupted input (``batch.corrupted_output``):
+    #: the stage then runs the module a second time, on ``batch.corrupt(t_in)``
+    needs_corrupted_view: bool = False
+
     @abstractmethod
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
         ...

@@ -12,8 +12,12 @@ cross-entropy.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+
 from ..errors import ConfigError
 from ..estimators import estimator_resolver
+from ..estimators.graph_infomax import GraphInfomaxBound
 from ..objectives import LocalObjective, MutualInformationObjective
 from ..objectives.reduce import Reduce
 from .base import Rule
@@ -28,7 +32,9 @@ class MOLE(Rule):
 
     def describe(self, config) -> dict:
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
-        return {"options": {}, "estimator": {"name": config.estimator.name, "options": est.options()}}
+        weights = config.objective if isinstance(config.objective, list) else [config.objective]
+        return {"options": {}, "estimator": {"name": config.estimator.name, "options": est.options()},
+                "objective": [dataclasses.asdict(w) for w in weights]}
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         weights = config.objective
@@ -38,5 +44,10 @@ class MOLE(Rule):
                                   "pass one ObjectiveConfig per hidden module, or a single one for all")
             weights = weights[k]
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
+        if weights.lambda_graph and not shape:
+            raise ConfigError("lambda_graph sizes its critic from the modules' outputs: pass data= to build_stages")
         return MutualInformationObjective(est, weights.lambda_y, weights.lambda_x, weights.lambda_xy, weights.beta,
-                                          Reduce(weights.reduce, weights.project_dim, seed=config.seed + k))
+                                          Reduce(weights.reduce, weights.project_dim, seed=config.seed + k),
+                                          lambda_graph=weights.lambda_graph,
+                                          infomax=GraphInfomaxBound(math.prod(shape), weights.graph_critic == "learned",
+                                                                    seed=config.seed + k) if weights.lambda_graph else None)
