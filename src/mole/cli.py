@@ -164,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--conditional", choices=CONDITIONALS, help="renyi: I(T;Y) from the joint entropy S(T,Y) or from "
                    "the class-averaged conditional entropy (equal at α = 1; default joint)")
     g.add_argument("--temperature", type=float, help="infonce/jsd: critic temperature τ (default 0.1)")
-    g.add_argument("--critic-dim", type=int, help="infonce/jsd: critic projection dimension (default 64)")
+    g.add_argument("--critic-dim", type=int, help="infonce/jsd: critic projection dimension, 0 for none (default 64)")
+    g.add_argument("--renyi-project", type=int, help="renyi: width of a learned linear projection g of T before "
+                   "its Gram matrix, I(g(T);Y) <= I(T;Y); 0 for none (default 0)")
     g = run.add_argument_group("output")
     g.add_argument("--out", default=None, help="run folder (default: runs/<time>-<dataset>-<model>)")
     g.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its checkpoint")
@@ -206,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 ESTIMATOR_FLAGS = {"alpha": "alpha", "sigma": "sigma", "normalize": "normalize", "label_kernel": "label_kernel",
                    "conditional": "conditional",
-                   "temperature": "temperature", "critic_dim": "dim"}
+                   "temperature": "temperature", "critic_dim": "dim", "renyi_project": "project"}
 
 
 def estimator_options(args) -> dict:

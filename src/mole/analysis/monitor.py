@@ -31,9 +31,10 @@ from ..threads import one_thread
 
 
 def monitor_estimator(name: str, options: dict | None = None) -> Estimator:
-    """The run's estimator if it is kernel-based (no parameters to fit), else default Rényi."""
+    """The run's estimator if it is kernel-based with no parameters to fit (no learned projection), else
+    default Rényi."""
     est = estimator_resolver(name, **(options or {}))
-    return est if isinstance(est, KernelEstimator) else RenyiEstimator()
+    return est if isinstance(est, KernelEstimator) and not list(est.parameters()) else RenyiEstimator()
 
 
 class InformationMonitor(Callback):

@@ -28,7 +28,8 @@ def as_rows(v: torch.Tensor) -> torch.Tensor:
 
 class SeparableCritic(nn.Module):
     """Args:
-        dim (int): projection dimension. (default: 64)
+        dim (int): projection dimension; 0: no projection, the scores are cosines of the rows themselves
+            (both sides then need the same width). (default: 64)
         temperature (float): τ. (default: 0.1)
         hidden (int): width of the one hidden layer of g and h, 0 for linear projections. (default: 0)
     """
@@ -36,7 +37,8 @@ class SeparableCritic(nn.Module):
     def __init__(self, dim: int = 64, temperature: float = 0.1, hidden: int = 0):
         super().__init__()
         self.temperature = temperature
-        make = lambda: (nn.Sequential(nn.LazyLinear(hidden), nn.ReLU(), nn.Linear(hidden, dim))  # noqa: E731
+        make = lambda: (nn.Identity() if dim == 0  # noqa: E731 - no projection: cosine scores on T itself
+                        else nn.Sequential(nn.LazyLinear(hidden), nn.ReLU(), nn.Linear(hidden, dim))
                         if hidden else nn.LazyLinear(dim))
         self.g, self.h = make(), make()
 
@@ -61,8 +63,8 @@ class CriticEstimator(Estimator):
         problems = []
         if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
             problems.append(f"temperature must be a positive finite number; got {temperature!r}")
-        if not (isinstance(dim, int) and dim >= 1):
-            problems.append(f"dim must be a positive integer; got {dim!r}")
+        if not (isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0):
+            problems.append(f"dim must be an integer >= 0 (0: no projection); got {dim!r}")
         if not (isinstance(hidden, int) and hidden >= 0):
             problems.append(f"hidden must be a non-negative integer; got {hidden!r}")
         if problems:
