@@ -61,7 +61,7 @@ def run_setting(key: str, seeds: int, root, methods=None, signals=()) -> dict:
     from mole.data import dataset_defaults
     defaults = dataset_defaults(dataset)
     train = {**{k: v for k, v in defaults.items() if k in ("epochs", "batch_size", "lr", "weight_decay")}, **train}
-    signal = {"estimator": defaults.get("estimator", "renyi"),
+    signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
     variants = [(None, tuple(methods or RULES), "sequential", signal),

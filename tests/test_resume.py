@@ -37,6 +37,9 @@ CASES = {
     "simultaneous": dict(schedule="simultaneous"),
     "sequential-augmented": dict(schedule="sequential", augment="shift", augment_pixels=1),
     "simultaneous-augmented": dict(schedule="simultaneous", augment="shift", augment_pixels=1),
+    # lazily sized critics: checkpoints taken before a module's critic first ran (and its unused label-side half)
+    "sequential-infonce": dict(schedule="sequential", estimator=mole.EstimatorConfig("infonce")),
+    "simultaneous-infonce": dict(schedule="simultaneous", estimator=mole.EstimatorConfig("infonce")),
 }
 
 

@@ -33,6 +33,25 @@ from .modular import ModularNetwork
 VERSION = 2
 
 
+
+def objective_state(objective: torch.nn.Module) -> dict:
+    """``objective.state_dict()`` without the lazily sized parameters that have not run yet (a critic of a module
+    that has not trained, or the half of a critic that labels never use): they hold no values and cannot be
+    read back with ``weights_only``."""
+    lazy = (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer)
+    return {k: v for k, v in objective.state_dict().items() if not isinstance(v, lazy)}
+
+
+def load_objective_state(objective: torch.nn.Module, state: dict) -> None:
+    """The inverse of :func:`objective_state`: keys it left out must still be unmaterialized here."""
+    missing, unexpected = objective.load_state_dict(state, strict=False)
+    lazy = {k for k, v in objective.state_dict().items()
+            if isinstance(v, (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer))}
+    if unexpected or set(missing) - lazy:
+        raise CheckpointError(f"the checkpoint's objective state does not fit this objective (missing "
+                              f"{sorted(set(missing) - lazy)}, unexpected {sorted(unexpected)}); delete it to start "
+                              "afresh")
+
 class Checkpoint(Callback):
     """Args:
         path: the checkpoint file.
@@ -77,7 +96,7 @@ class Checkpoint(Callback):
         state = {
             "version": VERSION, "fingerprint": self.fingerprint, "position": [stage, epoch],
             "network": self.network.state_dict(),
-            "stages": [{"optimizer": s.optimizer.state_dict(), "objective": s.objective.state_dict(),
+            "stages": [{"optimizer": s.optimizer.state_dict(), "objective": objective_state(s.objective),
                         "epochs_done": s.epochs_done} for s in self.stages],
             "generator": self.generator.get_state() if self.generator is not None else None,
             "rng": torch.get_rng_state(),
@@ -107,7 +126,7 @@ class Checkpoint(Callback):
         self.network.load_state_dict(state["network"])
         for stage, saved in zip(self.stages, state["stages"]):
             stage.optimizer.load_state_dict(saved["optimizer"])
-            stage.objective.load_state_dict(saved["objective"])
+            load_objective_state(stage.objective, saved["objective"])
             stage.epochs_done = saved["epochs_done"]
         for cb in self.stateful:
             if type(cb).__name__ in state["callbacks"]:

@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the class-averaged conditional entropy (equal at α = 1; default joint)")
     g.add_argument("--temperature", type=float, help="infonce/jsd: critic temperature τ (default 0.1)")
     g.add_argument("--critic-dim", type=int, help="infonce/jsd: critic projection dimension, 0 for none (default 64)")
+    g.add_argument("--critic-hidden", type=int, help="infonce/jsd: hidden width of the critic projection, 0 for a "
+                   "linear one (default: infonce 0, jsd 64)")
     g.add_argument("--renyi-project", type=int, help="renyi: width of a learned linear projection g of T before "
                    "its Gram matrix, I(g(T);Y) <= I(T;Y); 0 for none (default 0)")
     g = run.add_argument_group("output")
@@ -208,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 ESTIMATOR_FLAGS = {"alpha": "alpha", "sigma": "sigma", "normalize": "normalize", "label_kernel": "label_kernel",
                    "conditional": "conditional",
-                   "temperature": "temperature", "critic_dim": "dim", "renyi_project": "project"}
+                   "temperature": "temperature", "critic_dim": "dim", "critic_hidden": "hidden",
+                   "renyi_project": "project"}
 
 
 def estimator_options(args) -> dict:
@@ -263,6 +266,8 @@ def _config(args):
     args.estimator_given = args.estimator is not None
     if args.estimator is None:
         args.estimator = defaults.get("estimator", EstimatorConfig.name)
+    # the dataset's estimator comes with its options (e.g. digits: infonce at temperature 0.5); flags override them
+    default_options = {} if args.estimator_given else defaults.get("estimator_options", {})
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
@@ -271,7 +276,7 @@ def _config(args):
         worker_timeout=args.worker_timeout, augment=args.augment, augment_pixels=args.augment_pixels,
         device=args.device,
         estimator=args.estimator,
-        estimator_options=estimator_options(args),
+        estimator_options={**default_options, **estimator_options(args)},
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
                                   lambda_graph=defaults.get("lambda_graph", 0.0) if args.lambda_graph is None
                                   else args.lambda_graph, graph_critic=args.graph_critic,

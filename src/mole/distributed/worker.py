@@ -37,6 +37,7 @@ import torch.distributed as dist
 from ..adapters import TrainData
 from ..memory import ActivationMemory
 from ..callbacks import Callback
+from ..checkpoint import load_objective_state, objective_state
 from ..loop import train_epoch
 from ..stage import Stage
 from .channel import Sender, receive
@@ -83,7 +84,7 @@ def snapshot_file(folder: str, rank: int, epoch: int) -> Path:
 def _save_snapshot(spec: WorkerSpec, rank: int, epoch: int, mine: list[Stage], generator, records) -> None:
     """Worker ``rank``'s state after ``epoch`` epochs, atomically; older snapshots beyond ``keep_epochs`` go."""
     state = {"stages": {s.index: {"module": s.module.state_dict(), "optimizer": s.optimizer.state_dict(),
-                                  "objective": s.objective.state_dict(), "epochs_done": s.epochs_done}
+                                  "objective": objective_state(s.objective), "epochs_done": s.epochs_done}
                         for s in mine},
              "generator": generator.get_state(), "rng": torch.get_rng_state(), "records": records}
     path = snapshot_file(spec.snapshots, rank, epoch)
@@ -101,7 +102,7 @@ def _load_snapshot(spec: WorkerSpec, rank: int, mine: list[Stage], generator) ->
         saved = state["stages"][stage.index]
         stage.module.load_state_dict(saved["module"])
         stage.optimizer.load_state_dict(saved["optimizer"])
-        stage.objective.load_state_dict(saved["objective"])
+        load_objective_state(stage.objective, saved["objective"])
         stage.epochs_done = saved["epochs_done"]
     generator.set_state(state["generator"])
     torch.set_rng_state(state["rng"])

@@ -41,9 +41,24 @@ class SeparableCritic(nn.Module):
                         else nn.Sequential(nn.LazyLinear(hidden), nn.ReLU(), nn.Linear(hidden, dim))
                         if hidden else nn.LazyLinear(dim))
         self.g, self.h = make(), make()
+        # the projections are sized on first use; their initial weights come from a seed drawn now (under the
+        # run's seed), not from whatever the global RNG holds at the first step, which differs between one
+        # process and several (asynchronous workers, torchrun nodes)
+        self.init_seed = int(torch.randint(2**62, (1,)))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Scores (n, n): row i, column j scores the pair (a_i, b_j) (or (a_i, a_j) for labels b)."""
+        if self.has_uninitialized_params():
+            devices = [a.device] if a.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(self.init_seed)
+                return self._scores(a, b)
+        return self._scores(a, b)
+
+    def has_uninitialized_params(self) -> bool:
+        return any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters())
+
+    def _scores(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ga = F.normalize(self.g(as_rows(a)), dim=1)
         hb = ga if is_labels(b) else F.normalize(self.h(as_rows(b)), dim=1)
         return ga @ hb.T / self.temperature  # (n, n)

@@ -6,8 +6,8 @@ METHOD_NAMES = {"mole": "MOLE", "bp": "backprop", "dgl": "DGL", "predsim": "Pred
 
 def method_name(run: dict) -> str:
     name = METHOD_NAMES.get(run["method"], run["method"])
-    if run.get("estimator"):
-        name += f" ({run['estimator']['name']})"
+    if run.get("estimator"):  # what trained the modules: "renyi + graph infomax" (older results: the estimator)
+        name += f" ({run.get('signal', run['estimator']['name'])})"
     return name
 
 
