@@ -58,7 +58,7 @@ def test_information_plane_and_curves_are_labelled(run_dir):
     assert len(fig.axes) == 4 and fig.axes[3].get_ylabel().startswith("linear-probe")
     curve = fig.axes[0]  # accuracy per epoch, one line per method
     assert curve.get_ylabel() == "test accuracy [%]" and len(curve.get_lines()) == len(results["runs"])
-    assert [t.get_text() for t in curve.get_legend().get_texts()] == ["MOLE (infonce)", "backprop"]  # digits' signal
+    assert [t.get_text() for t in curve.get_legend().get_texts()] == ["MOLE (renyi)", "backprop"]
     assert all(ax.get_title() for ax in fig.axes)
 
 

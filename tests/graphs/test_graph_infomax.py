@@ -119,23 +119,27 @@ def test_graph_term_on_data_without_a_corrupted_view_is_one_clear_error(blobs):
         TrainConfig(objective=ObjectiveConfig(lambda_graph=1.0, graph_critic="random")).validate()
 
 
-def test_the_datasets_estimator_options_apply_unless_another_estimator_is_chosen(tmp_path):
-    out = tmp_path / "digits"
-    assert main(["run", "--methods", "mole", "--epochs", "1", "-q", "--no-plots", "--no-probes", "--monitor-every", "0",
-                 "--out", str(out)]) == 0
+def test_the_datasets_estimator_options_apply_unless_another_estimator_is_chosen(tmp_path, monkeypatch):
+    from mole import data
+    monkeypatch.setitem(data.DEFAULTS, "wine", {"model": "mlp", "estimator": "infonce",
+                                                "estimator_options": {"temperature": 0.5}})
+    out = tmp_path / "wine"
+    flags = ["--dataset", "wine", "--methods", "mole", "--epochs", "1", "-q", "--no-plots", "--no-probes",
+             "--monitor-every", "0"]
+    assert main(["run", *flags, "--out", str(out)]) == 0
     assert json.loads((out / "results.json").read_text())["runs"][0]["estimator"] == {
         "name": "infonce", "options": {"dim": 64, "temperature": 0.5, "hidden": 0}}
-    out = tmp_path / "digits-renyi"
-    assert main(["run", "--methods", "mole", "--epochs", "1", "--estimator", "renyi", "-q", "--no-plots", "--no-probes",
-                 "--monitor-every", "0", "--out", str(out)]) == 0
-    assert json.loads((out / "results.json").read_text())["runs"][0]["signal"] == "renyi"
+    assert main(["run", *flags, "--critic-dim", "8", "--out", str(tmp_path / "flag")]) == 0  # flags add to them
+    assert json.loads((tmp_path / "flag" / "results.json").read_text())["runs"][0]["estimator"]["options"] == {
+        "dim": 8, "temperature": 0.5, "hidden": 0}
+    assert main(["run", *flags, "--estimator", "renyi", "--out", str(tmp_path / "renyi")]) == 0
+    assert json.loads((tmp_path / "renyi" / "results.json").read_text())["runs"][0]["signal"] == "renyi"
 
 
 def test_dataset_defaults_choose_the_signal_and_the_run_table_names_it(tmp_path, capsys):
     from mole.data import dataset_defaults
     assert dataset_defaults("cora")["lambda_graph"] > 0 and dataset_defaults("mnist")["estimator"] == "infonce"
-    assert dataset_defaults("digits")["estimator_options"] == {"temperature": 0.5}
-    assert "estimator" not in dataset_defaults("wine")  # unmeasured small tables keep the Rényi estimate
+    assert "estimator" not in dataset_defaults("digits")  # small data: the Rényi estimate
     out = tmp_path / "karate"
     assert main(["run", "--dataset", "karate", "--methods", "mole", "--epochs", "5", "--lambda-graph", "1",
                  "--graph-critic", "learned", "-q", "--no-plots", "--no-probes", "--monitor-every", "0",

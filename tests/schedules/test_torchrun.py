@@ -13,9 +13,9 @@ import torch
 
 from mole.distributed import free_port
 
-# the Rényi signal (no parameters): the weights of one launch and of two nodes must agree to float noise (atol
-# 3e-3), which the sharper SupCon signal (digits' default) amplifies past that bound within 3 epochs (its
-# accuracy still agrees; its critic's initialization is seeded, see mole.estimators.critics)
+# the Rényi signal (no parameters), pinned: the weights of one launch and of two nodes must agree to float noise
+# (atol 3e-3), which the sharper SupCon signal amplifies past that bound within 3 epochs (its accuracy still agrees;
+# its critic's initialization is seeded, see mole.estimators.critics)
 ARGS = ["-m", "mole.cli", "run", "--dataset", "digits", "--schedule", "async", "--workers", "2", "--epochs", "3",
         "--methods", "mole", "--estimator", "renyi", "-q", "--no-plots", "--monitor-every", "0"]
 TORCHRUN = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")

@@ -26,6 +26,11 @@ def as_rows(v: torch.Tensor) -> torch.Tensor:
     return flatten_rows(v).float()
 
 
+def _unsized(module: nn.Module) -> bool:
+    """True while a lazily sized module has not run yet."""
+    return any(isinstance(p, nn.parameter.UninitializedParameter) for p in module.parameters())
+
+
 class SeparableCritic(nn.Module):
     """Args:
         dim (int): projection dimension; 0: no projection, the scores are cosines of the rows themselves
@@ -48,15 +53,13 @@ class SeparableCritic(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Scores (n, n): row i, column j scores the pair (a_i, b_j) (or (a_i, a_j) for labels b)."""
-        if self.has_uninitialized_params():
+        used = (self.g,) if is_labels(b) else (self.g, self.h)  # labels never run h: it may stay unsized
+        if any(_unsized(m) for m in used):
             devices = [a.device] if a.device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(self.init_seed)
                 return self._scores(a, b)
         return self._scores(a, b)
-
-    def has_uninitialized_params(self) -> bool:
-        return any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters())
 
     def _scores(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ga = F.normalize(self.g(as_rows(a)), dim=1)
