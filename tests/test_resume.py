@@ -14,22 +14,7 @@ import torch
 import mole
 from mole import TrainConfig
 from mole.cli import main
-
-
-class StopAt(mole.Callback):
-    """Interrupts training (as Ctrl-C would) after ``n`` local steps."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def on_batch_end(self, **kwargs):
-        self.n -= 1
-        if self.n == 0:
-            raise KeyboardInterrupt
-
-
-def _losses(history):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in history.records]
+from interrupt import StopAt, losses
 
 
 CASES = {
@@ -60,7 +45,7 @@ def test_interrupted_anywhere_and_resumed_equals_uninterrupted(tiny_mlp, blobs, 
             mole.fit(net(), x, y, method=method, config=cfg, checkpoint=ckpt, callbacks=[StopAt(cut)])
         torch.manual_seed(999)  # a fresh process: the global RNG elsewhere; the checkpoint restores it
         resumed = mole.fit(net(), x, y, method=method, config=cfg, checkpoint=ckpt, resume=True)
-        assert _losses(resumed.history) == _losses(full.history), f"cut after {cut} steps"
+        assert losses(resumed.history) == losses(full.history), f"cut after {cut} steps"
         for a, b in zip(full.network.state_dict().values(), resumed.network.state_dict().values()):
             assert torch.equal(a, b), f"cut after {cut} steps"
 

@@ -10,6 +10,7 @@ from mole.cli import main
 from mole.errors import ConfigError, DataError
 from mole.estimators.graph_infomax import GraphInfomaxBound
 from mole.models import GNN
+from interrupt import StopAt, losses
 
 
 def test_bound_rewards_nodes_that_agree_with_the_summary_and_corrupted_nodes_that_do_not():
@@ -84,22 +85,6 @@ def test_mole_with_graph_infomax_learns_the_communities_and_logs_the_term(commun
     assert result.rule["objective"][0]["lambda_graph"] == 1.0
 
 
-class StopAt(mole.Callback):
-    """Interrupts training (as Ctrl-C would) after ``n`` local steps."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def on_batch_end(self, **kwargs):
-        self.n -= 1
-        if self.n == 0:
-            raise KeyboardInterrupt
-
-
-def _losses(history):
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in history.records]
-
-
 def test_graph_infomax_resumes_exactly(communities, tmp_path):
     train, _ = communities
     cfg = TrainConfig(epochs=4, batch_size=16, lr=0.01, seed=2, objective=ObjectiveConfig(lambda_graph=1.0))
@@ -107,7 +92,7 @@ def test_graph_infomax_resumes_exactly(communities, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         mole.fit(_gcn(dropout=0.2), train, config=cfg, checkpoint=tmp_path / "c.pt", callbacks=[StopAt(9)])
     resumed = mole.fit(_gcn(dropout=0.2), train, config=cfg, checkpoint=tmp_path / "c.pt", resume=True)
-    assert _losses(resumed.history) == _losses(full.history)
+    assert losses(resumed.history) == losses(full.history)
 
 
 def test_graph_term_on_data_without_a_corrupted_view_is_one_clear_error(blobs):
