@@ -64,8 +64,8 @@ def run_setting(key: str, seeds: int, root, methods=None, signals=()) -> dict:
     signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
-    variants = [(None, tuple(methods or RULES), "sequential", signal),
-                *((name, (m,), sched, signal) for name, m, sched in EXTRA.get(key, []) if not methods or m in methods),
+    variants = [*([(None, tuple(methods or RULES), "sequential", signal)] if methods != [] else []),
+                *((name, (m,), sched, signal) for name, m, sched in EXTRA.get(key, []) if methods is None or m in methods),
                 *((f"mole ({e})", ("mole",), "sequential", {"estimator": e}) for e in signals)]
     for seed in range(seeds):
         for name, chosen, schedule, how in variants:
@@ -220,7 +220,8 @@ def main() -> None:
     p.add_argument("--settings", default=",".join(SETTINGS), help=f"comma-separated: {', '.join(SETTINGS)}")
     p.add_argument("--seeds", type=int, default=None, help="seeds per setting (default: the setting's own)")
     p.add_argument("--data-root", default=None)
-    p.add_argument("--methods", default=None, help="run these rules only and keep the other rules' stored numbers")
+    p.add_argument("--methods", default=None, help="run these rules only and keep the other rules' stored numbers "
+                   "(none: only the --signals rows)")
     p.add_argument("--signals", default="", help=f"also MOLE with these estimators alone: {', '.join(SIGNALS)}")
     p.add_argument("--rebuild", action="store_true", help="rebuild the table from the raw numbers; run nothing")
     args = p.parse_args()
@@ -228,10 +229,10 @@ def main() -> None:
     for key in ([] if args.rebuild else args.settings.split(",")):
         if key not in SETTINGS:
             raise SystemExit(f"unknown setting {key!r}; choose from {', '.join(SETTINGS)}")
-        methods = args.methods.split(",") if args.methods else None
+        methods = [] if args.methods == "none" else args.methods.split(",") if args.methods else None
         signals = [e for e in args.signals.split(",") if e]
         fresh = run_setting(key, args.seeds or SETTINGS[key][5], args.data_root, methods, signals)
-        if (methods or signals) and key in raw:  # refresh these rows, keep the rest
+        if (methods is not None or signals) and key in raw:  # refresh these rows, keep the rest
             fresh["runs"] = {**raw[key]["runs"], **fresh["runs"]}
             fresh["seeds"] = max(fresh["seeds"], raw[key].get("seeds", 0))
         raw[key] = fresh
