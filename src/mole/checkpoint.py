@@ -32,25 +32,25 @@ from .modular import ModularNetwork
 
 VERSION = 2
 
+_UNSIZED = (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer)
 
 
 def objective_state(objective: torch.nn.Module) -> dict:
     """``objective.state_dict()`` without the lazily sized parameters that have not run yet (a critic of a module
     that has not trained, or the half of a critic that labels never use): they hold no values and cannot be
     read back with ``weights_only``."""
-    lazy = (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer)
-    return {k: v for k, v in objective.state_dict().items() if not isinstance(v, lazy)}
+    return {k: v for k, v in objective.state_dict().items() if not isinstance(v, _UNSIZED)}
 
 
 def load_objective_state(objective: torch.nn.Module, state: dict) -> None:
     """The inverse of :func:`objective_state`: keys it left out must still be unmaterialized here."""
     missing, unexpected = objective.load_state_dict(state, strict=False)
-    lazy = {k for k, v in objective.state_dict().items()
-            if isinstance(v, (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer))}
+    lazy = {k for k, v in objective.state_dict().items() if isinstance(v, _UNSIZED)}
     if unexpected or set(missing) - lazy:
         raise CheckpointError(f"the checkpoint's objective state does not fit this objective (missing "
                               f"{sorted(set(missing) - lazy)}, unexpected {sorted(unexpected)}); delete it to start "
                               "afresh")
+
 
 class Checkpoint(Callback):
     """Args:

@@ -266,7 +266,7 @@ def _config(args):
     args.estimator_given = args.estimator is not None
     if args.estimator is None:
         args.estimator = defaults.get("estimator", EstimatorConfig.name)
-    # the dataset's estimator comes with its options (e.g. digits: infonce at temperature 0.5); flags override them
+    # the dataset's estimator comes with its options (DEFAULTS' estimator_options); flags override them
     default_options = {} if args.estimator_given else defaults.get("estimator_options", {})
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,

@@ -31,10 +31,9 @@ from ..threads import one_thread
 
 
 def monitor_estimator(name: str, options: dict | None = None) -> Estimator:
-    """The run's estimator if it is kernel-based with no parameters to fit (no learned projection), else
-    default Rényi."""
-    est = estimator_resolver(name, **(options or {}))
-    return est if isinstance(est, KernelEstimator) and not list(est.parameters()) else RenyiEstimator()
+    """The run's estimator if it is kernel-based (without a learned projection: nothing to fit), else default Rényi."""
+    est = estimator_resolver(name, **{k: v for k, v in (options or {}).items() if k != "project"})
+    return est if isinstance(est, KernelEstimator) else RenyiEstimator()
 
 
 class InformationMonitor(Callback):

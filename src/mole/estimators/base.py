@@ -13,6 +13,8 @@ the local objective that owns them; non-parametric estimators simply have none.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar, Union
 
 import torch
@@ -58,6 +60,26 @@ def check_variables(*variables: torch.Tensor) -> tuple[torch.Tensor, ...]:
     if n is not None and n < 2:
         raise DataError(f"estimators need at least 2 samples; got {n}")
     return tuple(out)
+
+
+def draw_seed() -> int:
+    """A seed for a lazily sized module's first draw, taken from the global RNG when the module is built (under
+    the run's seed), not when it first runs: the global RNG at the first step differs between one process and
+    several (asynchronous workers, torchrun nodes)."""
+    return int(torch.randint(2**62, (1,)))
+
+
+def unsized(module: nn.Module) -> bool:
+    """True while a lazily sized module has not run yet."""
+    return any(isinstance(p, nn.parameter.UninitializedParameter) for p in module.parameters())
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Draws inside come from ``seed``; the global RNG (and the device's) is left as it was."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def _full_precision(variables: tuple):

@@ -17,18 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .base import Estimator
+from .base import Estimator, draw_seed, seeded, unsized
 from .kernels import flatten_rows, is_labels
 
 
 def as_rows(v: torch.Tensor) -> torch.Tensor:
     """(n, ...) float -> (n, d) float."""
     return flatten_rows(v).float()
-
-
-def _unsized(module: nn.Module) -> bool:
-    """True while a lazily sized module has not run yet."""
-    return any(isinstance(p, nn.parameter.UninitializedParameter) for p in module.parameters())
 
 
 class SeparableCritic(nn.Module):
@@ -46,18 +41,13 @@ class SeparableCritic(nn.Module):
                         else nn.Sequential(nn.LazyLinear(hidden), nn.ReLU(), nn.Linear(hidden, dim))
                         if hidden else nn.LazyLinear(dim))
         self.g, self.h = make(), make()
-        # the projections are sized on first use; their initial weights come from a seed drawn now (under the
-        # run's seed), not from whatever the global RNG holds at the first step, which differs between one
-        # process and several (asynchronous workers, torchrun nodes)
-        self.init_seed = int(torch.randint(2**62, (1,)))
+        self.init_seed = draw_seed()  # the projections are sized, and drawn, on first use (see draw_seed)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Scores (n, n): row i, column j scores the pair (a_i, b_j) (or (a_i, a_j) for labels b)."""
         used = (self.g,) if is_labels(b) else (self.g, self.h)  # labels never run h: it may stay unsized
-        if any(_unsized(m) for m in used):
-            devices = [a.device] if a.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(self.init_seed)
+        if any(unsized(m) for m in used):
+            with seeded(self.init_seed, a.device):
                 return self._scores(a, b)
         return self._scores(a, b)
 

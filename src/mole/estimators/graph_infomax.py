@@ -22,14 +22,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DataError
 from .base import check_variables
 from .critics import as_rows
-
-LOG2 = math.log(2.0)
+from .jsd import jsd_bits
 
 
 class GraphInfomaxBound(nn.Module):
@@ -57,7 +55,6 @@ class GraphInfomaxBound(nn.Module):
         bound = 1.0 / math.sqrt(dim)
         generator = torch.Generator().manual_seed(seed)
         weight = (torch.rand(dim, dim, generator=generator) * 2 - 1) * bound
-        self.learn_critic = learn_critic
         if learn_critic:
             self.weight = nn.Parameter(weight)
         else:
@@ -70,8 +67,5 @@ class GraphInfomaxBound(nn.Module):
         if pos.shape[1] != d or neg.shape[1] != d:
             raise DataError(f"the graph infomax critic takes rows of {d} features; got {pos.shape[1]} (graph) and "
                             f"{neg.shape[1]} (corrupted graph)")
-        summary = torch.sigmoid(pos.mean(0))  # (d,)
-        ws = self.weight @ summary  # (d,)
-        joint = F.softplus(-(pos @ ws)).mean()
-        marginal = F.softplus(neg @ ws).mean()
-        return (2 * LOG2 - joint - marginal) / LOG2
+        ws = self.weight @ torch.sigmoid(pos.mean(0))  # W s, s the graph's summary (d,)
+        return jsd_bits(pos @ ws, neg @ ws)

@@ -30,6 +30,11 @@ from .kernels import is_labels
 LOG2 = math.log(2.0)
 
 
+def jsd_bits(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """The bound above from critic scores of positive pairs and of negative pairs, in bits."""
+    return (2 * LOG2 - F.softplus(-positive).mean() - F.softplus(negative).mean()) / LOG2
+
+
 class JSDEstimator(CriticEstimator):
     r"""Args:
         dim (int): critic projection dimension. (default: 64)
@@ -59,6 +64,4 @@ class JSDEstimator(CriticEstimator):
             pos, neg = eye, ~eye
         if not pos.any() or not neg.any():
             return s.sum() * 0.0  # no positive (or negative) pair in this batch: no signal, but a graph
-        joint = -F.softplus(-s[pos]).mean()
-        marginal = F.softplus(s[neg]).mean()
-        return (joint - marginal + 2 * LOG2) / LOG2
+        return jsd_bits(s[pos], s[neg])

@@ -46,7 +46,7 @@ import torch
 
 from ..errors import ConfigError, DataError
 from ..threads import one_thread
-from .base import Variable, as_tuple
+from .base import Variable, as_tuple, draw_seed, seeded, unsized
 from .kernels import KernelEstimator, Width, is_labels
 
 EIG_TOL = 1e-12
@@ -237,6 +237,7 @@ class RenyiEstimator(KernelEstimator):
         super().__init__(sigma, normalize, label_kernel)
         self.alpha = float(alpha)
         self.projection = torch.nn.LazyLinear(project, bias=False) if project else None
+        self.init_seed = draw_seed() if project else 0  # g is sized, and drawn, on first use (see draw_seed)
 
     def check(self) -> list[str]:
         problems = super().check()
@@ -306,15 +307,24 @@ class RenyiEstimator(KernelEstimator):
         a, b = as_tuple(a), as_tuple(b)
         if self.projection is not None:  # g(T): the representation side only
             if is_labels(a[0]) and not is_labels(b[0]):
-                b = tuple(self.projection(v.flatten(1)) if v.is_floating_point() else v for v in b)
+                b = self._project(b)
             else:
-                a = tuple(self.projection(v.flatten(1)) if v.is_floating_point() else v for v in a)
+                a = self._project(a)
         if self._delta_labels(b) and not self._delta_labels(a):
             return self._with_labels(a, b[0])
         if self._delta_labels(a) and not self._delta_labels(b):
             return self._with_labels(b, a[0])
         Ka, Kb = self.joint_gram(a), self.joint_gram(b)
         return self._marginal(a, Ka) + self._marginal(b, Kb) - self._h(Ka * Kb)
+
+    def _project(self, variables: tuple) -> tuple:
+        """g applied to the float variables (rows), labels as they are."""
+        def g(v: torch.Tensor) -> torch.Tensor:
+            return self.projection(v.flatten(1))
+        if unsized(self.projection):
+            with seeded(self.init_seed, variables[0].device):
+                return tuple(g(v) if v.is_floating_point() else v for v in variables)
+        return tuple(g(v) if v.is_floating_point() else v for v in variables)
 
     def options(self) -> dict:
         return {"alpha": self.alpha, **super().options(), "method": self.method, "conditional": self.conditional,

@@ -9,8 +9,8 @@ Module k with output :math:`T_k` maximizes
 and the loss is :math:`-J_k`. The last term is label-free and runs over *every* node of a graph, labelled or
 not: :math:`I(T_k; S)` between each node's output and the graph's summary, Deep Graph Infomax's bound with the
 module's output on a corrupted graph as negatives (:class:`~mole.estimators.graph_infomax.GraphInfomaxBound`);
-the other terms use the run's estimator on the read-out rows (the labelled nodes). Defaults (:math:`\lambda_Y = 1`, the rest 0) give the
-"decoder-like" module of the paper, which pulls same-class samples together; :math:`\lambda_X > 0`
+the other terms use the run's estimator on the read-out rows (the labelled nodes). Defaults
+(:math:`\lambda_Y = 1`, the rest 0) give the "decoder-like" module of the paper, which pulls same-class samples together; :math:`\lambda_X > 0`
 alone gives an "encoder-like", label-free module; :math:`\beta > 0` is the information-bottleneck
 variant. Terms with weight 0 are not computed. Feature maps are first reduced to rows by
 :class:`mole.objectives.reduce.Reduce` (flatten, global average pooling or a random projection).

@@ -44,10 +44,11 @@ class MOLE(Rule):
                                   "pass one ObjectiveConfig per hidden module, or a single one for all")
             weights = weights[k]
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
-        if weights.lambda_graph and not shape:
-            raise ConfigError("lambda_graph sizes its critic from the modules' outputs: pass data= to build_stages")
+        infomax = None
+        if weights.lambda_graph:
+            if not shape:
+                raise ConfigError("lambda_graph sizes its critic from the modules' outputs: pass data= to build_stages")
+            infomax = GraphInfomaxBound(math.prod(shape), weights.graph_critic == "learned", seed=config.seed + k)
         return MutualInformationObjective(est, weights.lambda_y, weights.lambda_x, weights.lambda_xy, weights.beta,
                                           Reduce(weights.reduce, weights.project_dim, seed=config.seed + k),
-                                          lambda_graph=weights.lambda_graph,
-                                          infomax=GraphInfomaxBound(math.prod(shape), weights.graph_critic == "learned",
-                                                                    seed=config.seed + k) if weights.lambda_graph else None)
+                                          lambda_graph=weights.lambda_graph, infomax=infomax)
