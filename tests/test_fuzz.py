@@ -46,6 +46,7 @@ FLOAT_FLAGS = {
     "--sigma": ["0", "-1", "nan", "inf", "wide"],
     "--temperature": ["0", "-1", "nan", "inf"],
     "--worker-timeout": ["0", "-1", "nan", "inf"],
+    "--checkpoint-every": ["-1", "nan", "inf", "soon"],
     "--sampling-budget-mb": ["0", "-1", "nan", "inf"],
 }
 CHOICE_FLAGS = {

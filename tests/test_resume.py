@@ -33,7 +33,7 @@ CASES = {
 def test_interrupted_anywhere_and_resumed_equals_uninterrupted(tiny_mlp, blobs, tmp_path, case, method):
     x, y = blobs
     x = x.unsqueeze(1)  # (n, 1, 8) signals, so that shifts apply
-    cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-2, seed=5, **CASES[case])
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-2, seed=5, checkpoint_every=0, **CASES[case])
     net = lambda: tiny_mlp(dropout=0.2)  # noqa: E731 - dropout draws from torch's global RNG
     torch.manual_seed(123)
     full = mole.fit(net(), x, y, method=method, config=cfg)
@@ -48,6 +48,25 @@ def test_interrupted_anywhere_and_resumed_equals_uninterrupted(tiny_mlp, blobs, 
         assert losses(resumed.history) == losses(full.history), f"cut after {cut} steps"
         for a, b in zip(full.network.state_dict().values(), resumed.network.state_dict().values()):
             assert torch.equal(a, b), f"cut after {cut} steps"
+
+
+def test_checkpoints_are_written_at_epoch_ends_once_the_interval_has_passed(tiny_mlp, blobs, tmp_path, monkeypatch):
+    """``checkpoint_every``: an epoch end writes once that many seconds passed since the last write; a stage end
+    always writes. The clock is the test's, so the positions written do not depend on the machine's speed."""
+    import mole.checkpoint as checkpoint
+    clock = iter(range(0, 10_000, 10))  # every reading of the clock: 10 s later
+    monkeypatch.setattr(checkpoint, "clock", lambda: next(clock))
+    written = []
+
+    def save(self, stage, epoch):
+        written.append((stage, epoch))
+        self.last_write = checkpoint.clock()
+    monkeypatch.setattr(checkpoint.Checkpoint, "save", save)
+    for every, expected in [(0, [(0, 1), (0, 2), (0, 3), (1, 0)]), (15, [(0, 2), (1, 0)]), (10**6, [(1, 0)])]:
+        written.clear()
+        mole.fit(tiny_mlp(hidden=(8,)), *blobs, config=TrainConfig(epochs=3, checkpoint_every=every),
+                 checkpoint=tmp_path / "c.pt")
+        assert written[:len(expected)] == expected, every
 
 
 def test_checkpoint_is_read_without_unpickling(tiny_mlp, blobs, tmp_path):
@@ -81,7 +100,7 @@ def _comparable(results):
 def test_sigkilled_run_resumes_to_identical_results(tmp_path, schedule):
     """A real kill: the process dies at a random moment after its first checkpoint, then `--resume`."""
     argv = ["run", "--dataset", "digits", "--epochs", "40", "--batch-size", "32", "--methods", "mole,dgl", "-q",
-            "--no-plots", "--schedule", schedule]
+            "--no-plots", "--schedule", schedule, "--checkpoint-every", "0"]
     assert main([*argv, "--out", str(tmp_path / "full")]) == 0
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "mole.cli", *argv, "--out", str(killed)],

@@ -31,7 +31,7 @@ from .stage import Stage
 from .validation import as_features, as_labels
 
 #: settings that change how training runs but not its result: a checkpoint may be resumed with others
-RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout")
+RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout", "checkpoint_every")
 
 
 @dataclass
@@ -137,7 +137,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         config: a :class:`TrainConfig` (defaults if None).
         groups: explicit module grouping of the model's top-level layers.
         callbacks: extra :class:`Callback` objects (progress bars, logging).
-        checkpoint: file written after every finished epoch and stage (see :mod:`mole.checkpoint`);
+        checkpoint: file written at the end of an epoch once ``config.checkpoint_every`` seconds have passed since
+            the last (0: every epoch), and after every finished stage (see :mod:`mole.checkpoint`);
         resume: continue from ``checkpoint`` if it exists, exactly where it stopped.
     """
     config = (config or TrainConfig()).validate()
@@ -172,7 +173,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     if checkpoint is not None:
         settings = {k: v for k, v in config.to_dict().items() if k not in RESULT_NEUTRAL}
         ckpt = Checkpoint(checkpoint, network, {"layers": network.describe(), "config": settings,
-                                                "method": rule.name}).bind(stages, generator, cbs.callbacks)
+                                                "method": rule.name}, config.checkpoint_every).bind(stages, generator, cbs.callbacks)
         if resume and ckpt.path.exists():
             start, start_epoch, restore = ckpt.load()
         cbs.callbacks.append(ckpt)

@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cache-limit-mb", type=float, default=None, help="in-memory budget of --cache auto "
                    "(default: an eighth of the RAM, at most 3 GiB)")
     g.add_argument("--keep-cache", action="store_true", help="keep the disk cache's files in the run folder")
+    g.add_argument("--checkpoint-every", type=float, default=TrainConfig.checkpoint_every, metavar="SECONDS",
+                   help="seconds of training between checkpoints, written at the next epoch end and after every "
+                   "module (0: after every epoch; a hard kill loses at most this much and one epoch)")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization, batch order and augmentation")
     g.add_argument("--seeds", type=_seeds, default=None, help="several seeds, e.g. 0,1,2 or 0-4: every method once "
                    "per seed, into --out/seed-<s>/, then the mean ± std per method (overrides --seed)")
@@ -271,7 +274,7 @@ def _config(args):
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
-        keep_cache=args.keep_cache, precision=args.precision,
+        keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
         worker_timeout=args.worker_timeout, augment=args.augment, augment_pixels=args.augment_pixels,
         device=args.device,

@@ -102,6 +102,9 @@ class TrainConfig:
     cache_limit_mb: Optional[float] = None  # the in-memory budget of cache="auto" (None: RAM/8, at most 3 GiB)
     cache_dir: Optional[str] = None  # folder of the disk cache (None: a temporary folder)
     keep_cache: bool = False  # leave the disk cache's files in cache_dir after training
+    # seconds of training between checkpoints, written at the first epoch end after it (and after every finished
+    # stage); 0: after every epoch. A hard kill loses at most this much and the epoch it interrupted.
+    checkpoint_every: float = 30.0
 
     def validate(self) -> "TrainConfig":
         problems = []
@@ -124,6 +127,9 @@ class TrainConfig:
         from .schedules.base import CACHE_MODES
         if self.cache not in CACHE_MODES:
             problems.append(f"cache must be one of {', '.join(CACHE_MODES)}; got {self.cache!r}")
+        if not (_number(self.checkpoint_every) and self.checkpoint_every >= 0):
+            problems.append(f"checkpoint_every must be a number of seconds >= 0 (0: after every epoch); got "
+                            f"{self.checkpoint_every!r}")
         if self.cache_limit_mb is not None and not (_number(self.cache_limit_mb) and self.cache_limit_mb >= 0):
             problems.append(f"cache_limit_mb must be a number >= 0; got {self.cache_limit_mb!r}")
         objectives = self.objective if isinstance(self.objective, list) else [self.objective]

@@ -101,6 +101,7 @@ def _experiment_argv(c: dict) -> list[str]:
     if t["schedule"] == "async":
         _put(argv, "workers", t["workers"])
     argv += ["--keep-cache"] if t["keep_cache"] else []
+    _put(argv, "checkpoint-every", t.get("checkpoint_every", 30.0))  # config.json files older than the flag lack it
     if t.get("cache_dir"):
         raise ConfigError("config.json sets train.cache_dir, which has no flag; run it through the Python API")
     argv += ["--estimator", t["estimator"]["name"]]

@@ -87,7 +87,8 @@ def test_mole_with_graph_infomax_learns_the_communities_and_logs_the_term(commun
 
 def test_graph_infomax_resumes_exactly(communities, tmp_path):
     train, _ = communities
-    cfg = TrainConfig(epochs=4, batch_size=16, lr=0.01, seed=2, objective=ObjectiveConfig(lambda_graph=1.0))
+    cfg = TrainConfig(epochs=4, batch_size=16, lr=0.01, seed=2, objective=ObjectiveConfig(lambda_graph=1.0),
+                      checkpoint_every=0)
     full = mole.fit(_gcn(dropout=0.2), train, config=cfg)
     with pytest.raises(KeyboardInterrupt):
         mole.fit(_gcn(dropout=0.2), train, config=cfg, checkpoint=tmp_path / "c.pt", callbacks=[StopAt(9)])
