@@ -24,13 +24,14 @@ import math
 
 import torch
 
-
 from ..errors import ConfigError
 from .base import Variable, as_tuple
 from .critics import CriticEstimator
 from .kernels import is_labels
 
 LOG2 = math.log(2.0)
+#: the widest spread of scores (nats) one shifted float32 exp holds without underflow (e^-80 > 1.2e-38)
+EXP_RANGE = 80.0
 
 
 def _single(v: Variable, who: str) -> torch.Tensor:
@@ -69,14 +70,20 @@ class InfoNCEEstimator(CriticEstimator):
         raw = self.critic(t, y)  # (n, n) cosine similarities / τ
         n = raw.shape[0]
         eye = torch.eye(n, dtype=torch.bool, device=raw.device)
-        pos = (y[:, None] == y[None, :]) & ~eye
-        has_pos = pos.any(1)
+        same = y[:, None] == y[None, :]
+        n_pos = same.sum(1) - 1  # |P(i)|: the other samples of i's class
+        has_pos = n_pos > 0
         if not has_pos.any():
             return raw.sum() * 0.0  # no positive pair in this batch: no signal, but still a graph
-        s = raw.masked_fill(eye, float("-inf"))  # never contrast a sample with itself
-        log_pos = s.masked_fill(~pos, float("-inf")).logsumexp(1)
-        log_all = s.logsumexp(1)
-        chance = torch.log(pos.sum(1).clamp_min(1).float() / (n - 1))
-        return ((log_pos - log_all - chance)[has_pos]).mean() / LOG2
-
-
+        if 2 / self.temperature <= EXP_RANGE:
+            # scores lie in [-1/τ, 1/τ]: one exp, shifted by the row's largest off-diagonal score, cannot
+            # underflow, so both sums over j != i come from it (the positives' by a mask product), and the
+            # shift cancels in their ratio
+            shift = raw.detach().masked_fill(eye, float("-inf")).amax(1, keepdim=True)
+            e = (raw - shift).exp().masked_fill(eye, 0.0)
+            log_ratio = torch.log(torch.where(has_pos, (e * same).sum(1) / e.sum(1), 1.0))
+        else:  # a small τ: each sum in the log domain
+            s = raw.masked_fill(eye, float("-inf"))  # never contrast a sample with itself
+            log_ratio = s.masked_fill(~same, float("-inf")).logsumexp(1) - s.logsumexp(1)
+        chance = torch.log(n_pos.clamp_min(1).to(raw.dtype) / (n - 1))
+        return (log_ratio - chance)[has_pos].mean() / LOG2
