@@ -42,7 +42,7 @@ def run(ds, hidden, schedule: str, epochs: int, batch_size: int, workers: int, t
         wall = time.perf_counter() - tic
         return {"acc": res.score(ds.x_test, ds.y_test), "rate": res.samples_per_second, "wall": wall,
                 "startup": res.schedule.get("startup_seconds"), "groups": res.schedule.get("groups"),
-                "wait": res.schedule.get("wait_seconds")}
+                "seconds": res.schedule.get("worker_seconds")}
     finally:
         torch.set_num_threads(before)
 
@@ -69,8 +69,10 @@ def main() -> None:
     base = results["simultaneous"]["rate"]
     rows = []
     for label, r in results.items():
-        extra = (f"start-up {r['startup']:.1f} s; modules per worker {r['groups']}; seconds each worker waited "
-                 f"{r['wait']}" if r["startup"] is not None else "")
+        extra = (f"start-up {r['startup']:.1f} s; modules per worker {r['groups']}; per worker seconds computing / "
+                 "blocked receiving / blocked sending: " + "; ".join(
+                     f"{w['compute']:.1f} / {w['receive_wait']:.1f} / {w['send_wait']:.1f}" for w in r["seconds"])
+                 if r["startup"] is not None else "")
         rows.append(f"| {label} | {r['rate']:.0f} | {r['rate'] / base:.2f}× | {100 * r['acc']:.2f} | "
                     f"{r['wall']:.1f} | {extra} |")
     cmd = "python benchmarks/schedules.py" + ("" if args.dataset == "mnist" else f" --dataset {args.dataset}") + \

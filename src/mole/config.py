@@ -88,6 +88,9 @@ class TrainConfig:
     schedule: str = "sequential"  # sequential, simultaneous or async
     workers: int = 2  # async: worker processes, each owning a contiguous group of modules
     worker_timeout: float = 60.0  # async: seconds without progress before a worker counts as hung
+    # async: how each module's step is costed to balance the workers: a counted cost model (deterministic: the
+    # same command splits the same way on any machine and load) or timed on this machine (mole.schedules.costs)
+    balance: str = "model"
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     # one ObjectiveConfig for every hidden module, or a list with one per hidden module
     objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
@@ -127,6 +130,9 @@ class TrainConfig:
         from .schedules.base import CACHE_MODES
         if self.cache not in CACHE_MODES:
             problems.append(f"cache must be one of {', '.join(CACHE_MODES)}; got {self.cache!r}")
+        from .schedules.costs import BALANCES
+        if self.balance not in BALANCES:
+            problems.append(f"balance must be one of {', '.join(BALANCES)}; got {self.balance!r}")
         if not (_number(self.checkpoint_every) and self.checkpoint_every >= 0):
             problems.append(f"checkpoint_every must be a number of seconds >= 0 (0: after every epoch); got "
                             f"{self.checkpoint_every!r}")

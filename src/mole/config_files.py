@@ -100,6 +100,7 @@ def _experiment_argv(c: dict) -> list[str]:
         _put(argv, key.replace("_", "-"), t[key])
     if t["schedule"] == "async":
         _put(argv, "workers", t["workers"])
+        _put(argv, "balance", t.get("balance", "timed"))  # config.json files older than the flag were timed
     argv += ["--keep-cache"] if t["keep_cache"] else []
     _put(argv, "checkpoint-every", t.get("checkpoint_every", 30.0))  # config.json files older than the flag lack it
     if t.get("cache_dir"):

@@ -76,6 +76,11 @@ def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
     assert res.score(xt, yt) > 0.8  # chance: 0.1
     assert res.schedule["workers"] == 2 and sorted(sum(res.schedule["groups"], [])) == [1, 2, 3]
     assert res.samples_per_second > 0 and res.schedule["loop_seconds"] > 0
+    # where each worker's loop went: computing, blocked on the previous worker, blocked on the next one
+    first, last = res.schedule["worker_seconds"]
+    assert first["receive_wait"] == 0 and last["send_wait"] == 0  # nothing before the first, nothing after the last
+    assert all(w["compute"] > 0 and w["receive_wait"] >= 0 and w["send_wait"] >= 0 for w in (first, last))
+    assert res.schedule["balance"] == "model" and len(res.schedule["stage_costs_ms"]) == 3
     assert {r["module"] for r in res.history.records} == {0, 1, 2}
     assert len(res.history.for_module(0)) == 20
     # the activation a worker sends is the one its module computed in its step: the same updates as

@@ -135,30 +135,30 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
     if spec.resume_epoch:
         records = _load_snapshot(spec, rank, mine, generator)
     memory = ActivationMemory(device)
-    waited = 0.0  # seconds blocked on the previous worker (receive) or the next one (full send buffer)
+    waited = {"receive": 0.0, "send": 0.0}  # seconds blocked on the previous worker / the next one (buffer full)
 
     hops = spec.data.hops([stage.module for stage in spec.stages])  # every worker draws the same neighbourhoods
 
     def inputs():
         """The epoch's batches, T_{k-1} received from the previous worker (worker 0: the batch's input)."""
-        nonlocal first, waited
+        nonlocal first
         for batch in spec.data.batches(spec.data.x, spec.batch_size, generator, hops):
             if rank > 0:
                 wait = time.perf_counter()
                 beat(RECEIVING)
                 batch = dataclasses.replace(batch, t_in=receive(rank - 1, device, patience))
                 beat(WORKING)
-                waited += time.perf_counter() - wait
+                if first is not None:  # the loop starts with the first batch: waiting for it is start-up
+                    waited["receive"] += time.perf_counter() - wait
             first = first or time.time()
             yield batch
 
     def send(t: torch.Tensor) -> None:
-        nonlocal waited
         if sender is not None:
             wait = time.perf_counter()
             beat(SENDING)
             sender.send(t)
-            waited += time.perf_counter() - wait
+            waited["send"] += time.perf_counter() - wait
         beat(WORKING)
 
     for epoch in range(spec.resume_epoch, spec.epochs):
@@ -167,11 +167,13 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
         if spec.snapshots:
             _save_snapshot(spec, rank, epoch + 1, mine, generator, records)
     if sender is not None:
+        wait = time.perf_counter()
         beat(SENDING)
         sender.flush()
         beat(WORKING)
+        waited["send"] += time.perf_counter() - wait
     return {"rank": rank, "states": {s.index: s.module.state_dict() for s in mine}, "records": records,
-            "loop": (first, time.time()), "peak_bytes": memory.peak_bytes, "wait_seconds": waited}
+            "loop": (first, time.time()), "peak_bytes": memory.peak_bytes, "waits": waited}
 
 
 def join_group(device: torch.device, timeout: float) -> bool:

@@ -8,16 +8,17 @@ No worker ever waits for a backward pass, only (at most ``max_in_flight`` batche
 input. Per batch and module the update is the simultaneous schedule's; the difference is that
 module k's input may come from a module k-1 a few steps *older* than under simultaneous.
 
-Groups are balanced by cost: every stage's forward and local backward is timed once on one batch
-(on copies, nothing trains) and the contiguous split with the smallest slowest group wins, since a
-pipeline runs at the pace of its slowest worker. Each worker uses ``cpu_count // workers`` threads.
+Groups are balanced by cost: every stage's step on one batch is costed (:mod:`mole.schedules.costs`:
+counted by a deterministic cost model by default, so the same command always splits the same way; or timed,
+``balance="timed"``) and the contiguous split with the smallest slowest group wins, since a pipeline runs at
+the pace of its slowest worker. Each worker uses ``cpu_count // workers`` threads.
 
 Launch: with no ``torch.distributed`` environment, ``workers`` local processes are started (gloo,
 ``env://`` on a free local port) and watched (:func:`mole.distributed.launch_local`). Under
 ``torchrun`` (``RANK``/``WORLD_SIZE`` set, e.g. ``torchrun --nnodes 2 --nproc-per-node 1 -m mole.cli run
 --schedule async --workers 2 ...``) this process *is* worker ``RANK``; rank 0 assembles the model. The
-nodes join the process group before planning and agree on one plan: rank 0's cost measurement decides the
-groups (each node's own timings could split differently), and on resume all continue from the last epoch
+nodes join the process group before planning and agree on one plan: rank 0's costs decide the groups (each
+node's own timings could split differently under ``balance="timed"``), and on resume all continue from the last epoch
 every worker has a snapshot of, whether ``--out`` is one shared folder or one per host.
 
 Throughput: ``loop_seconds`` runs from the first worker's first batch to the last worker's last
@@ -26,8 +27,6 @@ batch (process start-up, ``startup_seconds``, is reported apart).
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import itertools
 import json
 import os
@@ -45,27 +44,7 @@ from ..errors import ConfigError
 from ..memory import ActivationMemory
 from ..stage import Stage
 from .base import Schedule
-
-
-def stage_costs(stages: list[Stage], data: TrainData, batch_size: int, start: int = 0) -> list[float]:
-    """Seconds of one forward + local backward per stage on one batch, measured on copies."""
-    hops = data.hops([stage.module for stage in stages])
-    batch = next(iter(data.batches(data.x, batch_size, torch.Generator().manual_seed(0), hops)))
-    t, costs = batch.t_in, []
-    for stage in stages:
-        module, objective = copy.deepcopy(stage.module), copy.deepcopy(stage.objective)
-        best = float("inf")
-        for _ in range(2):  # the first call warms up
-            tic = time.perf_counter()
-            inp = t.detach()
-            out = module(inp, *batch.context)
-            if stage.index >= start:
-                loss, _ = objective(batch.readout(out), dataclasses.replace(batch, t_in=inp))
-                loss.backward()
-            best = min(best, time.perf_counter() - tic)
-        costs.append(best)
-        t = out.detach()
-    return costs
+from .costs import BALANCES, stage_costs
 
 
 def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
@@ -141,6 +120,16 @@ def _node_failures(rank: int, groups: list[list[int]] | None):
                             "restart both nodes (add --resume to continue)", {"reporter": rank}) from None
 
 
+def _breakdown(part: dict) -> dict:
+    """A worker's loop seconds: blocked receiving from the previous worker, blocked sending to the next (its
+    buffer full), and the rest (computing: steps, estimates, its share of the transport)."""
+    start, end = part["loop"]
+    loop = (end - start) if start is not None else 0.0
+    waits = part["waits"]
+    return {"compute": round(loop - waits["receive"] - waits["send"], 3), "receive_wait": round(waits["receive"], 3),
+            "send_wait": round(waits["send"], 3)}
+
+
 def describe_group(group: list[int]) -> str:
     return f"module {group[0] + 1}" if len(group) == 1 else f"modules {group[0] + 1}-{group[-1] + 1}"
 
@@ -150,23 +139,27 @@ class AsynchronousSchedule(Schedule):
         workers: number of worker processes (1..number of modules).
         timeout: seconds without progress after which a worker counts as hung.
         max_in_flight: batches a worker may run ahead of the next one.
+        balance: how stages are costed for the groups: ``"model"`` (counted, deterministic) or ``"timed"``.
     """
 
     name = "async"
 
     def __init__(self, workers: int = TrainConfig.workers, timeout: float = TrainConfig.worker_timeout,
-                 max_in_flight: int = 4):
+                 max_in_flight: int = 4, balance: str = TrainConfig.balance):
         if not isinstance(workers, int) or workers < 1:
             raise ConfigError(f"workers must be an integer >= 1; got {workers!r}")
+        if balance not in BALANCES:
+            raise ConfigError(f"balance must be one of {', '.join(BALANCES)}; got {balance!r}")
         if not timeout > 0:
             raise ConfigError(f"worker timeout must be positive; got {timeout!r}")
         self.workers, self.timeout, self.max_in_flight = workers, float(timeout), int(max_in_flight)
+        self.balance = balance
         self.loop_seconds: float | None = None
         self.info: dict = {}
 
     @classmethod
     def from_config(cls, config) -> "AsynchronousSchedule":
-        return cls(workers=config.workers, timeout=config.worker_timeout)
+        return cls(workers=config.workers, timeout=config.worker_timeout, balance=config.balance)
 
     def _spec(self, stages, groups, data, epochs, batch_size, generator, start, snapshots, resume_epoch, local):
         from ..distributed import WorkerSpec
@@ -192,8 +185,8 @@ class AsynchronousSchedule(Schedule):
         own = join_group(param.device if param is not None else torch.device("cpu"), self.timeout)
         try:
             with _node_failures(rank, None):
-                plan = [stage_costs(stages, data, batch_size, start) if rank == 0 else None]
-                dist.broadcast_object_list(plan, src=0)  # timings differ between nodes: rank 0's decide
+                plan = [stage_costs(stages, data, batch_size, start, self.balance) if rank == 0 else None]
+                dist.broadcast_object_list(plan, src=0)  # timings may differ between nodes: rank 0's decide
                 costs = plan[0]
                 groups, resume_epoch = balanced_groups(costs, self.workers), 0
                 if snapshots is not None:
@@ -235,7 +228,7 @@ class AsynchronousSchedule(Schedule):
             gathered, spec, costs = self._as_torchrun_node(stages, data, epochs, batch_size, generator,
                                                              callbacks, start, snapshots, resume)
         else:
-            costs = stage_costs(stages, data, batch_size, start)
+            costs = stage_costs(stages, data, batch_size, start, self.balance)
             groups, resume_epoch = balanced_groups(costs, self.workers), 0
             if snapshots is not None:
                 groups, resume_epoch = _snapshot_plan(Path(snapshots), groups, self.workers, resume)
@@ -255,11 +248,12 @@ class AsynchronousSchedule(Schedule):
         loops = [p["loop"] for p in gathered if p["loop"][0] is not None]
         self.loop_seconds = max(b for _, b in loops) - min(a for a, _ in loops) if loops else 0.0
         self.info = {"workers": self.workers, "groups": [[i + 1 for i in g] for g in groups],
-                     "stage_costs_ms": [round(1000 * c, 3) for c in costs],
+                     "balance": self.balance, "stage_costs_ms": [round(1000 * c, 3) for c in costs],
                      "resumed_from_epoch": spec.resume_epoch,  # 0: a fresh start (or no snapshots)
                      "startup_seconds": (min(a for a, _ in loops) - tic) if loops else None,
                      "loop_seconds": self.loop_seconds,
-                     "wait_seconds": [round(p["wait_seconds"], 3) for p in sorted(gathered, key=lambda p: p["rank"])]}
+                     # per worker: seconds of its loop spent computing, and blocked receiving / sending
+                     "worker_seconds": [_breakdown(p) for p in sorted(gathered, key=lambda p: p["rank"])]}
         # the workers' events, replayed here in order once their weights are back: ``replayed=True`` tells
         # callbacks that read the network (the information-plane monitor) that it already holds the final weights
         for stage in stages[start:]:

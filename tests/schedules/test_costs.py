@@ -1,0 +1,86 @@
+"""The cost model that splits modules among pipeline workers: counted, deterministic, and tracking the work."""
+import pytest
+import torch
+
+import mole
+from mole import ModularNetwork, TrainConfig
+from mole.adapters import TensorData
+from mole.rules import rule_resolver
+from mole.schedules import costs
+from mole.schedules.asynchronous import balanced_groups
+
+
+def _stages(widths, estimator="renyi", n_classes=3, d=8, seed=0):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = ModularNetwork(mole.models.MLP(d, n_classes, hidden=widths))
+    config = TrainConfig(estimator=mole.EstimatorConfig(estimator))
+    shapes = [(w,) for w in widths] + [(n_classes,)]
+    return rule_resolver("mole").stages(net, shapes, n_classes, config)
+
+
+def _data(n=96, d=8):
+    g = torch.Generator().manual_seed(0)
+    return TensorData(torch.randn(n, d, generator=g), torch.arange(n) % 3)
+
+
+def _first(batch_size):
+    return next(iter(_data().batches(_data().x, batch_size, torch.Generator().manual_seed(0))))
+
+
+def test_model_costs_never_read_the_clock(monkeypatch):
+    """The same network and batch give the same costs, however long anything takes on this machine."""
+    first = costs.stage_costs(_stages((64, 16)), _data(), 32)
+    ticks = iter(range(0, 10**9, 7919))
+    monkeypatch.setattr(costs.time, "perf_counter", lambda: next(ticks))  # a wildly irregular clock
+    assert costs.stage_costs(_stages((64, 16)), _data(), 32) == first
+    assert all(c > 0 for c in first)
+
+
+def test_a_matrix_product_is_counted_by_torchs_formula():
+    """Module 1 (Linear 8 -> 64) on a detached batch of 32: forward 2·32·8·64 FLOPs and the weight gradient as
+    many (its input needs none); the rest of the step's products are the estimator's Gram matrices."""
+    stages = _stages((64, 16))
+    batch = _first(32)
+    work, out = costs.counted(stages[0], batch, batch.t_in)
+    assert out.shape == (32, 64)
+    assert work.flops >= 2 * (2 * 32 * 8 * 64)
+    assert work.eigh > 0  # Rényi's eigendecompositions, which torch's counter leaves out
+    assert work.elements > costs.OPTIMIZER_ELEMENTS * (8 * 64 + 64)
+
+
+def test_costs_follow_width_batch_and_estimator():
+    wide, narrow = costs.stage_costs(_stages((256, 8)), _data(), 32)[:2]
+    assert wide > narrow
+    (small, _), (large, _) = (costs.counted(_stages((16, 16))[0], b, b.t_in) for b in (_first(16), _first(48)))
+    assert large.eigh == 27 * small.eigh  # the eigendecompositions grow as n³ (n = 16 -> 48)
+    assert large.flops > 3 * small.flops and large.seconds() > small.seconds()  # the Gram matrices as n²
+    batch = _first(32)
+    contrastive, _ = costs.counted(_stages((16, 16), "infonce")[0], batch, batch.t_in)
+    assert contrastive.eigh == 0  # no eigendecomposition in the InfoNCE bound
+
+
+def test_frozen_stages_cost_only_their_forward():
+    stages = _stages((64, 16))
+    trained = costs.stage_costs(stages, _data(), 32)
+    resumed = costs.stage_costs(stages, _data(), 32, start=1)
+    assert resumed[0] < trained[0] and resumed[1:] == trained[1:]
+
+
+def test_the_split_is_the_same_under_load_and_recorded():
+    """The model's split is a function of the network: the 4-module MLP of the schedules benchmark, costed twice."""
+    stages = _stages((128, 32, 16))
+    a = balanced_groups(costs.stage_costs(stages, _data(), 32), 2)
+    b = balanced_groups(costs.stage_costs(stages, _data(), 32), 2)
+    assert a == b and sum(len(g) for g in a) == 4
+
+
+def test_timed_costs_remain_an_option():
+    timed = costs.stage_costs(_stages((64, 16)), _data(), 32, balance="timed")
+    assert len(timed) == 3 and all(c > 0 for c in timed)
+
+
+@pytest.mark.parametrize("bad", ["fast", "", None])
+def test_an_unknown_balance_is_a_config_error(bad):
+    with pytest.raises(mole.ConfigError, match="balance must be one of model, timed"):
+        TrainConfig(balance=bad).validate()
