@@ -84,3 +84,12 @@ def test_timed_costs_remain_an_option():
 def test_an_unknown_balance_is_a_config_error(bad):
     with pytest.raises(mole.ConfigError, match="balance must be one of model, timed"):
         TrainConfig(balance=bad).validate()
+
+
+def test_a_pipeline_runs_at_its_slowest_workers_pace_transfers_included():
+    c = [0.004, 0.002, 0.002, 0.001]
+    assert costs.pipeline_rate(c, [[0, 1, 2, 3]], 100) == pytest.approx(100 / 0.009)
+    assert costs.pipeline_rate(c, [[0], [1, 2, 3]], 100) == pytest.approx(100 / 0.005)
+    # 1 MB leaves module 1 and enters module 2: at 1 GB/s and 1 ms latency, 2 ms on each side of the cut
+    slow = costs.pipeline_rate(c, [[0], [1, 2, 3]], 100, [1e6, 1e6, 1e6, 0], bandwidth=1e9, latency=1e-3)
+    assert slow == pytest.approx(100 / (0.005 + 0.002))

@@ -165,3 +165,24 @@ def stage_costs(stages: list[Stage], data: TrainData, batch_size: int, start: in
             seconds, t = timed(stage, batch, t, stage.index >= start)
             costs.append(seconds)
     return costs
+
+
+def pipeline_rate(costs: list[float], groups: list[list[int]], batch_size: int, message_bytes: list[float] = (),
+                  bandwidth: float = float("inf"), latency: float = 0.0) -> float:
+    r"""Predicted samples/s of a pipeline: it runs at the pace of its slowest worker, whose time per batch is its
+    stages' costs plus sending and receiving the activations between workers,
+
+    .. math:: \text{rate} = \frac{B}{\max_r \big(\sum_{k \in G_r} c_k + m_r\big)},\qquad
+              m_r = \sum_{\text{messages in and out of } r} \Big(\ell + \frac{\text{bytes}}{\beta}\Big),
+
+    with ``message_bytes[k]`` the size of stage k's output per batch (what leaves a group ending at k),
+    ``bandwidth`` β in bytes/s and ``latency`` ℓ in seconds (a host's loopback: both negligible).
+    """
+    worst = 0.0
+    for r, group in enumerate(groups):
+        transfer = 0.0
+        for edge in ([groups[r - 1][-1]] if r > 0 else []) + ([group[-1]] if r < len(groups) - 1 else []):
+            size = message_bytes[edge] if edge < len(message_bytes) else 0.0
+            transfer += latency + size / bandwidth
+        worst = max(worst, sum(costs[k] for k in group) + transfer)
+    return batch_size / worst if worst > 0 else float("inf")
