@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--balance", choices=BALANCES, default=TrainConfig.balance, help="async: how each module's step "
                    "is costed to split the modules among workers: model (counted: the same split on any machine and "
                    "load) or timed (measured on this machine at start-up)")
+    g.add_argument("--stagger", type=int, default=TrainConfig.stagger, metavar="EPOCHS", help="async: module k starts "
+                   "once module k-1 has trained this many epochs, then trains on its fresh outputs (0: all at once)")
     g.add_argument("--worker-timeout", type=float, default=TrainConfig.worker_timeout, help="async: seconds without progress before a "
                    "worker counts as hung and the run stops")
     g.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="training-batch augmentation for every "
@@ -280,7 +282,8 @@ def _config(args):
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
-        worker_timeout=args.worker_timeout, balance=args.balance, augment=args.augment, augment_pixels=args.augment_pixels,
+        worker_timeout=args.worker_timeout, balance=args.balance, stagger=args.stagger, augment=args.augment,
+        augment_pixels=args.augment_pixels,
         device=args.device,
         estimator=args.estimator,
         estimator_options={**default_options, **estimator_options(args)},

@@ -91,6 +91,7 @@ class TrainConfig:
     # async: how each module's step is costed to balance the workers: a counted cost model (deterministic: the
     # same command splits the same way on any machine and load) or timed on this machine (mole.schedules.costs)
     balance: str = "model"
+    stagger: int = 0  # async: 0, or the epochs module k-1 trains before module k starts (a staggered pipeline)
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
     # one ObjectiveConfig for every hidden module, or a list with one per hidden module
     objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
@@ -130,6 +131,11 @@ class TrainConfig:
         from .schedules.base import CACHE_MODES
         if self.cache not in CACHE_MODES:
             problems.append(f"cache must be one of {', '.join(CACHE_MODES)}; got {self.cache!r}")
+        if not (isinstance(self.stagger, int) and not isinstance(self.stagger, bool) and self.stagger >= 0):
+            problems.append(f"stagger must be an integer >= 0 (epochs); got {self.stagger!r}")
+        elif self.stagger and self.schedule != "async":
+            problems.append(f"stagger staggers the asynchronous pipeline; got schedule={self.schedule!r}: add "
+                            "--schedule async or drop --stagger")
         from .schedules.costs import BALANCES
         if self.balance not in BALANCES:
             problems.append(f"balance must be one of {', '.join(BALANCES)}; got {self.balance!r}")

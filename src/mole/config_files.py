@@ -101,6 +101,7 @@ def _experiment_argv(c: dict) -> list[str]:
     if t["schedule"] == "async":
         _put(argv, "workers", t["workers"])
         _put(argv, "balance", t.get("balance", "timed"))  # config.json files older than the flag were timed
+        _put(argv, "stagger", t.get("stagger", 0))
     argv += ["--keep-cache"] if t["keep_cache"] else []
     _put(argv, "checkpoint-every", t.get("checkpoint_every", 30.0))  # config.json files older than the flag lack it
     if t.get("cache_dir"):

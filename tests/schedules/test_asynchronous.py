@@ -70,6 +70,36 @@ def test_every_local_rule_runs_async_as_it_runs_simultaneously(digits, rule):
     assert events["async"].counts[(0, "on_batch_end")] == 3 * 10  # 1200 samples, batches of 128
 
 
+def test_a_pipeline_staggered_by_the_whole_budget_is_the_sequential_schedule(digits):
+    """stagger = epochs: module k starts when module k-1 has finished, on its frozen outputs, drawing the batches
+    the sequential schedule draws next, so the two workers compute exactly the sequential schedule."""
+    res = _fit(digits, "async", epochs=3, workers=2, stagger=3)
+    ref = _one_thread(lambda: _fit(digits, "sequential", epochs=3, cache="recompute"))
+    a, b = res.network.state_dict(), ref.network.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
+    assert [(r["module"], r["epoch"]) for r in res.history.records] == \
+        [(r["module"], r["epoch"]) for r in ref.history.records]  # each module's own epochs 0..2
+    assert res.schedule["stagger"] == 3
+
+
+def test_a_staggered_pipeline_trains_every_module_its_epochs_and_overlaps_them(digits):
+    _, _, xt, yt = digits
+    res = _fit(digits, "async", epochs=4, workers=2, stagger=1)
+    for module in range(3):
+        assert [r["epoch"] for r in res.history.for_module(module)] == [0, 1, 2, 3]
+    assert res.score(xt, yt) > 0.8
+    # 4 + 2 pipeline epochs instead of the sequential 3 x 4: the loop processed (4 + 2) epochs of batches
+    assert res.schedule["loop_seconds"] > 0
+
+
+@pytest.mark.parametrize("bad, words", [(-1, "integer >= 0"), (1.5, "integer >= 0"), (True, "integer >= 0")])
+def test_bad_stagger_is_a_config_error(bad, words):
+    with pytest.raises(ConfigError, match=words):
+        mole.TrainConfig(schedule="async", stagger=bad).validate()
+    with pytest.raises(ConfigError, match="--schedule async"):
+        mole.TrainConfig(schedule="simultaneous", stagger=2).validate()
+
+
 def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
     _, _, xt, yt = digits
     res = _fit(digits, "async", workers=2)

@@ -9,8 +9,11 @@ travel: only the activation tensor does. For each batch, worker r
    before (as the simultaneous schedule does), and
 3. sends its last output :math:`T_k` on to worker r+1 without waiting for it (bounded in flight),
 
-and never waits for a backward pass: there is none across workers. When all epochs are done the
-workers gather their modules' weights and per-epoch records at rank 0, which assembles the model.
+and never waits for a backward pass: there is none across workers. Staggered (``stagger`` s > 0), stage k
+trains in pipeline epochs [k·s, k·s + epochs): it starts once the stage before it has trained s epochs, trains
+on that stage's fresh outputs, and once its own epochs are done it is frozen and only runs forward for the
+stages after it; a worker none of whose stages has started draws the epoch's batches and waits for nothing.
+When all epochs are done the workers gather their modules' weights and per-epoch records at rank 0, which assembles the model.
 
 Exact resume: with ``snapshots`` set, each worker writes its state (its modules, optimizers, objectives,
 the batch generator, torch's RNG, its records) after each of its epochs. Worker r's state after epoch e
@@ -65,6 +68,18 @@ class WorkerSpec:
     snapshots: Optional[str] = None  # folder for each worker's end-of-epoch snapshots (exact resume)
     resume_epoch: int = 0  # > 0: every worker continues from its snapshot after this many epochs
     keep_epochs: int = 2  # snapshots each worker keeps (the workers' lead over one another is bounded)
+    stagger: int = 0  # > 0: module k starts once module k-1 has trained this many epochs (see stage_window)
+
+    def stage_window(self, index: int) -> tuple[int, int]:
+        """The pipeline epochs [first, last) in which stage ``index`` trains: stages from ``start`` on begin
+        ``stagger`` epochs after the one before them and each trains ``epochs`` epochs."""
+        first = max(0, index - self.start) * self.stagger
+        return first, first + self.epochs
+
+    @property
+    def pipeline_epochs(self) -> int:
+        """Epochs of the whole pipeline: the last stage's window ends there."""
+        return max(self.stage_window(i)[1] for group in self.groups for i in group)
 
 
 def is_primary() -> bool:
@@ -161,9 +176,21 @@ def _train(spec: WorkerSpec, rank: int, world: int, beat) -> dict:
             waited["send"] += time.perf_counter() - wait
         beat(WORKING)
 
-    for epoch in range(spec.resume_epoch, spec.epochs):
-        for record in train_epoch(mine, inputs(), epoch, callbacks=Callback(), memory=memory, after_batch=send):
-            records.append({**record, "worker": rank})
+    first_of_next = spec.stage_window(spec.groups[rank + 1][0])[0] if rank < world - 1 else None
+    for epoch in range(spec.resume_epoch, spec.pipeline_epochs):
+        chain = [stage for stage in mine if spec.stage_window(stage.index)[0] <= epoch]  # started (staggered)
+        for stage in chain:
+            if epoch >= spec.stage_window(stage.index)[1] and not stage.frozen:
+                stage.freeze()  # its epochs are done: it only runs forward for the stages after it
+        if not chain:  # none of this worker's stages has started: draw the epoch's batches, as every worker does
+            for _ in spec.data.batches(spec.data.x, spec.batch_size, generator, hops):
+                pass
+        else:
+            sends = first_of_next is not None and first_of_next <= epoch
+            for record in train_epoch(chain, inputs(), epoch, callbacks=Callback(), memory=memory,
+                                      after_batch=send if sends else None):
+                local = record["epoch"] - spec.stage_window(record["module"])[0]  # the stage's own epoch
+                records.append({**record, "epoch": local, "worker": rank})
         if spec.snapshots:
             _save_snapshot(spec, rank, epoch + 1, mine, generator, records)
     if sender is not None:

@@ -140,26 +140,31 @@ class AsynchronousSchedule(Schedule):
         timeout: seconds without progress after which a worker counts as hung.
         max_in_flight: batches a worker may run ahead of the next one.
         balance: how stages are costed for the groups: ``"model"`` (counted, deterministic) or ``"timed"``.
+        stagger: 0, or the epochs module k-1 trains before module k starts (a staggered pipeline: closer to the
+            sequential schedule's accuracy, still overlapping the workers; see :mod:`mole.distributed.worker`).
     """
 
     name = "async"
 
     def __init__(self, workers: int = TrainConfig.workers, timeout: float = TrainConfig.worker_timeout,
-                 max_in_flight: int = 4, balance: str = TrainConfig.balance):
+                 max_in_flight: int = 4, balance: str = TrainConfig.balance, stagger: int = TrainConfig.stagger):
         if not isinstance(workers, int) or workers < 1:
             raise ConfigError(f"workers must be an integer >= 1; got {workers!r}")
+        if not (isinstance(stagger, int) and not isinstance(stagger, bool) and stagger >= 0):
+            raise ConfigError(f"stagger must be an integer >= 0 (epochs); got {stagger!r}")
         if balance not in BALANCES:
             raise ConfigError(f"balance must be one of {', '.join(BALANCES)}; got {balance!r}")
         if not timeout > 0:
             raise ConfigError(f"worker timeout must be positive; got {timeout!r}")
         self.workers, self.timeout, self.max_in_flight = workers, float(timeout), int(max_in_flight)
-        self.balance = balance
+        self.balance, self.stagger = balance, stagger
         self.loop_seconds: float | None = None
         self.info: dict = {}
 
     @classmethod
     def from_config(cls, config) -> "AsynchronousSchedule":
-        return cls(workers=config.workers, timeout=config.worker_timeout, balance=config.balance)
+        return cls(workers=config.workers, timeout=config.worker_timeout, balance=config.balance,
+                   stagger=config.stagger)
 
     def _spec(self, stages, groups, data, epochs, batch_size, generator, start, snapshots, resume_epoch, local):
         from ..distributed import WorkerSpec
@@ -167,7 +172,7 @@ class AsynchronousSchedule(Schedule):
         lead = -(-(self.workers - 1) * self.max_in_flight // max(1, n_batches))  # epochs one worker may lead by
         return WorkerSpec(stages, groups, data, epochs, batch_size, generator.get_state(), start,
                           self.max_in_flight, self.timeout, threads=max(1, (os.cpu_count() or 1) // local),
-                          snapshots=snapshots, resume_epoch=resume_epoch, keep_epochs=lead + 2)
+                          snapshots=snapshots, resume_epoch=resume_epoch, keep_epochs=lead + 2, stagger=self.stagger)
 
     @staticmethod
     def _begin(stages, callbacks, epochs, n_batches):
@@ -248,7 +253,7 @@ class AsynchronousSchedule(Schedule):
         loops = [p["loop"] for p in gathered if p["loop"][0] is not None]
         self.loop_seconds = max(b for _, b in loops) - min(a for a, _ in loops) if loops else 0.0
         self.info = {"workers": self.workers, "groups": [[i + 1 for i in g] for g in groups],
-                     "balance": self.balance, "stage_costs_ms": [round(1000 * c, 3) for c in costs],
+                     "balance": self.balance, "stagger": self.stagger, "stage_costs_ms": [round(1000 * c, 3) for c in costs],
                      "resumed_from_epoch": spec.resume_epoch,  # 0: a fresh start (or no snapshots)
                      "startup_seconds": (min(a for a, _ in loops) - tic) if loops else None,
                      "loop_seconds": self.loop_seconds,
