@@ -127,11 +127,13 @@ def _metrics(folder):
                       if r["metric"] != "seconds")
 
 
-def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path):
+@pytest.mark.parametrize("stagger", [0, 5])
+def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path, stagger):
     """The asynchronous schedule: each worker snapshots its modules after each epoch; a run killed mid-way
-    (workers die with their parent) resumes from the last epoch every worker finished, bit for bit."""
+    (workers die with their parent) resumes from the last epoch every worker finished, bit for bit. Staggered
+    too: a worker waiting for its modules' start still draws, and snapshots, every epoch."""
     argv = ["run", "--dataset", "digits", "--epochs", "30", "--batch-size", "32", "--methods", "mole",
-            "--schedule", "async", "--workers", "2", "-q", "--no-plots"]
+            "--schedule", "async", "--workers", "2", "-q", "--no-plots", "--stagger", str(stagger)]
     assert main([*argv, "--out", str(tmp_path / "full")]) == 0
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "mole.cli", *argv, "--out", str(killed)],
