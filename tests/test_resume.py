@@ -87,6 +87,31 @@ def test_resume_of_a_finished_run_changes_nothing_and_says_so(tmp_path, capsys):
     assert main([*argv, "--resume"]) == 0
     assert "nothing to resume" in capsys.readouterr().out
     assert (out / "results.json").read_bytes() == before
+    # what does not change the run may differ (where data and caches live, what is measured)
+    assert main([*argv, "--resume", "--checkpoint-every", "0", "--no-probes"]) == 0
+    assert "nothing to resume" in capsys.readouterr().out
+
+
+def test_resume_of_a_finished_run_with_other_settings_names_them_and_refuses(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = lambda epochs: ["run", "--dataset", "wine", "--epochs", epochs, "-q", "--no-plots", "--out", str(out)]  # noqa: E731
+    assert main(argv("2")) == 0
+    before = (out / "results.json").read_bytes()
+    capsys.readouterr()
+    assert main([*argv("3"), "--lr", "0.01", "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "train.epochs: 2 -> 3" in err and "train.lr: 0.001 -> 0.01" in err, err
+    assert "fresh --out" in err
+    assert (out / "results.json").read_bytes() == before  # nothing changed
+
+
+def test_resume_of_an_interrupted_run_with_other_settings_names_them(tiny_mlp, blobs, tmp_path):
+    ckpt = tmp_path / "c.pt"
+    with pytest.raises(KeyboardInterrupt):
+        mole.fit(tiny_mlp(), *blobs, config=TrainConfig(epochs=3, checkpoint_every=0), checkpoint=ckpt,
+                 callbacks=[StopAt(8)])
+    with pytest.raises(mole.CheckpointError, match=r"config.epochs: 3 -> 4.*resume with the settings"):
+        mole.fit(tiny_mlp(), *blobs, config=TrainConfig(epochs=4, checkpoint_every=0), checkpoint=ckpt, resume=True)
 
 
 def _comparable(results):

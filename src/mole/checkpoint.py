@@ -33,6 +33,7 @@ import torch
 from .callbacks import Callback
 from .errors import CheckpointError
 from .modular import ModularNetwork
+from .validation import changed_settings
 
 VERSION = 2
 
@@ -132,8 +133,10 @@ class Checkpoint(Callback):
             raise CheckpointError(f"checkpoint {self.path} was written by another version of mole; delete it to "
                                   "start afresh")
         if state.get("fingerprint") != self.fingerprint:
-            raise CheckpointError(f"checkpoint {self.path} was written by a different network or configuration; "
-                                  "use another path or delete it to start afresh")
+            changed = changed_settings(state.get("fingerprint"), self.fingerprint)
+            raise CheckpointError(f"checkpoint {self.path} was written by a different network or configuration "
+                                  f"({'; '.join(changed[:6]) or 'unreadable fingerprint'}); resume with the settings "
+                                  "it was written with, or use another path or delete it to start afresh")
         self.network.load_state_dict(state["network"])
         for stage, saved in zip(self.stages, state["stages"]):
             stage.optimizer.load_state_dict(saved["optimizer"])

@@ -28,7 +28,7 @@ import torch
 
 from . import __version__
 from .analysis import InformationMonitor, linear_probes, monitor_estimator, tsne_panels
-from .api import fit
+from .api import RESULT_NEUTRAL, fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import SampledNodeData, TensorData, TrainData
@@ -41,7 +41,7 @@ from .logs import EpochMetrics
 from .models import DEPTHS, MODELS
 from .models.gnn import EDGE_WEIGHTED
 from .rules import RULES
-from .validation import choose
+from .validation import changed_settings, choose
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"  # per-epoch metrics, written as they happen (mole.logs)
@@ -159,6 +159,11 @@ def run_folder(cfg: ExperimentConfig) -> Path:
     out = Path(cfg.out) if cfg.out else default_folder(cfg)
     if (out / RESULTS).exists():
         if cfg.resume:
+            changed = _changed_since(out, cfg)
+            if changed:
+                raise ConfigError(f"{out} holds a finished run with other settings ({'; '.join(changed[:6])}"
+                                  f"{'; …' if len(changed) > 6 else ''}); a finished run is not continued with new "
+                                  "settings: drop them to keep it, or pass a fresh --out to train with them")
             raise RunFinished(f"{out} already holds a finished run ({RESULTS}); nothing to resume, nothing changed")
         raise ConfigError(f"{out} already holds a finished run ({RESULTS}); choose a fresh --out folder")
     if out.exists() and not out.is_dir():
@@ -167,6 +172,20 @@ def run_folder(cfg: ExperimentConfig) -> Path:
         raise ConfigError(f"cannot resume: run folder {out} does not exist; pass the --out of the interrupted run")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+#: what a resume may change without changing the run (where it runs, what is measured, how it is cached)
+RESUME_NEUTRAL = ("out", "resume", "download", "data_root", "analysis", *(f"train.{k}" for k in RESULT_NEUTRAL))
+
+
+def _changed_since(out: Path, cfg: ExperimentConfig) -> list[str]:
+    """The settings of ``cfg`` that differ from the run recorded in ``out/config.json`` (none if it is unreadable)."""
+    try:
+        recorded = json.loads((out / "config.json").read_text())
+    except (OSError, ValueError):
+        return []
+    now = json.loads(json.dumps(asdict(cfg), default=str))
+    return changed_settings(recorded, now, RESUME_NEUTRAL)
 
 
 SAMPLING = ("auto", "on", "off")

@@ -44,6 +44,22 @@ def raise_all(problems: list[str], error: type[Exception] = ConfigError) -> None
         raise error("; ".join(problems))
 
 
+def changed_settings(old, new, skip: Iterable[str] = (), prefix: str = "") -> list[str]:
+    """``"key: old -> new"`` for every setting (nested dicts as dotted keys) that differs between two plain
+    configuration dicts; keys in ``skip`` (dotted) are left out."""
+    skip = set(skip)
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            name = f"{prefix}{key}"
+            if name not in skip:
+                out += changed_settings(old.get(key), new.get(key), skip, name + ".")
+        return out
+    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
+        old, new = list(old), list(new)
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
 def as_features(X, *, name: str = "X") -> torch.Tensor:
     """Convert features to a float32 tensor of shape (n, ...) and reject NaN/inf."""
     if isinstance(X, torch.Tensor):
