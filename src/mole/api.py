@@ -172,8 +172,9 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     start, start_epoch, restore = 0, 0, None
     if checkpoint is not None:
         settings = {k: v for k, v in config.to_dict().items() if k not in RESULT_NEUTRAL}
-        ckpt = Checkpoint(checkpoint, network, {"layers": network.describe(), "config": settings,
-                                                "method": rule.name}, config.checkpoint_every).bind(stages, generator, cbs.callbacks)
+        fingerprint = {"layers": network.describe(), "config": settings, "method": rule.name}
+        ckpt = Checkpoint(checkpoint, network, fingerprint, config.checkpoint_every).bind(stages, generator,
+                                                                                         cbs.callbacks)
         if resume and ckpt.path.exists():
             start, start_epoch, restore = ckpt.load()
         cbs.callbacks.append(ckpt)

@@ -19,7 +19,8 @@ again from the run's seed. Under the asynchronous schedule this file is written 
 each worker keeps its own per-epoch snapshots meanwhile (:mod:`mole.distributed.worker`). A killed run loses
 at most ``every`` seconds and the epoch it interrupted. Writing after every epoch cost a quarter of the training
 time on small graph collections (MUTAG: 2 steps per epoch, a write of the growing history per epoch), hence
-the interval; ``every=0`` restores it. Files are read with ``torch.load(weights_only=True)``: a checkpoint cannot run code.
+the interval; ``every=0`` restores it. Files are read with ``torch.load(weights_only=True)``: a checkpoint
+cannot run code.
 """
 from __future__ import annotations
 

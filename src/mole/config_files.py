@@ -21,6 +21,7 @@ import difflib
 import json
 from pathlib import Path
 
+from .config import TrainConfig
 from .errors import ConfigError
 
 #: estimator option -> its flag (the inverse of the CLI's flag -> option map)
@@ -103,7 +104,7 @@ def _experiment_argv(c: dict) -> list[str]:
         _put(argv, "balance", t.get("balance", "timed"))  # config.json files older than the flag were timed
         _put(argv, "stagger", t.get("stagger", 0))
     argv += ["--keep-cache"] if t["keep_cache"] else []
-    _put(argv, "checkpoint-every", t.get("checkpoint_every", 30.0))  # config.json files older than the flag lack it
+    _put(argv, "checkpoint-every", t.get("checkpoint_every", TrainConfig.checkpoint_every))  # older files lack it
     if t.get("cache_dir"):
         raise ConfigError("config.json sets train.cache_dir, which has no flag; run it through the Python API")
     argv += ["--estimator", t["estimator"]["name"]]

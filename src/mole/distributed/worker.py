@@ -13,7 +13,8 @@ and never waits for a backward pass: there is none across workers. Staggered (``
 trains in pipeline epochs [k·s, k·s + epochs): it starts once the stage before it has trained s epochs, trains
 on that stage's fresh outputs, and once its own epochs are done it is frozen and only runs forward for the
 stages after it; a worker none of whose stages has started draws the epoch's batches and waits for nothing.
-When all epochs are done the workers gather their modules' weights and per-epoch records at rank 0, which assembles the model.
+When all epochs are done the workers gather their modules' weights and per-epoch records at rank 0, which
+assembles the model.
 
 Exact resume: with ``snapshots`` set, each worker writes its state (its modules, optimizers, objectives,
 the batch generator, torch's RNG, its records) after each of its epochs. Worker r's state after epoch e

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 
 import torch
@@ -49,22 +50,13 @@ RATES = {"flops": 7e11, "conv": 1.3e11, "eigh": 4.7e10, "elements": 4.9e9, "op":
 OPTIMIZER_ELEMENTS = 12
 
 
-def _eigh_flops(a, *args, out_shape=None, **kwargs) -> int:
+def _eigh_flops(a: torch.Tensor, *args, **kwargs) -> int:
     """``aten._linalg_eigh(A, UPLO, compute_v)``: 9 n³ per matrix with vectors, 4/3 n³ without."""
-    n = a[-1]
-    batch = 1
-    for d in a[:-2]:
-        batch *= d
     compute_v = args[1] if len(args) > 1 else kwargs.get("compute_v", True)
-    return int(batch * (9 if compute_v else 4 / 3) * n ** 3)
+    return int(math.prod(a.shape[:-2]) * (9 if compute_v else 4 / 3) * a.shape[-1] ** 3)
 
 
-_EIGH = {torch.ops.aten._linalg_eigh}
 _CONVOLUTIONS = {torch.ops.aten.convolution, torch.ops.aten.convolution_backward, torch.ops.aten._convolution}
-
-
-def _shapes(tree) -> list:
-    return [tuple(t.shape) if isinstance(t, torch.Tensor) else t for t in tree]
 
 
 @dataclasses.dataclass
@@ -101,8 +93,8 @@ class _Counter(TorchDispatchMode):
                 self.work.conv += flops
             else:
                 self.work.flops += flops
-        elif packet in _EIGH:
-            self.work.eigh += _eigh_flops(*_shapes(args), **kwargs)
+        elif packet is torch.ops.aten._linalg_eigh:
+            self.work.eigh += _eigh_flops(*args, **kwargs)
         else:  # memory-bound: the elements it reads and writes
             self.work.elements += sum(t.numel() for t in tree_leaves((args, kwargs, out))
                                       if isinstance(t, torch.Tensor))
