@@ -44,6 +44,9 @@ class Rule(ABC):
     end_to_end: ClassVar[bool] = False
     #: a short description for ``--help`` and the docs
     summary: ClassVar[str] = ""
+    #: True if the rule learns from unlabelled samples (label-free terms); False: with a label budget it trains on
+    #: the labelled samples only (see :mod:`mole.adapters.labels`)
+    uses_unlabelled: ClassVar[bool] = False
 
     def check(self) -> list[str]:
         """Problems with the rule's options (empty if none)."""
