@@ -228,3 +228,44 @@ def test_bad_rule_flags_exit_2_with_one_line(capsys, tmp_path, argv, match):
     assert main(["run", "--dataset", "wine", "--epochs", "1", "-q", "--out", str(tmp_path / "x"), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(match, err)
+
+
+def test_label_budget_is_recorded_and_shared_by_every_method(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--labels", "4", "--methods", "mole,bp,dgl", "--out", str(out),
+                 "--no-probes", *FAST]) == 0
+    assert "labels: 4 per class, 12 of" in capsys.readouterr().out
+    res = json.loads((out / "results.json").read_text())
+    budget = res["labels"]
+    assert budget["budget"] == "4" and budget["labelled"] == 12 and budget["of"] == res["data"]["n_train"]
+    assert len(budget["positions"]) == 12 and budget["positions"] == sorted(budget["positions"])
+    for r in res["runs"]:
+        assert min(abs(r["train_accuracy"] - k / 12) for k in range(13)) < 1e-6  # scored on the 12 labelled samples
+
+
+def test_label_budget_of_a_graph_collection_applies_to_each_training_fold(tmp_path):
+    pytest.importorskip("torch_geometric")
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "mutag", "--data-root", _shared_data(), "--labels", "25%", "--folds", "2",
+                 "--epochs", "1", "--methods", "mole", "--out", str(out), "--no-probes", "-q", "--no-plots",
+                 "--monitor-every", "0"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["labels"]["budget"] == "25%" and len(res["labels"]["folds"]) == 2
+    for fold in res["labels"]["folds"]:
+        assert fold["labelled"] == pytest.approx(fold["of"] / 4, abs=2)
+
+
+def _shared_data() -> str:
+    import os
+    from pathlib import Path
+    root = os.environ.get("MOLE_DATA", "/nonexistent")
+    if not (Path(root) / "TUDataset" / "MUTAG").exists():
+        pytest.skip("no TU data under MOLE_DATA")
+    return root
+
+
+@pytest.mark.parametrize("bad", ["0", "ten", "120%"])
+def test_bad_label_budget_is_one_line_exit_2(tmp_path, capsys, bad):
+    assert main(["run", "--dataset", "wine", "--labels", bad, "--out", str(tmp_path / "r"), *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "labels" in err[0] and "Traceback" not in err[0]

@@ -20,7 +20,7 @@ from torch import nn
 from .callbacks import Callback, CallbackList, History
 from .checkpoint import Checkpoint
 from .config import TrainConfig, resolve_device
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .adapters import TensorData, TrainData
@@ -131,8 +131,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
 
     Args:
         model: an ``nn.Sequential``, a list of layers, or a :class:`ModularNetwork`.
-        X: features (n, ...) with y, integer class labels (n,) in 0..C-1; or a data adapter
-            (:class:`mole.adapters.TrainData`, e.g. a graph) that carries its labels (y is then None).
+        X: features (n, ...) with y, integer class labels (n,) in 0..C-1, −1 for an unlabelled sample; or a data
+            adapter (:class:`mole.adapters.TrainData`, e.g. a graph) that carries its labels (y is then None).
+            Unlabelled samples feed the label-free terms of rules that have them (MOLE's I(T;X) and views,
+            :attr:`Rule.uses_unlabelled`); every other rule, and backprop, trains on the labelled samples only.
         method: a registered rule name (options from ``config.rule_options[name]``) or a :class:`Rule`.
         config: a :class:`TrainConfig` (defaults if None).
         groups: explicit module grouping of the model's top-level layers.
@@ -149,10 +151,18 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         data = X
     else:
         x = as_features(X)
-        data = TensorData(x, as_labels(y, x.shape[0]))
+        data = TensorData(x, as_labels(y, x.shape[0], unlabelled=True))
+    if not rule.uses_unlabelled:
+        data = data.labelled()
     augmentation = augmentation_resolver(config.augment, config.augment_pixels)
     if augmentation is not None:
         data = data.augmented(augmentation)
+    views = rule.views(config)
+    if views > 1:
+        if not hasattr(data, "with_views"):
+            raise ConfigError(f"lambda_view contrasts augmented views of a sample, which {type(data).__name__} "
+                              "does not make; set lambda_view to 0 (graphs: lambda_graph is their label-free term)")
+        data = data.with_views(views)
     if len(data) < 2:
         raise DataError(f"need at least 2 training samples; got {len(data)}")
     network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups)
@@ -160,8 +170,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     network.to(device)
     data = data.to(device)
     n_classes = int(data.y.max()) + 1
-    if int(torch.unique(data.y).numel()) < 2:
-        raise DataError(f"the training labels hold a single class ({int(data.y[0])}); a classifier needs at least 2")
+    classes = torch.unique(data.y[data.y >= 0])
+    if int(classes.numel()) < 2:
+        held = f"a single class ({int(classes[0])})" if len(classes) else "no labelled sample"
+        raise DataError(f"the training labels hold {held}; a classifier needs labelled samples of at least 2 classes")
     shapes = _check_network(network, data, n_classes)
     stages = rule.stages(network, shapes, n_classes, config)
     generator = torch.Generator().manual_seed(config.seed)

@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint-every", type=float, default=TrainConfig.checkpoint_every, metavar="SECONDS",
                    help="seconds of training between checkpoints, written at the next epoch end and after every "
                    "module (0: after every epoch; a hard kill loses at most this much and one epoch)")
+    g.add_argument("--labels", default=None, metavar="N|P%", help="label budget: keep N labels per class (e.g. 10) or "
+                   "P%% of each class (e.g. 10%%), a stratified subset drawn from --seed; the other training samples "
+                   "stay unlabelled (MOLE's label-free terms learn from them; backprop and the other rules train on "
+                   "the labelled ones). Default: every label")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, initialization, batch order and augmentation")
     g.add_argument("--seeds", type=_seeds, default=None, help="several seeds, e.g. 0,1,2 or 0-4: every method once "
                    "per seed, into --out/seed-<s>/, then the mean ± std per method (overrides --seed)")
@@ -149,13 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision, help="module forward/backward "
                    "in float32, or under autocast in bfloat16 / float16 (with loss scaling); the MI estimators "
                    "always compute in float32")
-    g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev) + λG·I(T;S)")
+    g = run.add_argument_group("local objective J = λY·I(T;Y) + λX·I(T;X) − β·I(T;T_prev) + λG·I(T;S) + λV·I(T;T')")
     g.add_argument("--lambda-y", type=float, default=1.0, help="weight of I(T;Y)")
     g.add_argument("--lambda-x", type=float, default=0.0, help="weight of I(T;X)")
     g.add_argument("--beta", type=float, default=0.0, help="weight of the bottleneck term I(T;T_prev)")
     g.add_argument("--lambda-graph", type=float, default=None, help="node-level graphs: weight of Deep Graph "
                    "Infomax's label-free I(T;S) over every node (the module on a row-shuffled graph gives the "
                    "negatives) (default: the dataset's, else 0)")
+    g.add_argument("--lambda-view", type=float, default=0.0, help="signals and images: weight of the label-free "
+                   "I(T;T') between the outputs on two augmentations of each sample (needs --augment; with "
+                   "--estimator infonce, SimCLR's contrastive loss per module)")
     g.add_argument("--graph-critic", choices=GRAPH_CRITICS, default="fixed", help="the bilinear critic of I(T;S): "
                    "a fixed random draw (default; trained the best Cora networks) or learned with the module (DGI's)")
     g.add_argument("--reduce", choices=REDUCTIONS, default="flatten", help="feature maps -> rows for the MI "
@@ -290,12 +297,13 @@ def _config(args):
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
                                   lambda_graph=defaults.get("lambda_graph", 0.0) if args.lambda_graph is None
                                   else args.lambda_graph, graph_critic=args.graph_critic,
+                                  lambda_view=args.lambda_view,
                                   reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
                             hidden=args.hidden, channels=args.channels, depth=args.depth,
                             module_size=args.module_size, batch_norm=not args.no_batch_norm, train=train,
-                            dropout=args.dropout, folds=args.folds, pool=args.pool,
+                            dropout=args.dropout, folds=args.folds, pool=args.pool, labels=args.labels,
                             neighbor_sampling=args.neighbor_sampling, fanout=args.fanout,
                             sampling_budget_mb=args.sampling_budget_mb,
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume,
@@ -439,6 +447,9 @@ def _report(results: dict) -> None:
     d = results["data"]
     size = (f"{d['n_graphs']} graphs, {results['runs'][0].get('folds', '?')}-fold CV" if d["kind"] == "graph"
             else f"{d['n_train']} train / {d['n_test']} test")
+    if "labels" in results:
+        b = results["labels"]
+        size += f"; labels: {b['budget']}{'' if b['budget'].endswith('%') else ' per class'}, {b['labelled']} of {b['of']}"
     print(f"{results['dataset']} ({size}), model {results['model']}, seed {results['seed']}")
     print(format_table(results))
     probes = format_probes(results)

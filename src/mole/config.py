@@ -54,7 +54,8 @@ def _device_problems(device) -> list[str]:
 
 @dataclass
 class ObjectiveConfig:
-    """Weights of the local objective J = λ_Y I(T;Y) + λ_X I(T;X) + λ_XY I(T;X,Y) − β I(T;T_prev) + λ_G I(T;S)."""
+    """Weights of the local objective J = λ_Y I(T;Y) + λ_X I(T;X) + λ_XY I(T;X,Y) − β I(T;T_prev) + λ_G I(T;S)
+    + λ_V I(T;T')."""
 
     lambda_y: float = 1.0  # decoder-like term: information about the labels
     lambda_x: float = 0.0  # encoder-like term: information about the input (label-free)
@@ -64,6 +65,8 @@ class ObjectiveConfig:
     # graph's summary, the module run on a row-shuffled graph giving the negatives (mole.estimators.graph_infomax)
     lambda_graph: float = 0.0
     graph_critic: str = "fixed"  # the bilinear critic of I(T;S): a fixed random draw, or learned (DGI's choice)
+    # label-free, signals and images: MI between the outputs on two augmentations of each sample (needs --augment)
+    lambda_view: float = 0.0
     reduce: str = "flatten"  # feature maps -> rows for the kernel: flatten, gap, project
     project_dim: int = 1024  # output size of reduce="project"
 
@@ -157,14 +160,15 @@ class TrainConfig:
                 problems.append(f"objective project_dim must be a positive integer; got {o.project_dim!r}")
             else:
                 weights = {"lambda_y": o.lambda_y, "lambda_x": o.lambda_x, "lambda_xy": o.lambda_xy, "beta": o.beta,
-                           "lambda_graph": o.lambda_graph}
+                           "lambda_graph": o.lambda_graph, "lambda_view": o.lambda_view}
                 bad = [f"{k}={v!r}" for k, v in weights.items() if not (_number(v) and v >= 0)]
                 if bad:
                     problems.append(f"objective weights must be finite numbers >= 0 (beta subtracts by itself); "
                                     f"got {', '.join(bad)}")
-                elif not (o.lambda_y or o.lambda_x or o.lambda_xy or o.lambda_graph):
-                    problems.append("the objective has no term to maximize (lambda_y, lambda_x, lambda_xy and "
-                                    "lambda_graph are all 0); set --lambda-y 1 (labels) or --lambda-x 1 (input)")
+                elif not (o.lambda_y or o.lambda_x or o.lambda_xy or o.lambda_graph or o.lambda_view):
+                    problems.append("the objective has no term to maximize (lambda_y, lambda_x, lambda_xy, "
+                                    "lambda_graph and lambda_view are all 0); set --lambda-y 1 (labels) or "
+                                    "--lambda-x 1 (input)")
         raise_all(problems)
         from .adapters.augment import augmentation_resolver
         from .estimators import estimator_resolver

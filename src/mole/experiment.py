@@ -32,6 +32,7 @@ from .api import RESULT_NEUTRAL, fit
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import SampledNodeData, TensorData, TrainData
+from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .errors import ConfigError, MoleError, RunFinished
@@ -89,6 +90,9 @@ class ExperimentConfig:
     batch_norm: bool = True  # BatchNorm after each hidden layer (MLP, CNN)
     dropout: float = 0.5  # dropout after each GNN hidden layer
     folds: int = 10  # stratified cross-validation folds for graph collections (TU datasets)
+    # label budget: None (every training label), "N" labels per class or "P%" of each class (stratified, seeded);
+    # the other training samples stay as unlabelled data (mole.adapters.labels)
+    labels: Optional[str] = None
     pool: str = "mean"  # graph-level read-out: mean or sum
     # node-level graphs: "on" trains on sampled neighbourhoods of target-node batches, "off" on the whole graph
     # every step, "auto" samples when a full-graph step would exceed sampling_budget_mb (see mole.adapters)
@@ -113,6 +117,9 @@ class ExperimentConfig:
             self.model = defaults["model"]
         if self.hidden is None:
             self.hidden = tuple(defaults.get("hidden", (256, 128)))
+        if self.labels is not None:
+            self.labels = str(self.labels).strip()
+            parse_budget(self.labels)
         if not (isinstance(self.folds, int) and self.folds >= 2):
             raise ConfigError(f"folds must be an integer >= 2; got {self.folds!r}")
         if not (isinstance(self.module_size, int) and self.module_size >= 1):
@@ -209,6 +216,20 @@ def sampling_plan(cfg: ExperimentConfig, dataset) -> Optional[dict]:
     return {"fanout": cfg.fanout, "why": why}
 
 
+def _budgeted(splits: list[tuple[TrainData, TrainData]], cfg: ExperimentConfig
+              ) -> tuple[list[tuple[TrainData, TrainData]], Optional[list[dict]]]:
+    """The splits with ``cfg.labels`` applied to each training part (the same subset for every method), and what
+    results.json records of it per split (None without a budget)."""
+    if cfg.labels is None:
+        return splits, None
+    out, records = [], []
+    for train, test in splits:
+        positions = budget_positions(train.y, cfg.labels, cfg.seed)
+        out.append((train.with_labels(positions.to(train.y.device)), test))
+        records.append(describe_budget(cfg.labels, positions, len(train)))
+    return out, records
+
+
 def _splits(dataset, cfg: ExperimentConfig, sampling: Optional[dict] = None) -> list[tuple[TrainData, TrainData]]:
     """(train, test) adapters: one split, or the k folds of a graph collection."""
     if isinstance(dataset, GraphDataset):
@@ -302,7 +323,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         ckpt = out / "checkpoints" / name
         extra = callbacks(method)
         if fold == 0 and is_primary():  # under torchrun only rank 0 writes to the run folder
-            monitor = _monitor(cfg, train)
+            monitor = _monitor(cfg, train.labelled())
             a = cfg.analysis
             metrics = EpochMetrics(out / METRICS, method, test=test if a.accuracy_every else None, monitor=monitor,
                                    tensorboard_dir=out / "tensorboard" if a.tensorboard else None,
@@ -316,7 +337,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
                    getattr(dataset, "preprocess", None))
         accs.append(res.score(test))
-        train_accs.append(res.score(train))
+        train_accs.append(res.score(train.labelled()))  # with a label budget: on the labelled samples
         seconds += res.train_seconds  # without the monitor's measurements (fit leaves them out)
         memory = max(memory, res.peak_memory_mb)
         first = first or (res, train, test)
@@ -348,7 +369,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
             module["information"] = [{k: r[k] for k in ("epoch", "I_TX", "I_TY")} for r in trajectory]
             if trajectory:
                 module["I_TX"], module["I_TY"] = trajectory[-1]["I_TX"], trajectory[-1]["I_TY"]
-    _analyse(res, train, test, cfg, run, shared)
+    _analyse(res, train.labelled(), test, cfg, run, shared)
     if metrics is not None:
         run["accuracy_curve"] = metrics.accuracy  # test accuracy after each epoch of the last stage
         run["timings"]["accuracy"] = metrics.seconds
@@ -384,7 +405,12 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
                "data": dataset.summary(), "run_dir": str(out), "runs": []}
     if isinstance(dataset, NodeDataset):
         results["data"]["neighbor_sampling"] = sampling or False
-    splits, shared = _splits(dataset, cfg, sampling), {}
+    splits, budget = _budgeted(_splits(dataset, cfg, sampling), cfg)
+    shared = {}
+    if budget is not None:
+        results["labels"] = budget[0] if len(budget) == 1 else {**{k: v for k, v in budget[0].items()
+                                                                   if k != "positions"},
+                                                                "folds": budget}
     for method in cfg.methods:
         try:
             results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))

@@ -84,8 +84,9 @@ def as_features(X, *, name: str = "X") -> torch.Tensor:
     return t
 
 
-def as_labels(y, n_samples: int, *, name: str = "y") -> torch.Tensor:
-    """Convert integer class labels 0..C-1 to a long tensor and check they match the samples."""
+def as_labels(y, n_samples: int, *, name: str = "y", unlabelled: bool = False) -> torch.Tensor:
+    """Convert integer class labels 0..C-1 to a long tensor and check they match the samples; with
+    ``unlabelled``, −1 marks a sample without a label (scikit-learn's semi-supervised convention)."""
     t = y.detach() if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
     if t.dim() != 1:
         raise DataError(f"{name} must be a 1-D vector of class labels; got shape {tuple(t.shape)}. "
@@ -98,7 +99,8 @@ def as_labels(y, n_samples: int, *, name: str = "y") -> torch.Tensor:
             raise DataError(f"{name} must hold integer class labels; got non-integer values. "
                             "Encode classes with sklearn.preprocessing.LabelEncoder.")
     t = t.long()
-    if (t < 0).any():
-        raise DataError(f"{name} must hold class indices 0..C-1; got negative labels. "
+    if (t < (-1 if unlabelled else 0)).any():
+        also = " (-1: unlabelled)" if unlabelled else ""
+        raise DataError(f"{name} must hold class indices 0..C-1{also}; got negative labels. "
                         "Encode classes with sklearn.preprocessing.LabelEncoder.")
     return t

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..batch import LocalBatch
+from .labels import UNLABELLED
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -37,6 +38,23 @@ def count_batches(n: int, batch_size: int) -> int:
     """Number of batches :func:`minibatches` yields for n samples."""
     full, rest = divmod(n, batch_size)
     return full + (rest >= 2 or (rest == 1 and full == 0))
+
+
+def labelled_positions(y: torch.Tensor) -> torch.Tensor:
+    """Positions of the samples that have a label (y >= 0)."""
+    return (y >= 0).nonzero().flatten()
+
+
+def labelled_stream(positions: torch.Tensor, size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless chunks of ``size`` labelled positions: a fresh permutation of ``positions`` each pass, chunks
+    wrapping around into the next pass (every labelled sample once per pass)."""
+    order = positions[:0]
+    while True:
+        while len(order) < size:
+            order = torch.cat([order, positions[torch.randperm(len(positions), generator=generator)
+                                                .to(positions.device)]])
+        chunk, order = order[:size], order[size:]
+        yield chunk
 
 
 class TrainData(ABC):
@@ -101,6 +119,16 @@ class TrainData(ABC):
     def take(self, positions: torch.Tensor) -> "TrainData":
         """The adapter restricted to the labelled samples at ``positions`` (0..len-1)."""
 
+    def with_labels(self, positions: torch.Tensor) -> "TrainData":
+        """The same data with only the samples at ``positions`` (0..len-1) labelled, the others unlabelled but
+        still there for label-free terms (a label budget, :mod:`mole.adapters.labels`)."""
+        raise ConfigError(f"{type(self).__name__} does not support a label budget; drop --labels")
+
+    def labelled(self) -> "TrainData":
+        """The labelled samples only (itself when every sample has a label)."""
+        positions = labelled_positions(self.y)
+        return self if len(positions) == len(self.y) else self.take(positions)
+
     def sample(self, n: int, seed: int = 0) -> "TrainData":
         """A fixed random subset of at most ``n`` labelled samples (itself if it has no more)."""
         if len(self) <= n:
@@ -121,10 +149,18 @@ class TensorData(TrainData):
     With an ``augmentation`` (see :mod:`mole.adapters.augment`), every training batch of the raw
     input is perturbed afresh, with randomness from the batch generator; batches of anything but
     ``x`` itself are refused then (a cached representation would not match the perturbed input).
+    With ``views`` = V > 1 (augmented data only), a batch holds V independently augmented copies of its
+    samples, stacked (:attr:`LocalBatch.views`), for label-free terms between views.
+
+    Partly labelled data (a label budget: some ``y`` are −1, :mod:`mole.adapters.labels`) is batched as in
+    semi-supervised learning: each step takes the next ``min(batch_size, |L|)`` labelled samples (a stream
+    cycling through reshuffles of the labelled set L) followed by a batch of the epoch's pass over *all*
+    samples as unlabelled data, so the label terms see labelled rows every step however few labels there are,
+    and the label-free terms see every sample once per epoch.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, augmentation=None):
-        self.x, self.y, self.augmentation = x, y, augmentation
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, augmentation=None, views: int = 1):
+        self.x, self.y, self.augmentation, self.views = x, y, augmentation, views
 
     @property
     def augments(self) -> bool:
@@ -132,20 +168,42 @@ class TensorData(TrainData):
 
     def augmented(self, augmentation):
         augmentation.check(tuple(self.x.shape[1:]))
-        return TensorData(self.x, self.y, augmentation)
+        return TensorData(self.x, self.y, augmentation, self.views)
+
+    def with_views(self, views: int) -> "TensorData":
+        if views > 1 and not self.augments:
+            raise ConfigError(f"{views} views of a sample need an augmentation to make them differ; add --augment "
+                              "shift (signals, images) or crop-flip (images), or set lambda_view to 0")
+        return TensorData(self.x, self.y, self.augmentation, views)
+
+    def _batch(self, t, idx, y, generator) -> LocalBatch:
+        if not self.augments:
+            return LocalBatch(t[idx], self.x[idx], y)
+        x = torch.cat([self.augmentation(self.x[idx], generator) for _ in range(self.views)])
+        return LocalBatch(x, x, y.repeat(self.views), views=self.views)
 
     def batches(self, t, batch_size, generator, hops=1):
         if self.augments and t is not self.x:
             raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
+        labelled = labelled_positions(self.y)
+        if len(labelled) == len(self.y):
+            for idx in minibatches(len(self), batch_size, generator):
+                yield self._batch(t, idx, self.y[idx], generator)
+            return
+        stream = labelled_stream(labelled, min(batch_size, len(labelled)), generator)
+        unlabelled = torch.full((batch_size,), UNLABELLED, dtype=self.y.dtype, device=self.y.device)
         for idx in minibatches(len(self), batch_size, generator):
-            if self.augments:
-                x = self.augmentation(self.x[idx], generator)
-                yield LocalBatch(x, x, self.y[idx])
-            else:
-                yield LocalBatch(t[idx], self.x[idx], self.y[idx])
+            chosen = next(stream)
+            yield self._batch(t, torch.cat([chosen, idx]), torch.cat([self.y[chosen], unlabelled[:len(idx)]]),
+                              generator)
 
     def take(self, positions):
-        return TensorData(self.x[positions], self.y[positions], self.augmentation)
+        return TensorData(self.x[positions], self.y[positions], self.augmentation, self.views)
+
+    def with_labels(self, positions):
+        y = torch.full_like(self.y, UNLABELLED)
+        y[positions] = self.y[positions]
+        return TensorData(self.x, y, self.augmentation, self.views)
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

@@ -20,6 +20,7 @@ from torch_geometric.utils import subgraph
 from ..errors import ConfigError
 from ..batch import LocalBatch
 from .base import TrainData, minibatches
+from .labels import UNLABELLED
 
 POOLS = {"mean": global_mean_pool, "sum": global_add_pool}
 
@@ -66,6 +67,14 @@ class GraphData(TrainData):
 
     def take(self, positions):
         return self.subset(positions)
+
+    def with_labels(self, positions):
+        """Only the graphs at ``positions`` keep their labels; the others stay as unlabelled graphs (label −1)."""
+        y = torch.full_like(self.y, UNLABELLED)
+        y[positions] = self.y[positions]
+        data = GraphData.__new__(GraphData)
+        data.__dict__.update(self.__dict__, y=y)
+        return data
 
     def subset(self, graph_ids: torch.Tensor) -> "GraphData":
         """The graphs ``graph_ids`` as a new union (for cross-validation folds)."""

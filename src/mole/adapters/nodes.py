@@ -48,6 +48,10 @@ class NodeData(TrainData):
     def take(self, positions):
         return self.subset(self.index[positions])
 
+    def with_labels(self, positions):
+        """Only the nodes at ``positions`` of the labelled ones keep their labels; every node stays in the graph."""
+        return self.take(positions)
+
     def subset(self, index: torch.Tensor) -> "NodeData":
         """The same graph with other labelled nodes (e.g. the test split)."""
         return NodeData(self.x, self.edge_index, self.y_all, index)

@@ -4,12 +4,21 @@ Module k with output :math:`T_k` maximizes
 
 .. math::
     J_k = \lambda_Y I(T_k; Y) + \lambda_X I(T_k; X) + \lambda_{XY} I(T_k; X, Y)
-          - \beta I(T_k; T_{k-1}) + \lambda_G I(T_k; S)
+          - \beta I(T_k; T_{k-1}) + \lambda_G I(T_k; S) + \lambda_V I(T_k; T_k')
 
-and the loss is :math:`-J_k`. The last term is label-free and runs over *every* node of a graph, labelled or
-not: :math:`I(T_k; S)` between each node's output and the graph's summary, Deep Graph Infomax's bound with the
+and the loss is :math:`-J_k`. :math:`I(T_k; S)` is label-free and runs over *every* node of a graph, labelled or
+not: between each node's output and the graph's summary, Deep Graph Infomax's bound with the
 module's output on a corrupted graph as negatives (:class:`~mole.estimators.graph_infomax.GraphInfomaxBound`);
-the other terms use the run's estimator on the read-out rows (the labelled nodes). Defaults
+the other terms use the run's estimator on the read-out rows (the labelled nodes).
+:math:`I(T_k; T_k')` is label-free too: the MI between the module's outputs on two augmentations of the same
+samples (the batch holds V views, :attr:`~mole.batch.LocalBatch.views`), estimated as :math:`I(T_k; N)` with
+:math:`N` the identity of each row's sample, so that only the other view of a row shares its "class". With the
+InfoNCE estimator this is SimCLR's NT-Xent loss (Chen et al. 2020), as in local contrastive learning (Greedy
+InfoMax); with the matrix Rényi estimator, the Rényi MI between the outputs and the instance labels.
+
+Few labels: terms with Y (:math:`I(T;Y)`, :math:`I(T;X,Y)`) use the batch's labelled rows only (label −1 marks
+an unlabelled one, :mod:`mole.adapters.labels`), and are 0 where a batch has fewer than two; the label-free terms
+use every row. Defaults
 (:math:`\lambda_Y = 1`, the rest 0) give the "decoder-like" module of the paper, which pulls same-class samples together; :math:`\lambda_X > 0`
 alone gives an "encoder-like", label-free module; :math:`\beta > 0` is the information-bottleneck
 variant. Terms with weight 0 are not computed. Feature maps are first reduced to rows by
@@ -29,18 +38,19 @@ from .reduce import Reduce
 class MutualInformationObjective(LocalObjective):
     """Args:
         estimator (Estimator): the MI estimator (owned: parametric critics train with the module).
-        lambda_y, lambda_x, lambda_xy, beta, lambda_graph (float): weights of the terms above.
+        lambda_y, lambda_x, lambda_xy, beta, lambda_graph, lambda_view (float): weights of the terms above.
         reduce (Reduce): how T_k and T_{k-1} become rows for the estimator. (default: flatten)
         infomax (GraphInfomaxBound): the bound of :math:`I(T_k; S)`; needed when ``lambda_graph > 0``.
     """
 
     def __init__(self, estimator: Estimator, lambda_y: float = 1.0, lambda_x: float = 0.0,
                  lambda_xy: float = 0.0, beta: float = 0.0, reduce: Reduce | None = None, lambda_graph: float = 0.0,
-                 infomax: GraphInfomaxBound | None = None):
+                 infomax: GraphInfomaxBound | None = None, lambda_view: float = 0.0):
         super().__init__()
         self.estimator = estimator
         self.reduce = reduce or Reduce()
-        self.weights = {"I_TY": lambda_y, "I_TX": lambda_x, "I_TXY": lambda_xy, "I_Tprev": beta, "I_TS": lambda_graph}
+        self.weights = {"I_TY": lambda_y, "I_TX": lambda_x, "I_TXY": lambda_xy, "I_Tprev": beta, "I_TS": lambda_graph,
+                        "I_TTview": lambda_view}
         if lambda_graph and infomax is None:
             raise ConfigError("lambda_graph > 0 needs the bound of I(T;S): pass infomax=GraphInfomaxBound(dim)")
         self.infomax = infomax if lambda_graph else None
@@ -49,14 +59,34 @@ class MutualInformationObjective(LocalObjective):
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
         mi = self.estimator.mutual_information
         out = self.reduce(out)  # (n, m)
-        partner = {"I_TY": lambda: batch.y, "I_TX": lambda: batch.x.flatten(1),
-                   "I_TXY": lambda: (batch.x.flatten(1), batch.y), "I_Tprev": lambda: self.reduce(batch.readout(batch.t_in))}
-        sign = {"I_TY": 1.0, "I_TX": 1.0, "I_TXY": 1.0, "I_Tprev": -1.0, "I_TS": 1.0}
+        labelled = batch.y >= 0
+        some = None if bool(labelled.all()) else labelled  # a label budget: the terms with Y take these rows
+
+        def with_labels(partner):
+            """MI with a partner holding Y, on the labelled rows only."""
+            if some is None:
+                return mi(out, partner)
+            if int(some.sum()) < 2:  # nothing to estimate from: the term contributes nothing this step
+                return out.new_zeros((), dtype=torch.float64)
+            rows = tuple(p[some] for p in partner) if isinstance(partner, tuple) else partner[some]
+            return mi(out[some], rows)
+
+        value_of = {"I_TY": lambda: with_labels(batch.y), "I_TX": lambda: mi(out, batch.x.flatten(1)),
+                    "I_TXY": lambda: with_labels((batch.x.flatten(1), batch.y)),
+                    "I_Tprev": lambda: mi(out, self.reduce(batch.readout(batch.t_in))),
+                    "I_TS": lambda: self.infomax(batch.output, batch.corrupted_output),
+                    "I_TTview": lambda: self._views(out, batch)}
+        sign = {"I_Tprev": -1.0}
         objective, terms = out.new_zeros((), dtype=torch.float64), {}
         for key, w in self.weights.items():
             if w:
-                value = (self.infomax(batch.output, batch.corrupted_output) if key == "I_TS"
-                         else mi(out, partner[key]()))
-                objective = objective + sign[key] * w * value
+                value = value_of[key]()
+                objective = objective + sign.get(key, 1.0) * w * value
                 terms[key] = float(value.detach())
         return -objective, terms
+
+    def _views(self, out: torch.Tensor, batch: LocalBatch) -> torch.Tensor:
+        if batch.views < 2:
+            raise ConfigError("lambda_view contrasts augmented views of each sample, but the batch holds one view; "
+                              "train through mole.fit with an augmentation (--augment shift) so it makes two")
+        return self.estimator.mutual_information(out, batch.sample_ids())

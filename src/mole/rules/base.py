@@ -56,6 +56,10 @@ class Rule(ABC):
         """The constructor options as set, for results.json."""
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
 
+    def views(self, config) -> int:
+        """Augmented views of each sample the rule's objectives contrast (1: none; see :class:`LocalBatch`)."""
+        return 1
+
     def describe(self, config) -> dict:
         """What results.json records about the rule besides its name."""
         return {"options": self.options()}

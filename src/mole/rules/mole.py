@@ -3,7 +3,7 @@ r"""MOLE: each hidden module maximizes mutual information (Li & Pei, 2023).
 Module k with output :math:`T_k` minimizes
 
 .. math:: -J_k = -\big(\lambda_Y I(T_k; Y) + \lambda_X I(T_k; X) + \lambda_{XY} I(T_k; X, Y)
-          - \beta I(T_k; T_{k-1})\big)
+          - \beta I(T_k; T_{k-1}) + \lambda_G I(T_k; S) + \lambda_V I(T_k; T_k')\big)
 
 with the run's MI estimator (``TrainConfig.estimator``; matrix-based Rényi α-entropy by default) and
 the weights of ``TrainConfig.objective`` (one :class:`~mole.config.ObjectiveConfig` for all hidden
@@ -26,9 +26,14 @@ from .base import Rule
 class MOLE(Rule):
     name = "mole"
     summary = "MI maximization per module (I(T;Y), optionally I(T;X), bottleneck), the run's estimator"
+    uses_unlabelled = True  # its label-free terms (I(T;X), I(T;S), I(T;T')) learn from every sample
 
     def __init__(self):
         pass
+
+    def views(self, config) -> int:
+        weights = config.objective if isinstance(config.objective, list) else [config.objective]
+        return 2 if any(w.lambda_view for w in weights) else 1
 
     def describe(self, config) -> dict:
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
@@ -51,4 +56,5 @@ class MOLE(Rule):
             infomax = GraphInfomaxBound(math.prod(shape), weights.graph_critic == "learned", seed=config.seed + k)
         return MutualInformationObjective(est, weights.lambda_y, weights.lambda_x, weights.lambda_xy, weights.beta,
                                           Reduce(weights.reduce, weights.project_dim, seed=config.seed + k),
-                                          lambda_graph=weights.lambda_graph, infomax=infomax)
+                                          lambda_graph=weights.lambda_graph, infomax=infomax,
+                                          lambda_view=weights.lambda_view)
