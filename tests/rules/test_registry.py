@@ -9,7 +9,7 @@ from mole.objectives import CrossEntropyObjective
 
 
 def test_every_required_rule_is_registered():
-    assert {"mole", "bp", "dgl", "predsim", "hsic-bottleneck"} <= set(RULES)
+    assert {"mole", "bp", "dgl", "predsim", "hsic-bottleneck", "infopro"} <= set(RULES)
 
 
 def test_unknown_rules_and_options_are_config_errors_with_a_hint():

@@ -57,7 +57,7 @@ class Events(mole.Callback):
         return count
 
 
-@pytest.mark.parametrize("rule", ["dgl", "predsim", "hsic-bottleneck"])
+@pytest.mark.parametrize("rule", ["dgl", "predsim", "hsic-bottleneck", "infopro"])
 def test_every_local_rule_runs_async_as_it_runs_simultaneously(digits, rule):
     """The rule's auxiliary parameters travel with their module into its worker and learn there: the
     asynchronous run makes the simultaneous schedule's updates, and the same events reach callbacks."""

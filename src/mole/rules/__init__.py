@@ -9,10 +9,11 @@ from .base import Rule
 from .bp import Backprop
 from .dgl import DGL
 from .hsic_bottleneck import HSICBottleneck
+from .infopro import InfoPro
 from .mole import MOLE
 from .predsim import PredSim
 
-RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck)}
+RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck, InfoPro)}
 
 
 def rule_resolver(name: str | Rule, **options) -> Rule:
@@ -24,4 +25,4 @@ def rule_resolver(name: str | Rule, **options) -> Rule:
     return rule
 
 
-__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "DGL", "PredSim", "HSICBottleneck"]
+__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "DGL", "PredSim", "HSICBottleneck", "InfoPro"]
