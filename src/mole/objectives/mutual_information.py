@@ -12,7 +12,8 @@ module's output on a corrupted graph as negatives (:class:`~mole.estimators.grap
 the other terms use the run's estimator on the read-out rows (the labelled nodes).
 :math:`I(T_k; T_k')` is label-free too: the MI between the module's outputs on two augmentations of the same
 samples (the batch holds V views, :attr:`~mole.batch.LocalBatch.views`), estimated as :math:`I(T_k; N)` with
-:math:`N` the identity of each row's sample, so that only the other view of a row shares its "class". With the
+:math:`N` the identity of each row's sample, so that only the other view of a row shares its "class", by a
+copy of the run's estimator of its own (its own critic projection, if the estimator has one). With the
 InfoNCE estimator this is SimCLR's NT-Xent loss (Chen et al. 2020), as in local contrastive learning (Greedy
 InfoMax); with the matrix Rényi estimator, the Rényi MI between the outputs and the instance labels.
 
@@ -25,6 +26,8 @@ variant. Terms with weight 0 are not computed. Feature maps are first reduced to
 :class:`mole.objectives.reduce.Reduce` (flatten, global average pooling or a random projection).
 """
 from __future__ import annotations
+
+import copy
 
 import torch
 
@@ -54,6 +57,9 @@ class MutualInformationObjective(LocalObjective):
         if lambda_graph and infomax is None:
             raise ConfigError("lambda_graph > 0 needs the bound of I(T;S): pass infomax=GraphInfomaxBound(dim)")
         self.infomax = infomax if lambda_graph else None
+        # the views' term has its own copy of the estimator: a critic's projection that had to both cluster the
+        # classes (I(T;Y)) and keep instances apart (I(T;T')) would serve neither (SimCLR, SupCon: one head each)
+        self.view_estimator = copy.deepcopy(estimator) if lambda_view else None
         self.needs_corrupted_view = bool(lambda_graph)
 
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
@@ -89,4 +95,4 @@ class MutualInformationObjective(LocalObjective):
         if batch.views < 2:
             raise ConfigError("lambda_view contrasts augmented views of each sample, but the batch holds one view; "
                               "train through mole.fit with an augmentation (--augment shift) so it makes two")
-        return self.estimator.mutual_information(out, batch.sample_ids())
+        return self.view_estimator.mutual_information(out, batch.sample_ids())
