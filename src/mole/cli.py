@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .adapters.augment import AUGMENTATIONS
-from .config import GRAPH_CRITICS, EstimatorConfig, ObjectiveConfig, TrainConfig
+from .config import GRAPH_CRITICS, VIEW_TERMS, EstimatorConfig, ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
 from .errors import ConfigError, MoleError, RunFinished
@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lambda-view", type=float, default=0.0, help="signals and images: weight of the label-free "
                    "I(T;T') between the outputs on two augmentations of each sample (needs --augment; with "
                    "--estimator infonce, SimCLR's contrastive loss per module)")
+    g.add_argument("--view-term", choices=VIEW_TERMS, default="instance", help="how I(T;T') is measured: the run's "
+                   "estimator against each row's sample identity (instance), or the exact MI of the two views' "
+                   "soft assignments to as many clusters as classes (clusters: Invariant Information Clustering)")
     g.add_argument("--graph-critic", choices=GRAPH_CRITICS, default="fixed", help="the bilinear critic of I(T;S): "
                    "a fixed random draw (default; trained the best Cora networks) or learned with the module (DGI's)")
     g.add_argument("--reduce", choices=REDUCTIONS, default="flatten", help="feature maps -> rows for the MI "
@@ -297,7 +300,7 @@ def _config(args):
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
                                   lambda_graph=defaults.get("lambda_graph", 0.0) if args.lambda_graph is None
                                   else args.lambda_graph, graph_critic=args.graph_critic,
-                                  lambda_view=args.lambda_view,
+                                  lambda_view=args.lambda_view, view_term=args.view_term,
                                   reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),

@@ -12,6 +12,7 @@ from .validation import raise_all
 
 MAX_EPOCHS = 1_000_000
 GRAPH_CRITICS = ("fixed", "learned")
+VIEW_TERMS = ("instance", "clusters")
 
 
 def _int(value) -> bool:
@@ -67,6 +68,9 @@ class ObjectiveConfig:
     graph_critic: str = "fixed"  # the bilinear critic of I(T;S): a fixed random draw, or learned (DGI's choice)
     # label-free, signals and images: MI between the outputs on two augmentations of each sample (needs --augment)
     lambda_view: float = 0.0
+    # how I(T;T') is measured: "instance" (the run's estimator against each row's sample identity; InfoNCE: NT-Xent)
+    # or "clusters" (IIC: the exact MI of the two views' soft assignments to n_classes clusters)
+    view_term: str = "instance"
     reduce: str = "flatten"  # feature maps -> rows for the kernel: flatten, gap, project
     project_dim: int = 1024  # output size of reduce="project"
 
@@ -154,6 +158,8 @@ class TrainConfig:
                 problems.append(f"objective must be an ObjectiveConfig or a list of them; got {type(o).__name__}")
             elif o.reduce not in REDUCTIONS:
                 problems.append(f"objective reduce must be one of {', '.join(REDUCTIONS)}; got {o.reduce!r}")
+            elif o.view_term not in VIEW_TERMS:
+                problems.append(f"objective view_term must be one of {', '.join(VIEW_TERMS)}; got {o.view_term!r}")
             elif o.graph_critic not in GRAPH_CRITICS:
                 problems.append(f"objective graph_critic must be one of {', '.join(GRAPH_CRITICS)}; got {o.graph_critic!r}")
             elif not (_int(o.project_dim) and o.project_dim >= 1):

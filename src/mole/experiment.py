@@ -300,10 +300,12 @@ def _embeddings(writer, res, test: TrainData, cfg: ExperimentConfig) -> None:
 
 
 def signal(rule: dict) -> str:
-    """What trains MOLE's hidden modules, in a few words: the estimator's name, ``+ graph infomax`` with the
-    label-free term (e.g. ``renyi + graph infomax``)."""
+    """What trains MOLE's hidden modules, in a few words: the estimator's name, then its label-free terms,
+    ``+ graph infomax``, ``+ views`` or ``+ view clusters`` (e.g. ``renyi + graph infomax``)."""
     objectives = rule.get("objective", [])
     extra = " + graph infomax" if any(o.get("lambda_graph") for o in objectives) else ""
+    views = {o.get("view_term", "instance") for o in objectives if o.get("lambda_view")}
+    extra += "".join(" + view clusters" if v == "clusters" else " + views" for v in sorted(views))
     return rule["estimator"]["name"] + extra
 
 

@@ -64,6 +64,8 @@ class Stage:
                                       "set lambda_graph to 0 for this data")
                 corrupted = self.module(batch.corrupt(batch.t_in.detach()), *batch.context)
                 batch = dataclasses.replace(batch, output=t_out, corrupted_output=corrupted)
+            elif self.objective.needs_output:
+                batch = dataclasses.replace(batch, output=t_out)
             try:  # estimators compute in float32 whatever the autocast (see mole.estimators.base)
                 loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
             except DataError as exc:  # the data was checked at load: non-finite values here are the module's own

@@ -119,3 +119,26 @@ def test_every_method_trains_with_augmentation_and_is_reproducible(method, sched
                                                                      schedule=schedule))
     assert any(not torch.equal(p, q) for p, q in zip(a.network.parameters(), plain.network.parameters()))
     assert a.score(x, y) > 0.6  # chance is 1/3
+
+
+def test_affine_moves_rotates_and_scales_within_its_bounds():
+    from mole.adapters.augment import RandomAffine
+    x = torch.zeros(200, 1, 21, 21)
+    x[:, 0, 10, 10] = 1.0  # a bright centre pixel: it may only move by the translation (rotation fixes the centre)
+    out = RandomAffine(3)(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1  # bilinear: no value beyond the input's
+    again = RandomAffine(3)(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    flat = out[:, 0].flatten(1)
+    cols, rows = torch.arange(21).repeat(21), torch.arange(21).repeat_interleave(21)
+    mass = flat.sum(1)
+    cx, cy = (flat * cols).sum(1) / mass, (flat * rows).sum(1) / mass
+    assert (cx - 10).abs().max() <= 3.01 and (cy - 10).abs().max() <= 3.01
+    assert (cx - 10).abs().max() > 2 and len({round(float(v), 1) for v in cx}) > 20  # the offsets vary
+    bar = torch.zeros(200, 1, 21, 21)
+    bar[:, 0, 10, 4:17] = 1.0  # a horizontal bar through the centre: rotation tilts it, scaling stretches it
+    turned = RandomAffine(1)(bar, torch.Generator().manual_seed(1))[:, 0]
+    spread = (turned > 0.05).any(2).sum(1)  # rows the bar touches
+    assert spread.max() >= 4 and spread.min() <= 3  # some tilted by several rows, some nearly level
+    with pytest.raises(ConfigError, match="images"):
+        augmentation_resolver("affine").check((1, 40))

@@ -145,3 +145,74 @@ def test_labels_that_cannot_train_a_classifier_are_refused(bad, match):
     x, _ = _images()
     with pytest.raises(DataError, match=match):
         mole.fit(_net(), x, torch.tensor(bad), config=TrainConfig(epochs=1))
+
+
+def test_invariant_clustering_is_the_exact_mi_of_the_views_clusters():
+    from mole.estimators.invariant_clustering import InvariantClustering
+    iic = InvariantClustering(4)
+    a = torch.eye(4).repeat(25, 1) * 50  # rows that the head can assign with certainty
+    with torch.no_grad():
+        iic(a, a)  # size the lazy head, then make it the identity: cluster c for row class c
+        iic.head.weight.copy_(torch.eye(4))
+        iic.head.bias.zero_()
+        same = float(iic(a, a))
+        shuffled = float(iic(a, a[torch.randperm(100, generator=torch.Generator().manual_seed(0))]))
+        half = float(iic(a, a.roll(1, dims=0)))  # every pair in different clusters, deterministically
+    assert same == pytest.approx(2.0, abs=1e-4)  # log2 K: certain, agreeing, balanced
+    assert 0 <= shuffled < 0.3
+    assert half == pytest.approx(1.0, abs=1e-3)  # P puts 1/8 on each (c, c±1) pair: Z' tells Z up to two options
+    b = torch.randn(30, 4)
+    assert float(iic(a[:30], b)) == pytest.approx(float(iic(b, a[:30])), rel=1e-6)  # symmetric
+
+
+def test_cluster_view_term_contrasts_the_two_views_rows():
+    from mole.estimators.invariant_clustering import InvariantClustering
+    clusters = InvariantClustering(3)
+    objective = MutualInformationObjective(estimator_resolver("renyi"), lambda_y=0.0, lambda_view=1.0,
+                                           clusters=clusters)
+    out, batch = _batch(n=10, views=2)
+    _, terms = objective(out, batch)
+    assert terms["I_TTview"] == pytest.approx(float(clusters(out[:5], out[5:])), rel=1e-6)
+
+
+def test_a_nodes_other_view_is_its_neighbour():
+    from mole.adapters import NodeData
+    from mole.estimators.invariant_clustering import InvariantClustering
+    clusters = InvariantClustering(2)
+    objective = MutualInformationObjective(estimator_resolver("renyi"), lambda_y=1.0, lambda_view=1.0,
+                                           clusters=clusters)
+    assert objective.needs_output
+    nodes = torch.randn(6, 4)
+    edges = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]])
+    batch = LocalBatch(nodes, nodes[:4], torch.tensor([0, 1, 0, 1]), (edges,), readout=lambda t: t[:4],
+                       output=nodes)
+    _, terms = objective(nodes[:4], batch)
+    assert terms["I_TTview"] == pytest.approx(float(clusters(nodes[[0, 1, 2, 3]], nodes[[1, 2, 3, 4]])), rel=1e-6)
+    # through fit: a graph's nodes train with the neighbour term, no copies of the data
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(40) % 2
+    x = torch.randn(40, 5, generator=g) + y[:, None].float()
+    ring = torch.stack([torch.arange(40), (torch.arange(40) + 2) % 40])  # each node joined to one of its class
+    data = NodeData(x, torch.cat([ring, ring.flip(0)], 1), y, torch.arange(0, 40, 5))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(5, 2, hidden=(8,))
+    cfg = TrainConfig(epochs=3, seed=0, objective=ObjectiveConfig(lambda_view=1.0, view_term="clusters"))
+    res = mole.fit(net, data, config=cfg)
+    assert "I_TTview" in res.history.for_module(0)[-1]
+
+
+def test_graph_collections_have_no_views():
+    from mole.adapters import GraphData
+    data = GraphData(torch.randn(6, 2), torch.tensor([[0, 2, 4], [1, 3, 5]]), torch.tensor([0, 0, 1, 1, 2, 2]),
+                     torch.tensor([0, 1, 1]))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(2, 2, hidden=(4,), conv="gin", task="graph")
+    with pytest.raises(ConfigError, match="lambda_view"):
+        mole.fit(net, data, config=TrainConfig(epochs=1, objective=ObjectiveConfig(lambda_view=1.0)))
+
+
+def test_unknown_view_term_is_refused():
+    with pytest.raises(ConfigError, match="view_term"):
+        TrainConfig(objective=ObjectiveConfig(view_term="nope")).validate()

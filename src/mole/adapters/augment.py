@@ -102,11 +102,13 @@ class RandomAffine(Augmentation):
         u = torch.rand(n, 4, generator=generator).to(x.device)
         angle = (2 * u[:, 0] - 1) * math.radians(self.degrees)
         factor = self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 1]
-        # affine_grid maps output to input coordinates in [-1, 1]: rotate and scale by the inverse, shift by 2p/size
+        # the image is rotated by `angle`, scaled by `factor` about its centre, then moved by (dx, dy) (normalized
+        # units: 2 / size per pixel); affine_grid wants the inverse map, output -> input: A (p - t), A = R^-1 / s
         cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
         dx = (2 * u[:, 2] - 1) * self.pixels * 2 / w
         dy = (2 * u[:, 3] - 1) * self.pixels * 2 / h
-        theta = torch.stack([torch.stack([cos, -sin, dx], 1), torch.stack([sin, cos, dy], 1)], 1)
+        theta = torch.stack([torch.stack([cos, sin, -(cos * dx + sin * dy)], 1),
+                             torch.stack([-sin, cos, -(-sin * dx + cos * dy)], 1)], 1)
         grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 

@@ -23,6 +23,8 @@ class LocalObjective(nn.Module, ABC):
     #: True when the objective needs the module's output on a corrupted input (``batch.corrupted_output``):
     #: the stage then runs the module a second time, on ``batch.corrupt(t_in)``
     needs_corrupted_view: bool = False
+    #: True when the objective reads the module's whole output (``batch.output``: every node of a graph)
+    needs_output: bool = False
 
     @abstractmethod
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:

@@ -11,9 +11,12 @@ not: between each node's output and the graph's summary, Deep Graph Infomax's bo
 module's output on a corrupted graph as negatives (:class:`~mole.estimators.graph_infomax.GraphInfomaxBound`);
 the other terms use the run's estimator on the read-out rows (the labelled nodes).
 :math:`I(T_k; T_k')` is label-free too: the MI between the module's outputs on two augmentations of the same
-samples (the batch holds V views, :attr:`~mole.batch.LocalBatch.views`), estimated as :math:`I(T_k; N)` with
+samples (the batch holds V views, :attr:`~mole.batch.LocalBatch.views`), or, on a node-level graph, between the
+outputs of the two ends of each edge (a neighbour as the other view; homophily makes it label-like), estimated as :math:`I(T_k; N)` with
 :math:`N` the identity of each row's sample, so that only the other view of a row shares its "class", by a
-copy of the run's estimator of its own (its own critic projection, if the estimator has one). With the
+copy of the run's estimator of its own (its own critic projection, if the estimator has one); or, with
+``clusters`` (``view_term="clusters"``), as the exact MI between the two views' soft cluster assignments,
+Invariant Information Clustering (:class:`~mole.estimators.invariant_clustering.InvariantClustering`). With the
 InfoNCE estimator this is SimCLR's NT-Xent loss (Chen et al. 2020), as in local contrastive learning (Greedy
 InfoMax); with the matrix Rényi estimator, the Rényi MI between the outputs and the instance labels.
 
@@ -34,6 +37,7 @@ import torch
 from ..errors import ConfigError
 from ..estimators import Estimator
 from ..estimators.graph_infomax import GraphInfomaxBound
+from ..estimators.invariant_clustering import InvariantClustering
 from .base import LocalBatch, LocalObjective
 from .reduce import Reduce
 
@@ -44,11 +48,13 @@ class MutualInformationObjective(LocalObjective):
         lambda_y, lambda_x, lambda_xy, beta, lambda_graph, lambda_view (float): weights of the terms above.
         reduce (Reduce): how T_k and T_{k-1} become rows for the estimator. (default: flatten)
         infomax (GraphInfomaxBound): the bound of :math:`I(T_k; S)`; needed when ``lambda_graph > 0``.
+        clusters (InvariantClustering): IIC's head for :math:`I(T_k; T_k')`; None: the estimator with instance labels.
     """
 
     def __init__(self, estimator: Estimator, lambda_y: float = 1.0, lambda_x: float = 0.0,
                  lambda_xy: float = 0.0, beta: float = 0.0, reduce: Reduce | None = None, lambda_graph: float = 0.0,
-                 infomax: GraphInfomaxBound | None = None, lambda_view: float = 0.0):
+                 infomax: GraphInfomaxBound | None = None, lambda_view: float = 0.0,
+                 clusters: InvariantClustering | None = None):
         super().__init__()
         self.estimator = estimator
         self.reduce = reduce or Reduce()
@@ -59,8 +65,10 @@ class MutualInformationObjective(LocalObjective):
         self.infomax = infomax if lambda_graph else None
         # the views' term has its own copy of the estimator: a critic's projection that had to both cluster the
         # classes (I(T;Y)) and keep instances apart (I(T;T')) would serve neither (SimCLR, SupCon: one head each)
-        self.view_estimator = copy.deepcopy(estimator) if lambda_view else None
+        self.clusters = clusters if lambda_view else None  # IIC's head: I(Z;Z') of the views' clusters instead
+        self.view_estimator = copy.deepcopy(estimator) if lambda_view and clusters is None else None
         self.needs_corrupted_view = bool(lambda_graph)
+        self.needs_output = bool(lambda_view)  # node-level views: a neighbour's output is the other view
 
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
         mi = self.estimator.mutual_information
@@ -92,7 +100,24 @@ class MutualInformationObjective(LocalObjective):
         return -objective, terms
 
     def _views(self, out: torch.Tensor, batch: LocalBatch) -> torch.Tensor:
+        if batch.views < 2 and batch.output is not None and batch.context:
+            return self._neighbours(batch.output, batch.context[0])
         if batch.views < 2:
             raise ConfigError("lambda_view contrasts augmented views of each sample, but the batch holds one view; "
                               "train through mole.fit with an augmentation (--augment shift) so it makes two")
+        if self.clusters is not None:
+            n = out.shape[0] // batch.views
+            return sum(self.clusters(out[:n], out[v * n:(v + 1) * n]) for v in range(1, batch.views)) / (batch.views - 1)
         return self.view_estimator.mutual_information(out, batch.sample_ids())
+
+    #: edges drawn per step for a neighbour term measured by an estimator (its n; IIC takes every edge)
+    NEIGHBOUR_PAIRS = 256
+
+    def _neighbours(self, nodes: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Node-level graphs: the other view of a node is a neighbour, I(T_v; T_u) over the edges (u, v)."""
+        src, dst = edge_index[0], edge_index[1]
+        nodes = self.reduce(nodes)
+        if self.clusters is not None:
+            return self.clusters(nodes[src], nodes[dst])
+        pick = torch.randperm(src.shape[0], device=src.device)[:self.NEIGHBOUR_PAIRS]
+        return self.view_estimator.mutual_information(nodes[src[pick]], nodes[dst[pick]])

@@ -18,6 +18,7 @@ import math
 from ..errors import ConfigError
 from ..estimators import estimator_resolver
 from ..estimators.graph_infomax import GraphInfomaxBound
+from ..estimators.invariant_clustering import InvariantClustering
 from ..objectives import LocalObjective, MutualInformationObjective
 from ..objectives.reduce import Reduce
 from .base import Rule
@@ -57,4 +58,6 @@ class MOLE(Rule):
         return MutualInformationObjective(est, weights.lambda_y, weights.lambda_x, weights.lambda_xy, weights.beta,
                                           Reduce(weights.reduce, weights.project_dim, seed=config.seed + k),
                                           lambda_graph=weights.lambda_graph, infomax=infomax,
-                                          lambda_view=weights.lambda_view)
+                                          lambda_view=weights.lambda_view,
+                                          clusters=InvariantClustering(n_classes) if weights.view_term == "clusters"
+                                          else None)
