@@ -26,6 +26,8 @@ INT_FLAGS = {  # flag: values that must be refused
     "--critic-hidden": ["-1", "x"],
     "--renyi-project": ["-1", "2.5"],
     "--lambda-graph": ["-1", "nan", "inf"],
+    "--lambda-view": ["-1", "nan", "inf", "x"],
+    "--labels": ["0", "-1", "x", "0%", "101%", "2.5", "1e9%"],
     "--seed": ["-1", "x", "1.5", str(2 ** 64)],
     "--workers": ["0", "-1", "x"],
     "--fanout": ["0", "-2", "x"],
@@ -52,7 +54,7 @@ FLOAT_FLAGS = {
 CHOICE_FLAGS = {
     "--augment": ["shfit", "SHIFT", ""], "--optimizer": ["adma", "lbfgs"], "--lr-schedule": ["linear", ""],
     "--pool": ["max", "mena"], "--neighbor-sampling": ["yes", "always"], "--normalize": ["zscore"], "--label-kernel": ["gauss"],
-    "--conditional": ["joint2"], "--reduce": ["pool"], "--model": ["mpl", "resnet2", ""],
+    "--conditional": ["joint2"], "--reduce": ["pool"], "--model": ["mpl", "resnet2", ""], "--view-term": ["cluster", ""],
     "--schedule": ["sequental", "async2", ""], "--estimator": ["renyy", "mine", ""], "--dataset": ["digts", ""],
     "--methods": ["", ",", "mole,backprop", "MOLE", "mole,mole", "mole bp"],
     "--hidden": ["0", "abc", "-1,2", "", "1.5"], "--channels": ["0", "x", ""],

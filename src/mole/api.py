@@ -175,6 +175,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         held = f"a single class ({int(classes[0])})" if len(classes) else "no labelled sample"
         raise DataError(f"the training labels hold {held}; a classifier needs labelled samples of at least 2 classes")
     shapes = _check_network(network, data, n_classes)
+    rule.prepare_network(network, n_classes)
+    data = rule.prepare_data(data, n_classes)
     stages = rule.stages(network, shapes, n_classes, config)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()

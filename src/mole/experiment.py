@@ -337,7 +337,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         if not is_primary():
             return {"method": method}  # another node's worker: rank 0 holds the trained network and reports
         save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
-                   getattr(dataset, "preprocess", None))
+                   getattr(dataset, "preprocess", None), cfg.train.rule_options.get(method, {}))
         accs.append(res.score(test))
         train_accs.append(res.score(train.labelled()))  # with a label budget: on the labelled samples
         seconds += res.train_seconds  # without the monitor's measurements (fit leaves them out)

@@ -128,6 +128,7 @@ class ModularNetwork(nn.Module):
             raise ConfigError(f"the network has {len(groups)} module; MOLE needs at least 2 "
                               "(hidden modules + a classifier head). Add a layer or pass groups.")
         self.groups = groups
+        self.readout: nn.Module | None = None  # a rule's own prediction from the modules (Forward-Forward's goodness)
         self.blocks = nn.ModuleList(
             Chain(*[layers[i] for i in g]) if len(g) > 1 else layers[g[0]] for g in groups)
 
@@ -135,7 +136,10 @@ class ModularNetwork(nn.Module):
         return len(self.blocks)
 
     def forward(self, x: torch.Tensor, *context) -> torch.Tensor:
-        """T_K; ``context`` (e.g. ``edge_index``) is passed to every module."""
+        """T_K; ``context`` (e.g. ``edge_index``) is passed to every module. A rule with its own prediction
+        (:attr:`readout`, see :meth:`mole.rules.Rule.prepare_network`) computes the output from the modules."""
+        if self.readout is not None:
+            return self.readout(self.blocks, x, *context)
         for block in self.blocks:
             x = block(x, *context)
         return x

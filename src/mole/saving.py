@@ -27,10 +27,11 @@ def model_path(run_dir: str | os.PathLike, method: str, fold: int | None = None)
 
 
 def save_model(path: str | os.PathLike, network: ModularNetwork, build: dict, method: str,
-               preprocess: dict | None = None) -> Path:
-    """Write ``network``'s weights with its ``build`` arguments (``{"name", "input_shape", "n_classes", ...}``)."""
+               preprocess: dict | None = None, rule_options: dict | None = None) -> Path:
+    """Write ``network``'s weights with its ``build`` arguments (``{"name", "input_shape", "n_classes", ...}``) and
+    the options of the rule that trained it (a rule may shape how the network predicts)."""
     path = Path(path)
-    payload = {"format": FORMAT, "method": method, "build": build, "groups": [list(g) for g in network.groups],
+    payload = {"format": FORMAT, "method": method, "rule_options": dict(rule_options or {}), "build": build, "groups": [list(g) for g in network.groups],
                "preprocess": preprocess, "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
     tmp = path.with_name(path.name + ".partial")
     torch.save(payload, tmp)
@@ -76,6 +77,10 @@ def build_network(build: dict):
 
 
 def network_from(payload: dict, device: str | torch.device = "cpu") -> ModularNetwork:
+    from .rules import RULES
     network = ModularNetwork(build_network(payload["build"]), payload["groups"])
     network.load_state_dict(payload["state_dict"])
+    if payload.get("method") in RULES:  # a rule's set-up without weights (Forward-Forward's normalization, read-out)
+        RULES[payload["method"]](**payload.get("rule_options", {})).prepare_network(network,
+                                                                                   payload["build"]["n_classes"])
     return network.to(device).eval()

@@ -8,12 +8,14 @@ from ..validation import raise_all, registered
 from .base import Rule
 from .bp import Backprop
 from .dgl import DGL
+from .forward_forward import ForwardForward
 from .hsic_bottleneck import HSICBottleneck
 from .infopro import InfoPro
 from .mole import MOLE
 from .predsim import PredSim
 
-RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck, InfoPro)}
+RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck, InfoPro,
+                                                           ForwardForward)}
 
 
 def rule_resolver(name: str | Rule, **options) -> Rule:
@@ -25,4 +27,4 @@ def rule_resolver(name: str | Rule, **options) -> Rule:
     return rule
 
 
-__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "DGL", "PredSim", "HSICBottleneck", "InfoPro"]
+__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "DGL", "PredSim", "HSICBottleneck", "ForwardForward", "InfoPro"]

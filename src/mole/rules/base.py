@@ -56,6 +56,15 @@ class Rule(ABC):
         """The constructor options as set, for results.json."""
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
 
+    def prepare_data(self, data, n_classes: int):
+        """The training data as the rule sees it (default: as given; Forward-Forward writes labels into inputs)."""
+        return data
+
+    def prepare_network(self, network, n_classes: int) -> None:
+        """Set up ``network`` for training and prediction under this rule, in place and idempotently (default:
+        nothing; Forward-Forward normalizes each module's input and predicts by goodness). Also applied to a
+        saved model when it is loaded, since it holds no weights."""
+
     def views(self, config) -> int:
         """Augmented views of each sample the rule's objectives contrast (1: none; see :class:`LocalBatch`)."""
         return 1

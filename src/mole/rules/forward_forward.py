@@ -1,0 +1,181 @@
+r"""Forward-Forward (Hinton, 2022): two forward passes, one with the true label written into the input, one with
+a wrong label, and no backward pass between layers.
+
+Each module k scores its output by its *goodness*, the mean square of its units,
+
+.. math:: G_k(t) = \frac{1}{d}\sum_{j=1}^{d} t_j^2,
+
+and minimizes, over a batch of positive inputs (the sample with its own label written in) and negative ones
+(the same samples with a wrong label, drawn uniformly among the other classes, afresh every step),
+
+.. math:: \mathcal{L}_k = \operatorname{mean}_{i}\, \mathrm{sp}\big(\theta - G_k(t^+_i)\big)
+          + \operatorname{mean}_{i}\, \mathrm{sp}\big(G_k(t^-_i) - \theta\big), \qquad \mathrm{sp}(z) = \log(1 + e^z),
+
+so that goodness rises above the threshold θ for positive data and falls below it for negative data.
+
+* The label is written into the input: the first C features of each (flattened) sample become the one-hot
+  label, times ``label_scale`` (Hinton's MNIST network: the first 10 pixels). The network's input keeps its
+  shape.
+* Between modules the output's length is normalized: module k ≥ 2 sees :math:`\sqrt{d}\, t / \lVert t\rVert` of
+  the module before it (length √d, i.e. unit root mean square, so that a fresh layer's goodness starts near 1
+  rather than near 1/d), so it cannot read the goodness off the length (a forward pre-hook on each module, added by
+  :meth:`ForwardForward.prepare_network`; it is not a weight, so a saved model gets it back from its rule).
+* Every module, the last included, is a Forward-Forward layer: no classifier head is trained with
+  cross-entropy.
+* Prediction: each label in turn is written into the input and the goodness of every module but the first is
+  summed; the label with the largest sum wins. The network's forward then returns these sums, one column per
+  label (``mole.fit(...).predict`` and the saved model predict with them).
+
+The goodness is the per-unit mean of the squares (the form of the widely used ``mohammadpz/pytorch_forward_forward``
+code, threshold 2), i.e. Hinton's sum of squares with a threshold that scales with the width. Built for vectors,
+signals and images; graph Forward-Forward (the label appended to every node's features) is not built yet.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..adapters import TensorData, TrainData
+from ..batch import LocalBatch
+from ..errors import ConfigError
+from ..objectives import LocalObjective
+from .base import Rule
+
+
+def goodness(t: torch.Tensor) -> torch.Tensor:
+    """Mean square of each row's units: (n, ...) -> (n,)."""
+    return t.flatten(1).float().square().mean(1)
+
+
+def write_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float = 1.0) -> torch.Tensor:
+    """``x`` (n, ...) with the first ``n_classes`` features of each flattened sample replaced by ``scale`` ×
+    one-hot(``y``)."""
+    flat = x.flatten(1).clone()
+    flat[:, :n_classes] = F.one_hot(y, n_classes).to(flat.dtype) * scale
+    return flat.view_as(x)
+
+
+def normalize_input(module: nn.Module, args: tuple) -> tuple:
+    """Forward pre-hook: the module's first input divided by its root mean square per sample, i.e. scaled to the
+    length √d (other arguments kept)."""
+    t = args[0]
+    rms = t.flatten(1).square().mean(1).sqrt().clamp_min(1e-8).view(-1, *([1] * (t.dim() - 1)))
+    return (t / rms, *args[1:])
+
+
+class ForwardForwardObjective(LocalObjective):
+    """softplus(θ − G(positive rows)) + softplus(G(negative rows) − θ): the batch's first half is positive, its
+    second half negative (:class:`ForwardForwardData`)."""
+
+    def __init__(self, threshold: float):
+        super().__init__()
+        self.threshold = threshold
+
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+        g = goodness(out)
+        g_pos, g_neg = g.chunk(2)
+        loss = F.softplus(self.threshold - g_pos).mean() + F.softplus(g_neg - self.threshold).mean()
+        return loss, {"goodness_pos": float(g_pos.detach().mean()), "goodness_neg": float(g_neg.detach().mean())}
+
+
+class ForwardForwardData(TrainData):
+    """Training batches of ``inner`` as Forward-Forward sees them: ``[positive; negative]`` rows, each sample with
+    its label and with a wrong label written in. Frozen modules cannot be cached (the wrong labels change every
+    step), so the schedules run them per batch."""
+
+    augments = True
+
+    def __init__(self, inner: TensorData, n_classes: int, scale: float):
+        self.inner, self.n_classes, self.scale = inner, n_classes, scale
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.inner.x
+
+    @property
+    def y(self) -> torch.Tensor:
+        return self.inner.y
+
+    def batches(self, t, batch_size, generator, hops=1):
+        for b in self.inner.batches(t, batch_size, generator, hops):
+            shift = torch.randint(1, self.n_classes, b.y.shape, generator=generator).to(b.y.device)
+            wrong = (b.y + shift) % self.n_classes
+            rows = torch.cat([write_label(b.t_in, b.y, self.n_classes, self.scale),
+                              write_label(b.t_in, wrong, self.n_classes, self.scale)])
+            yield LocalBatch(rows, torch.cat([b.x, b.x]), torch.cat([b.y, b.y]), b.context)
+
+    def transform(self, module, t, batch_size):
+        return self.inner.transform(module, t, batch_size)
+
+    def take(self, positions):
+        return ForwardForwardData(self.inner.take(positions), self.n_classes, self.scale)
+
+    def to(self, device):
+        self.inner = self.inner.to(device)
+        return self
+
+
+class GoodnessScores(nn.Module):
+    """The network's read-out under Forward-Forward: per label, the summed goodness of modules 2..K with that
+    label written into the input. Holds no weights (a saved model's state is unchanged)."""
+
+    def __init__(self, n_classes: int, scale: float):
+        super().__init__()
+        self.n_classes, self.scale = n_classes, scale
+
+    def forward(self, blocks: nn.ModuleList, x: torch.Tensor, *context) -> torch.Tensor:
+        columns = []
+        for c in range(self.n_classes):
+            t = write_label(x, torch.full((x.shape[0],), c, dtype=torch.long, device=x.device), self.n_classes,
+                            self.scale)
+            total = x.new_zeros(x.shape[0], dtype=torch.float32)
+            for k, block in enumerate(blocks):
+                t = block(t, *context)
+                if k > 0:
+                    total = total + goodness(t)
+            columns.append(total)
+        return torch.stack(columns, 1)
+
+
+class ForwardForward(Rule):
+    """Args:
+        threshold (float): θ, the goodness that separates positive from negative data. (default: 2.0)
+        label_scale (float): value of the written-in one-hot label. (default: 1.0)
+    """
+
+    name = "forward-forward"
+    summary = "goodness of true-label inputs above θ, of wrong-label inputs below, per module; no head (Hinton 2022)"
+
+    def __init__(self, threshold: float = 2.0, label_scale: float = 1.0):
+        self.threshold, self.label_scale = threshold, label_scale
+
+    def check(self) -> list[str]:
+        problems = []
+        for name in ("threshold", "label_scale"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")):
+                problems.append(f"forward-forward {name} must be a positive finite number; got {value!r}")
+        return problems
+
+    def prepare_data(self, data: TrainData, n_classes: int) -> TrainData:
+        if not isinstance(data, TensorData):
+            raise ConfigError(f"forward-forward runs on vectors, signals and images; {type(data).__name__} (graphs) "
+                              "has no Forward-Forward form here yet: pick another --methods for graphs")
+        if data.x[0].numel() <= n_classes:
+            raise ConfigError(f"forward-forward writes the label into the first {n_classes} input features, and the "
+                              f"samples have only {data.x[0].numel()}")
+        return ForwardForwardData(data, n_classes, float(self.label_scale))
+
+    def prepare_network(self, network, n_classes: int) -> None:
+        for block in list(network.blocks)[1:]:
+            if not getattr(block, "_mole_normalized_input", False):
+                block.register_forward_pre_hook(normalize_input)
+                block._mole_normalized_input = True
+        network.readout = GoodnessScores(n_classes, float(self.label_scale))
+
+    def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
+        return ForwardForwardObjective(float(self.threshold))
+
+    def head_objective(self, shape: tuple, n_classes: int, config) -> LocalObjective:
+        return ForwardForwardObjective(float(self.threshold))

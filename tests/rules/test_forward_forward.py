@@ -1,0 +1,143 @@
+"""Forward-Forward: goodness, positive and negative inputs, normalization between modules, prediction by goodness."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mole
+from mole import ConfigError, TrainConfig
+from mole.adapters import TensorData
+from mole.rules import rule_resolver
+from mole.rules.forward_forward import (ForwardForwardData, ForwardForwardObjective, GoodnessScores, goodness,
+                                        normalize_input, write_label)
+from mole.batch import LocalBatch
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _blobs(n=240, d=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    centers = torch.randn(3, d, generator=g) * 3
+    return centers[y] + torch.randn(n, d, generator=g), y
+
+
+def _net(d=16, seed=0, **kw):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return mole.models.MLP(d, 3, hidden=(64, 64), batch_norm=False, **kw)
+
+
+def test_loss_is_softplus_of_goodness_against_the_threshold():
+    out = torch.randn(8, 5, requires_grad=True)
+    loss, terms = ForwardForwardObjective(1.5)(out, LocalBatch(out, out, torch.zeros(8, dtype=torch.long)))
+    g = out.square().mean(1)
+    expected = F.softplus(1.5 - g[:4]).mean() + F.softplus(g[4:] - 1.5).mean()
+    assert torch.allclose(loss, expected)
+    assert terms["goodness_pos"] == pytest.approx(float(g[:4].mean())) and terms["goodness_neg"] == pytest.approx(
+        float(g[4:].mean()))
+    loss.backward()  # positive rows are pushed up, negative rows down
+    assert (out.grad[:4] * out[:4]).sum() < 0 and (out.grad[4:] * out[4:]).sum() > 0
+
+
+def test_the_label_is_written_into_the_first_features():
+    x = torch.randn(4, 1, 3, 3)
+    out = write_label(x, torch.tensor([0, 2, 1, 2]), 3, scale=2.0)
+    assert out.shape == x.shape and torch.equal(out.flatten(1)[:, 3:], x.flatten(1)[:, 3:])
+    assert out.flatten(1)[:, :3].tolist() == [[2, 0, 0], [0, 0, 2], [0, 2, 0], [0, 0, 2]]
+    assert not torch.equal(x.flatten(1)[:, :3], out.flatten(1)[:, :3])  # the input itself is left alone
+
+
+def test_batches_pair_every_sample_with_its_label_and_a_wrong_one():
+    x, y = _blobs(60)
+    data = ForwardForwardData(TensorData(x, y), 3, 1.0)
+    assert data.augments and len(data) == 60
+    wrong_seen = set()
+    for b in data.batches(data.x, 16, torch.Generator().manual_seed(0)):
+        n = b.t_in.shape[0] // 2
+        pos, neg = b.t_in[:n], b.t_in[n:]
+        assert torch.equal(pos[:, 3:], neg[:, 3:])  # the same samples
+        true, wrong = pos[:, :3].argmax(1), neg[:, :3].argmax(1)
+        assert torch.equal(true, b.y[:n]) and (wrong != true).all()
+        wrong_seen |= {(int(t), int(w)) for t, w in zip(true, wrong)}
+    assert len(wrong_seen) == 6  # every wrong label of every class occurs
+
+
+def test_each_module_after_the_first_sees_its_input_at_unit_rms():
+    net = mole.ModularNetwork(_net())
+    rule_resolver("forward-forward").prepare_network(net, 3)
+    rule_resolver("forward-forward").prepare_network(net, 3)  # idempotent: one hook each
+    seen = []
+    net.blocks[1].register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    x = torch.randn(5, 16) * 7
+    t = net.blocks[0](x)
+    net.blocks[1](t)
+    rms = seen[0].square().mean(1).sqrt()
+    assert torch.allclose(rms, torch.ones(5), atol=1e-5) and len(net.blocks[1]._forward_pre_hooks) == 2
+    direction = t / t.norm(dim=1, keepdim=True)
+    assert torch.allclose(seen[0] / seen[0].norm(dim=1, keepdim=True), direction, atol=1e-6)
+    first = []
+    net.blocks[0].register_forward_pre_hook(lambda m, args: first.append(args[0]))
+    net.blocks[0](x)
+    assert torch.equal(first[0], x)  # the raw input is not normalized
+
+
+def test_prediction_sums_the_goodness_of_every_module_but_the_first_per_candidate_label():
+    net = mole.ModularNetwork(_net())
+    rule_resolver("forward-forward").prepare_network(net, 3)
+    x = torch.randn(6, 16)
+    scores = net.eval()(x)
+    for c in range(3):
+        t = write_label(x, torch.full((6,), c), 3)
+        t1 = net.blocks[0](t)
+        t2 = net.blocks[1](t1)
+        t3 = net.blocks[2](t2)
+        assert torch.allclose(scores[:, c], goodness(t2) + goodness(t3), atol=1e-5)
+    assert isinstance(net.readout, GoodnessScores) and not any(net.readout.parameters())
+
+
+@pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
+def test_forward_forward_learns_to_classify(schedule):
+    x, y = _blobs()
+    res = mole.fit(_net(), x[:180], y[:180], method="forward-forward",
+                   config=TrainConfig(epochs=20, batch_size=16, lr=3e-3, schedule=schedule, seed=0))
+    assert res.score(x[180:], y[180:]) > 0.8
+    last = res.history.for_module(1)[-1]
+    assert last["goodness_pos"] > 2.0 > last["goodness_neg"]  # positives above θ, negatives below
+
+
+def test_forward_forward_under_two_asynchronous_workers():
+    x, y = _blobs()
+    res = mole.fit(_net(), x[:180], y[:180], method="forward-forward",
+                   config=TrainConfig(epochs=20, batch_size=16, lr=3e-3, schedule="async", workers=2, seed=0))
+    assert res.score(x[180:], y[180:]) > 0.8
+
+
+def test_a_saved_forward_forward_model_predicts_as_it_trained(tmp_path):
+    from mole.saving import network_from, read_model, save_model
+    x, y = _blobs()
+    net = _net()
+    res = mole.fit(net, x, y, method="forward-forward", config=TrainConfig(epochs=3, batch_size=32, seed=0,
+                                                                           rule_options={"forward-forward": {"label_scale": 2.0}}))
+    build = {"name": "mlp", "input_shape": [16], "n_classes": 3, "hidden": [64, 64], "batch_norm": False}
+    path = save_model(tmp_path / "m.pt", res.network, build, "forward-forward", None, {"label_scale": 2.0})
+    loaded = network_from(read_model(path))
+    assert torch.allclose(loaded(x), res.network.eval()(x), atol=1e-5)
+    assert loaded.readout.scale == 2.0
+
+
+def test_graphs_and_bad_options_are_refused():
+    from mole.adapters import NodeData
+    with pytest.raises(ConfigError, match="threshold"):
+        rule_resolver("forward-forward", threshold=0)
+    data = NodeData(torch.randn(10, 6), torch.tensor([[0, 1], [1, 2]]), torch.arange(10) % 2, torch.arange(6))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(6, 2, hidden=(4,))
+    with pytest.raises(ConfigError, match="graphs"):
+        mole.fit(net, data, method="forward-forward", config=TrainConfig(epochs=1))
