@@ -5,7 +5,9 @@ import torch
 import mole
 from mole.models import build_model
 
-LOCAL_RULES = [n for n, c in mole.RULES.items() if not c.end_to_end]
+#: every local rule with a graph form (Forward-Forward's graph version is not built yet: it refuses graphs, see
+#: tests/rules/test_forward_forward.py)
+LOCAL_RULES = [n for n, c in mole.RULES.items() if not c.end_to_end and n != "forward-forward"]
 
 
 @pytest.mark.parametrize("rule", LOCAL_RULES)
