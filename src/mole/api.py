@@ -127,7 +127,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         config: TrainConfig | None = None, groups: Sequence[Sequence[int]] | None = None,
         callbacks: Iterable[Callback] = (), checkpoint: str | None = None, resume: bool = False) -> FitResult:
     """Train ``model`` on (X, y) with a local rule (``method``: ``"mole"``, ``"dgl"``, ``"predsim"``,
-    ``"hsic-bottleneck"``, see :data:`mole.rules.RULES`) or end-to-end backprop (``"bp"``).
+    ``"hsic-bottleneck"``, ``"infopro"``, ``"forward-forward"``, see :data:`mole.rules.RULES`) or end-to-end
+    backprop (``"bp"``).
 
     Args:
         model: an ``nn.Sequential``, a list of layers, or a :class:`ModularNetwork`.

@@ -25,7 +25,8 @@ from .models import MLP
 
 class MOLEClassifier(ClassifierMixin, BaseEstimator):
     """An MLP trained module by module by MI maximization (``method="mole"``), another local rule
-    (``"dgl"``, ``"predsim"``, ``"hsic-bottleneck"``, see :data:`mole.rules.RULES`) or by backprop (``"bp"``).
+    (``"dgl"``, ``"predsim"``, ``"hsic-bottleneck"``, ``"infopro"``, ``"forward-forward"``, see
+    :data:`mole.rules.RULES`) or by backprop (``"bp"``).
 
     Args:
         hidden (tuple of int): hidden layer widths, one module each.

@@ -11,7 +11,8 @@ from .style import end_to_end, method_name, module_colors, module_label
 
 #: what each rule's hidden modules minimize, for the panel titles (other rules: "local loss")
 LOCAL_LOSS = {"mole": "−J_k", "dgl": "auxiliary CE", "predsim": "(1−β)·pred + β·sim",
-              "hsic-bottleneck": "nHSIC(T;X) − β·nHSIC(T;Y)"}
+              "hsic-bottleneck": "nHSIC(T;X) − β·nHSIC(T;Y)", "infopro": "λ1·reconstruction + λ2·aux CE",
+              "forward-forward": "softplus of goodness vs θ"}
 
 
 def _loss_panel(ax, run: dict) -> None:
@@ -24,7 +25,8 @@ def _loss_panel(ax, run: dict) -> None:
         label = "whole network" if whole else module_label(k, n)
         ax.plot([r["epoch"] + 1 for r in recs], [r["loss"] for r in recs], color="tab:red" if whole else colors[k],
                 label=label, linewidth=1.4)
-    local = LOCAL_LOSS.get(run["method"], "local loss") + " per module (head: cross-entropy)"
+    head = "" if run["method"] == "forward-forward" else " (head: cross-entropy)"
+    local = LOCAL_LOSS.get(run["method"], "local loss") + " per module" + head
     ax.set_title(f"{method_name(run)}: {'cross-entropy loss' if whole else local}", fontsize=10)
     ax.set_xlabel("epoch" if whole else "epoch (of the module)")
     ax.set_ylabel("loss")

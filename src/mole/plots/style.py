@@ -1,7 +1,8 @@
 """Shared figure conventions: method names and a colour per module."""
 from __future__ import annotations
 
-METHOD_NAMES = {"mole": "MOLE", "bp": "backprop", "dgl": "DGL", "predsim": "PredSim", "hsic-bottleneck": "HSIC bottleneck"}
+METHOD_NAMES = {"mole": "MOLE", "bp": "backprop", "dgl": "DGL", "predsim": "PredSim", "hsic-bottleneck": "HSIC bottleneck",
+                "infopro": "InfoPro", "forward-forward": "Forward-Forward"}
 
 
 def method_name(run: dict) -> str:
