@@ -9,7 +9,8 @@
 same network, weights and batches: the matrix of signals × settings of docs/benchmarks.md.
 
 For each setting, every rule trains the same network from the same initial weights on the same batches
-(``mole run --methods mole,bp,dgl,predsim,hsic-bottleneck`` with the analysis off), each with its defaults.
+(``mole run --methods mole,bp,dgl,predsim,hsic-bottleneck,infopro,forward-forward`` with the analysis off), each
+with its defaults (Forward-Forward has no graph form yet: no graph rows).
 Test accuracy is the mean ± std over seeds (graph collections: over the folds of one seed's 10-fold CV);
 time is ``train_seconds`` (wall seconds of training, summed over folds) and memory the autograd activation peak.
 The raw numbers of every setting run so far are kept in ``docs/benchmarks-rules.json``; the table in
@@ -64,7 +65,9 @@ def run_setting(key: str, seeds: int, root, methods=None, signals=()) -> dict:
     signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
-    variants = [*([(None, tuple(methods or RULES), "sequential", signal)] if methods != [] else []),
+    graphs = model in ("gcn", "gin", "sage")  # Forward-Forward has no graph form yet
+    chosen_rules = tuple(m for m in (methods or RULES) if not (graphs and m == "forward-forward"))
+    variants = [*([(None, chosen_rules, "sequential", signal)] if methods != [] and chosen_rules else []),
                 *((name, (m,), sched, signal) for name, m, sched in EXTRA.get(key, []) if methods is None or m in methods),
                 *((f"mole ({e})", ("mole",), "sequential", {"estimator": e}) for e in signals)]
     for seed in range(seeds):
@@ -104,7 +107,7 @@ def table(raw: dict) -> str:
                       "peak activation MB |", "|---|---|---|---|---|---|---|", *rows])
 
 
-PEERS = ("dgl", "predsim", "hsic-bottleneck")
+PEERS = ("dgl", "predsim", "hsic-bottleneck", "infopro", "forward-forward")
 #: rows measured by another script, quoted in the headline: (label, {rule: accuracy %}, bp seconds, source)
 QUOTED = [("ResNet-20, MNIST (10k images, 2 epochs)", {"bp": 89.94, "mole": 95.80, "dgl": 91.43, "predsim": 90.21},
            26.0, {"mole": 46.0}, "`python benchmarks/depth.py`; MOLE with the Rényi signal (not re-run with infonce)")]
@@ -203,7 +206,8 @@ def write(raw: dict) -> None:
         f"settings only, the raw numbers are in `docs/benchmarks-rules.json`). Machine: {machine()}, nothing else "
         "running. Every rule with its defaults (mole: its dataset's default signal, `mole.data.DEFAULTS`, "
         "and `mole (NAME)` rows with estimator NAME alone; dgl: linear auxiliary head on vectors and "
-        "graphs, pooled 2×2 + 3-layer MLP on feature maps; predsim: β = 0.99; hsic-bottleneck: β = 50, σ = 5), "
+        "graphs, pooled 2×2 + 3-layer MLP on feature maps; predsim: β = 0.99; hsic-bottleneck: β = 50, σ = 5; "
+        "infopro: λ1 5 → 0.5, λ2 0.2 → 1 over depth; forward-forward: θ = 2, the setting's network as it is), "
         "the same network, initial weights and batches; the dataset's default epochs, batch and lr unless the "
         "setting names its own; epochs per module for local rules. Mean ± std over seeds (MUTAG: over 10 folds).",
         headline(raw),
