@@ -12,12 +12,7 @@ from mole.rules.forward_forward import (ForwardForwardData, ForwardForwardObject
 from mole.batch import LocalBatch
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/rules/conftest.py
 
 
 def _blobs(n=240, d=16, seed=0):

@@ -14,13 +14,7 @@ from mole.rules import RULES, rule_resolver
 from mole.rules.infopro import InfoPro, InfoProObjective, input_size
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run as fast on one intra-op thread, and a busy second core then cannot stall every op."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/rules/conftest.py
 
 
 def _rows(n, *shape, seed=0):
