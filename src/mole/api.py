@@ -23,7 +23,7 @@ from .config import TrainConfig, resolve_device
 from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
-from .adapters import NodeData, TensorData, TrainData
+from .adapters import GraphData, NodeData, TensorData, TrainData
 from .adapters.augment import augmentation_resolver
 from .rules import Rule, rule_resolver
 from .schedules import schedule_resolver
@@ -175,9 +175,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     if int(classes.numel()) < 2:
         held = f"a single class ({int(classes[0])})" if len(classes) else "no labelled sample"
         raise DataError(f"the training labels hold {held}; a classifier needs labelled samples of at least 2 classes")
-    shapes = _check_network(network, data, n_classes)
-    rule.prepare_network(network, n_classes)
+    graphs = isinstance(data, (GraphData, NodeData))
     data = rule.prepare_data(data, n_classes)
+    shapes = _check_network(network, data, n_classes)
+    rule.prepare_network(network, n_classes, graphs=graphs)
     stages = rule.stages(network, shapes, n_classes, config)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()

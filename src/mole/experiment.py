@@ -41,7 +41,7 @@ from .saving import build_network, model_path, save_model
 from .logs import EpochMetrics
 from .models import DEPTHS, MODELS
 from .models.gnn import EDGE_WEIGHTED
-from .rules import RULES
+from .rules import RULES, rule_resolver
 from .validation import changed_settings, choose
 
 RESULTS = "results.json"
@@ -313,7 +313,9 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
     accs, train_accs, seconds, memory, first, monitor, metrics = [], [], 0.0, 0.0, None, None, None
     for fold, (train, test) in enumerate(splits):
         # what builds the network, also saved with it (model-<method>.pt)
-        build = {"name": cfg.model, "input_shape": list(dataset.input_shape), "n_classes": dataset.n_classes,
+        shape = rule_resolver(method, **cfg.train.rule_options.get(method, {})).input_shape(
+            dataset.input_shape, dataset.n_classes, dataset.kind)  # graph Forward-Forward: F + C node features
+        build = {"name": cfg.model, "input_shape": list(shape), "n_classes": dataset.n_classes,
                  "hidden": list(cfg.hidden), "channels": list(cfg.channels), "batch_norm": cfg.batch_norm,
                  "task": dataset.kind, "dropout": cfg.dropout, "depth": cfg.depth,
                  "edge_weights": isinstance(train, SampledNodeData)}

@@ -81,6 +81,6 @@ def network_from(payload: dict, device: str | torch.device = "cpu") -> ModularNe
     network = ModularNetwork(build_network(payload["build"]), payload["groups"])
     network.load_state_dict(payload["state_dict"])
     if payload.get("method") in RULES:  # a rule's set-up without weights (Forward-Forward's normalization, read-out)
-        RULES[payload["method"]](**payload.get("rule_options", {})).prepare_network(network,
-                                                                                   payload["build"]["n_classes"])
+        RULES[payload["method"]](**payload.get("rule_options", {})).prepare_network(
+            network, payload["build"]["n_classes"], graphs=payload["build"].get("task") in ("node", "graph"))
     return network.to(device).eval()

@@ -126,7 +126,7 @@ def test_a_saved_forward_forward_model_predicts_as_it_trained(tmp_path):
     assert loaded.readout.scale == 2.0
 
 
-def test_graphs_and_bad_options_are_refused():
+def test_node_level_graphs_and_bad_options_are_refused():
     from mole.adapters import NodeData
     with pytest.raises(ConfigError, match="threshold"):
         rule_resolver("forward-forward", threshold=0)
@@ -134,5 +134,76 @@ def test_graphs_and_bad_options_are_refused():
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = mole.models.GNN(6, 2, hidden=(4,))
-    with pytest.raises(ConfigError, match="graphs"):
+    with pytest.raises(ConfigError, match="node-level"):
         mole.fit(net, data, method="forward-forward", config=TrainConfig(epochs=1))
+
+
+def _graphs():
+    """Paths (class 0) and stars (class 1), one-hot degree features."""
+    from mole.adapters import GraphData
+    g = torch.Generator().manual_seed(1)
+    xs, edges, batch, offset = [], [], [], 0
+    for i in range(60):
+        n = int(torch.randint(5, 9, (1,), generator=g))
+        e = (torch.stack([torch.arange(n - 1), torch.arange(1, n)]) if i % 2 == 0
+             else torch.stack([torch.zeros(n - 1, dtype=torch.long), torch.arange(1, n)]))
+        e = torch.cat([e, e.flip(0)], 1)
+        xs.append(F.one_hot(torch.bincount(e[0], minlength=n).clamp(max=5), 6).float())
+        edges.append(e + offset)
+        batch.append(torch.full((n,), i))
+        offset += n
+    return GraphData(torch.cat(xs), torch.cat(edges, 1), torch.cat(batch), torch.arange(60) % 2)
+
+
+def test_graph_batches_append_each_graphs_label_or_a_wrong_one_to_its_nodes():
+    from mole.rules.forward_forward import ForwardForwardGraphs
+    data = _graphs()
+    ff = ForwardForwardGraphs(data, 2, 1.0)
+    b = next(iter(ff.batches(data.x, 8, torch.Generator().manual_seed(0))))
+    n = b.t_in.shape[0] // 2
+    assert b.t_in.shape[1] == 6 + 2 and torch.equal(b.t_in[:n, :6], b.t_in[n:, :6])
+    assert (b.t_in[:n, 6:].argmax(1) != b.t_in[n:, 6:].argmax(1)).all()  # two classes: the wrong one is the other
+    edges = b.context[0]
+    assert edges.shape[1] % 2 == 0 and torch.equal(edges[:, edges.shape[1] // 2:], edges[:, :edges.shape[1] // 2] + n)
+    pooled = b.readout(b.t_in)
+    assert pooled.shape == (16, 8) and torch.equal(pooled[:8, 6:].argmax(1), b.y[:8])  # each graph's own label
+    assert rule_resolver("forward-forward").input_shape((6,), 2, "graph") == (8,)
+    assert rule_resolver("forward-forward").input_shape((1, 28, 28), 10, "grid") == (1, 28, 28)
+
+
+@pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
+def test_graph_forward_forward_learns_paths_from_stars(schedule):
+    data = _graphs()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(8, 2, hidden=(16, 16), conv="gin", task="graph", dropout=0.0)
+    res = mole.fit(net, data, method="forward-forward",
+                   config=TrainConfig(epochs=25, batch_size=16, lr=0.01, schedule=schedule, seed=0))
+    assert res.score(data) > 0.9
+    # the prediction: per label, the graph's pooled node goodness summed over modules 2..K
+    from mole.rules.forward_forward import append_label
+    net = res.network.eval()
+    with torch.no_grad():
+        scores = []
+        for c in range(2):
+            t = append_label(data.x, torch.full((data.x.shape[0],), c), 2)
+            total = torch.zeros(data.x.shape[0])
+            for k, block in enumerate(net.blocks):
+                t = block(t, data.edge_index)
+                total += goodness(t) if k > 0 else 0
+            scores.append(data.rows(total[:, None]).squeeze(1))
+    assert torch.allclose(torch.stack(scores, 1), data.logits(net), atol=1e-4)
+
+
+def test_graph_nodes_without_a_label_get_the_neutral_one_for_the_analysis():
+    data = _graphs()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(8, 2, hidden=(16,), conv="gin", task="graph", dropout=0.0)
+    res = mole.fit(net, data, method="forward-forward", config=TrainConfig(epochs=1, batch_size=16, seed=0))
+    blocks = res.network.blocks
+    rows = data.representations(blocks[:1])  # raw features: 6 of the 8 columns the first module takes
+    neutral = torch.cat([data.x, torch.full((data.x.shape[0], 2), 0.5)], 1)
+    with torch.no_grad():
+        expected = data.rows(blocks[0].eval()(neutral, data.edge_index))
+    assert torch.allclose(rows[1], expected, atol=1e-6)

@@ -60,10 +60,15 @@ class Rule(ABC):
         """The training data as the rule sees it (default: as given; Forward-Forward writes labels into inputs)."""
         return data
 
-    def prepare_network(self, network, n_classes: int) -> None:
+    def input_shape(self, shape: tuple, n_classes: int, kind: str) -> tuple:
+        """The network's input shape per sample for data of ``shape`` and ``kind`` under this rule (default: the
+        data's; graph Forward-Forward appends the label to every node's features)."""
+        return shape
+
+    def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:
         """Set up ``network`` for training and prediction under this rule, in place and idempotently (default:
-        nothing; Forward-Forward normalizes each module's input and predicts by goodness). Also applied to a
-        saved model when it is loaded, since it holds no weights."""
+        nothing; Forward-Forward normalizes each module's input and predicts by goodness). ``graphs``: the network
+        takes graph nodes. Also applied to a saved model when it is loaded, since it holds no weights."""
 
     def views(self, config) -> int:
         """Augmented views of each sample the rule's objectives contrast (1: none; see :class:`LocalBatch`)."""

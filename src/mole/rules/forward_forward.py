@@ -27,8 +27,14 @@ so that goodness rises above the threshold θ for positive data and falls below 
   label (``mole.fit(...).predict`` and the saved model predict with them).
 
 The goodness is the per-unit mean of the squares (the form of the widely used ``mohammadpz/pytorch_forward_forward``
-code, threshold 2), i.e. Hinton's sum of squares with a threshold that scales with the width. Built for vectors,
-signals and images; graph Forward-Forward (the label appended to every node's features) is not built yet.
+code, threshold 2), i.e. Hinton's sum of squares with a threshold that scales with the width.
+
+Graph collections (graph Forward-Forward, Paliotta, Alain, Máté & Fleuret 2023, the graph-level variant): the
+one-hot label is *appended* to every node's features (the network takes F + C node features:
+:meth:`ForwardForward.input_shape`), a graph's goodness is the read-out (mean or sum pooling) of its nodes'
+goodness, and prediction scores each candidate label by that read-out summed over modules 2..K. Node features
+given without a label (the analysis: probes, t-SNE, information plane) get Hinton's neutral label, 1/C in every
+label column. The node-level variant is not built yet: node-level graphs are refused.
 """
 from __future__ import annotations
 
@@ -36,7 +42,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..adapters import TensorData, TrainData
+from ..adapters import GraphData, TensorData, TrainData
+from ..adapters.base import minibatches
+from ..adapters.graphs import POOLS
 from ..batch import LocalBatch
 from ..errors import ConfigError
 from ..objectives import LocalObjective
@@ -56,6 +64,11 @@ def write_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float =
     return flat.view_as(x)
 
 
+def append_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float = 1.0) -> torch.Tensor:
+    """Graph nodes: ``x`` (N, F) with ``scale`` × one-hot(``y``) (N,) appended, (N, F + C)."""
+    return torch.cat([x, F.one_hot(y, n_classes).to(x.dtype) * scale], 1)
+
+
 def normalize_input(module: nn.Module, args: tuple) -> tuple:
     """Forward pre-hook: the module's first input divided by its root mean square per sample, i.e. scaled to the
     length √d (other arguments kept)."""
@@ -64,16 +77,36 @@ def normalize_input(module: nn.Module, args: tuple) -> tuple:
     return (t / rms, *args[1:])
 
 
+class NeutralLabel:
+    """Forward pre-hook of the first module of a graph network: node features that come without a label (F of the
+    F + C columns the module takes: representations for the analysis) get Hinton's neutral label, 1/C in every
+    label column."""
+
+    def __init__(self, n_classes: int, width: int, scale: float):
+        self.n_classes, self.width, self.scale = n_classes, width, scale
+
+    def __call__(self, module: nn.Module, args: tuple) -> tuple | None:
+        t = args[0]
+        if t.dim() != 2 or t.shape[1] != self.width - self.n_classes:
+            return None
+        neutral = t.new_full((t.shape[0], self.n_classes), self.scale / self.n_classes)
+        return (torch.cat([t, neutral], 1), *args[1:])
+
+
 class ForwardForwardObjective(LocalObjective):
     """softplus(θ − G(positive rows)) + softplus(G(negative rows) − θ): the batch's first half is positive, its
-    second half negative (:class:`ForwardForwardData`)."""
+    second half negative (:class:`ForwardForwardData`, :class:`ForwardForwardGraphs`). The goodness of a read-out
+    row is the read-out of the goodness of the module's rows: a sample's own, or a graph's pooled over its nodes."""
+
+    needs_output = True
 
     def __init__(self, threshold: float):
         super().__init__()
         self.threshold = threshold
 
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
-        g = goodness(out)
+        whole = batch.output if batch.output is not None else out
+        g = batch.readout(goodness(whole)[:, None]).squeeze(1)
         g_pos, g_neg = g.chunk(2)
         loss = F.softplus(self.threshold - g_pos).mean() + F.softplus(g_neg - self.threshold).mean()
         return loss, {"goodness_pos": float(g_pos.detach().mean()), "goodness_neg": float(g_neg.detach().mean())}
@@ -116,19 +149,64 @@ class ForwardForwardData(TrainData):
         return self
 
 
+class ForwardForwardGraphs(TrainData):
+    """Graph collections as graph Forward-Forward sees them (Paliotta et al. 2023): every node of a graph gets its
+    graph's label (positive) or a wrong one (negative) appended to its features; a batch of B graphs becomes 2B,
+    the negatives a second copy of the same graphs."""
+
+    augments = True
+
+    def __init__(self, inner: GraphData, n_classes: int, scale: float):
+        self.inner, self.n_classes, self.scale = inner, n_classes, scale
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.inner.x
+
+    @property
+    def y(self) -> torch.Tensor:
+        return self.inner.y
+
+    def batches(self, t, batch_size, generator, hops=1):
+        g = self.inner
+        for chosen in minibatches(len(g), batch_size, generator):
+            ids, nodes, edges, local = g._cut(chosen)
+            y = g.y[ids]
+            wrong = (y + torch.randint(1, self.n_classes, y.shape, generator=generator).to(y.device)) % self.n_classes
+            n, b = int(nodes.sum()), len(ids)
+            rows = torch.cat([append_label(t[nodes], y[local], self.n_classes, self.scale),
+                              append_label(t[nodes], wrong[local], self.n_classes, self.scale)])
+            both = torch.cat([local, local + b])
+            yield LocalBatch(rows, torch.cat([g.x_pooled[ids]] * 2), torch.cat([y, y]),
+                             (torch.cat([edges, edges + n], 1),),
+                             readout=lambda out, both=both, size=2 * b: POOLS[g.pool](out, both, size=size))
+
+    def transform(self, module, t, batch_size):
+        return self.inner.transform(module, t, batch_size)
+
+    def rows(self, out):
+        return self.inner.rows(out)
+
+    def take(self, positions):
+        return ForwardForwardGraphs(self.inner.take(positions), self.n_classes, self.scale)
+
+    def to(self, device):
+        self.inner = self.inner.to(device)
+        return self
+
+
 class GoodnessScores(nn.Module):
     """The network's read-out under Forward-Forward: per label, the summed goodness of modules 2..K with that
     label written into the input. Holds no weights (a saved model's state is unchanged)."""
 
-    def __init__(self, n_classes: int, scale: float):
+    def __init__(self, n_classes: int, scale: float, append: bool = False):
         super().__init__()
-        self.n_classes, self.scale = n_classes, scale
+        self.n_classes, self.scale, self.append = n_classes, scale, append  # append: graphs' nodes (per node scores)
 
     def forward(self, blocks: nn.ModuleList, x: torch.Tensor, *context) -> torch.Tensor:
-        columns = []
+        columns, label = [], append_label if self.append else write_label
         for c in range(self.n_classes):
-            t = write_label(x, torch.full((x.shape[0],), c, dtype=torch.long, device=x.device), self.n_classes,
-                            self.scale)
+            t = label(x, torch.full((x.shape[0],), c, dtype=torch.long, device=x.device), self.n_classes, self.scale)
             total = x.new_zeros(x.shape[0], dtype=torch.float32)
             for k, block in enumerate(blocks):
                 t = block(t, *context)
@@ -158,21 +236,32 @@ class ForwardForward(Rule):
                 problems.append(f"forward-forward {name} must be a positive finite number; got {value!r}")
         return problems
 
+    def input_shape(self, shape: tuple, n_classes: int, kind: str) -> tuple:
+        return (shape[0] + n_classes, *shape[1:]) if kind == "graph" else shape
+
     def prepare_data(self, data: TrainData, n_classes: int) -> TrainData:
+        if isinstance(data, GraphData):
+            return ForwardForwardGraphs(data, n_classes, float(self.label_scale))
         if not isinstance(data, TensorData):
-            raise ConfigError(f"forward-forward runs on vectors, signals and images; {type(data).__name__} (graphs) "
-                              "has no Forward-Forward form here yet: pick another --methods for graphs")
+            raise ConfigError(f"forward-forward runs on vectors, signals, images and graph collections; "
+                              f"{type(data).__name__} (node-level graphs) has no Forward-Forward form here yet: pick "
+                              "another --methods for node-level graphs")
         if data.x[0].numel() <= n_classes:
             raise ConfigError(f"forward-forward writes the label into the first {n_classes} input features, and the "
                               f"samples have only {data.x[0].numel()}")
         return ForwardForwardData(data, n_classes, float(self.label_scale))
 
-    def prepare_network(self, network, n_classes: int) -> None:
+    def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:
         for block in list(network.blocks)[1:]:
             if not getattr(block, "_mole_normalized_input", False):
                 block.register_forward_pre_hook(normalize_input)
                 block._mole_normalized_input = True
-        network.readout = GoodnessScores(n_classes, float(self.label_scale))
+        first = network.blocks[0]
+        if graphs and not getattr(first, "_mole_neutral_label", False):
+            from .infopro import input_size
+            first.register_forward_pre_hook(NeutralLabel(n_classes, input_size(network), float(self.label_scale)))
+            first._mole_neutral_label = True
+        network.readout = GoodnessScores(n_classes, float(self.label_scale), append=graphs)
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         return ForwardForwardObjective(float(self.threshold))
