@@ -8,7 +8,7 @@ from mole import ConfigError, TrainConfig
 from mole.adapters import TensorData
 from mole.rules import rule_resolver
 from mole.rules.forward_forward import (ForwardForwardData, ForwardForwardObjective, GoodnessScores, goodness,
-                                        normalize_input, write_label)
+                                        write_label)
 from mole.batch import LocalBatch
 
 
@@ -138,26 +138,9 @@ def test_node_level_graphs_and_bad_options_are_refused():
         mole.fit(net, data, method="forward-forward", config=TrainConfig(epochs=1))
 
 
-def _graphs():
-    """Paths (class 0) and stars (class 1), one-hot degree features."""
-    from mole.adapters import GraphData
-    g = torch.Generator().manual_seed(1)
-    xs, edges, batch, offset = [], [], [], 0
-    for i in range(60):
-        n = int(torch.randint(5, 9, (1,), generator=g))
-        e = (torch.stack([torch.arange(n - 1), torch.arange(1, n)]) if i % 2 == 0
-             else torch.stack([torch.zeros(n - 1, dtype=torch.long), torch.arange(1, n)]))
-        e = torch.cat([e, e.flip(0)], 1)
-        xs.append(F.one_hot(torch.bincount(e[0], minlength=n).clamp(max=5), 6).float())
-        edges.append(e + offset)
-        batch.append(torch.full((n,), i))
-        offset += n
-    return GraphData(torch.cat(xs), torch.cat(edges, 1), torch.cat(batch), torch.arange(60) % 2)
-
-
-def test_graph_batches_append_each_graphs_label_or_a_wrong_one_to_its_nodes():
+def test_graph_batches_append_each_graphs_label_or_a_wrong_one_to_its_nodes(paths_and_stars):
     from mole.rules.forward_forward import ForwardForwardGraphs
-    data = _graphs()
+    data = paths_and_stars(60, 6)
     ff = ForwardForwardGraphs(data, 2, 1.0)
     b = next(iter(ff.batches(data.x, 8, torch.Generator().manual_seed(0))))
     n = b.t_in.shape[0] // 2
@@ -172,8 +155,8 @@ def test_graph_batches_append_each_graphs_label_or_a_wrong_one_to_its_nodes():
 
 
 @pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
-def test_graph_forward_forward_learns_paths_from_stars(schedule):
-    data = _graphs()
+def test_graph_forward_forward_learns_paths_from_stars(schedule, paths_and_stars):
+    data = paths_and_stars(60, 6)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = mole.models.GNN(8, 2, hidden=(16, 16), conv="gin", task="graph", dropout=0.0)
@@ -195,8 +178,8 @@ def test_graph_forward_forward_learns_paths_from_stars(schedule):
     assert torch.allclose(torch.stack(scores, 1), data.logits(net), atol=1e-4)
 
 
-def test_graph_nodes_without_a_label_get_the_neutral_one_for_the_analysis():
-    data = _graphs()
+def test_graph_nodes_without_a_label_get_the_neutral_one_for_the_analysis(paths_and_stars):
+    data = paths_and_stars(60, 6)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = mole.models.GNN(8, 2, hidden=(16,), conv="gin", task="graph", dropout=0.0)

@@ -7,7 +7,7 @@ from torch import nn
 
 import mole
 from mole import ConfigError, ModularNetwork, TrainConfig, build_stages
-from mole.adapters import GraphData, TensorData
+from mole.adapters import TensorData
 from mole.batch import LocalBatch
 from mole.models import CNN, MLP, build_model
 from mole.rules import RULES, rule_resolver
@@ -181,20 +181,9 @@ def test_fit_on_feature_maps(shape):
     assert {r["module"] for r in res.history.records if "reconstruction" in r} == {0, 1}
 
 
-def test_fit_on_graph_rows():
+def test_fit_on_graph_rows(paths_and_stars):
     """Graph classification (paths vs stars): X of a graph is its pooled node features, one row per graph."""
-    g = torch.Generator().manual_seed(1)
-    xs, edges, batch, offset = [], [], [], 0
-    for i in range(40):
-        n = int(torch.randint(5, 9, (1,), generator=g))
-        e = (torch.stack([torch.arange(n - 1), torch.arange(1, n)]) if i % 2 == 0
-             else torch.stack([torch.zeros(n - 1, dtype=torch.long), torch.arange(1, n)]))
-        e = torch.cat([e, e.flip(0)], 1)
-        xs.append(F.one_hot(torch.bincount(e[0], minlength=n).clamp(max=7), 8).float())
-        edges.append(e + offset)
-        batch.append(torch.full((n,), i))
-        offset += n
-    data = GraphData(torch.cat(xs), torch.cat(edges, 1), torch.cat(batch), torch.arange(40) % 2)
+    data = paths_and_stars(40, 8)
     torch.manual_seed(0)
     net = build_model("gin", (8,), 2, hidden=(16,), task="graph", dropout=0.0)
     res = mole.fit(net, data, method="infopro", config=TrainConfig(epochs=10, batch_size=8, lr=0.01))

@@ -112,14 +112,14 @@ class ForwardForwardObjective(LocalObjective):
         return loss, {"goodness_pos": float(g_pos.detach().mean()), "goodness_neg": float(g_neg.detach().mean())}
 
 
-class ForwardForwardData(TrainData):
-    """Training batches of ``inner`` as Forward-Forward sees them: ``[positive; negative]`` rows, each sample with
-    its label and with a wrong label written in. Frozen modules cannot be cached (the wrong labels change every
-    step), so the schedules run them per batch."""
+class _WithLabels(TrainData):
+    """What both of Forward-Forward's views of the data share: the inner adapter's samples and evaluation; only the
+    training batches differ. Frozen modules cannot be cached (the wrong labels change every step), so the
+    schedules run them per batch."""
 
     augments = True
 
-    def __init__(self, inner: TensorData, n_classes: int, scale: float):
+    def __init__(self, inner: TrainData, n_classes: int, scale: float):
         self.inner, self.n_classes, self.scale = inner, n_classes, scale
 
     @property
@@ -129,57 +129,6 @@ class ForwardForwardData(TrainData):
     @property
     def y(self) -> torch.Tensor:
         return self.inner.y
-
-    def batches(self, t, batch_size, generator, hops=1):
-        for b in self.inner.batches(t, batch_size, generator, hops):
-            shift = torch.randint(1, self.n_classes, b.y.shape, generator=generator).to(b.y.device)
-            wrong = (b.y + shift) % self.n_classes
-            rows = torch.cat([write_label(b.t_in, b.y, self.n_classes, self.scale),
-                              write_label(b.t_in, wrong, self.n_classes, self.scale)])
-            yield LocalBatch(rows, torch.cat([b.x, b.x]), torch.cat([b.y, b.y]), b.context)
-
-    def transform(self, module, t, batch_size):
-        return self.inner.transform(module, t, batch_size)
-
-    def take(self, positions):
-        return ForwardForwardData(self.inner.take(positions), self.n_classes, self.scale)
-
-    def to(self, device):
-        self.inner = self.inner.to(device)
-        return self
-
-
-class ForwardForwardGraphs(TrainData):
-    """Graph collections as graph Forward-Forward sees them (Paliotta et al. 2023): every node of a graph gets its
-    graph's label (positive) or a wrong one (negative) appended to its features; a batch of B graphs becomes 2B,
-    the negatives a second copy of the same graphs."""
-
-    augments = True
-
-    def __init__(self, inner: GraphData, n_classes: int, scale: float):
-        self.inner, self.n_classes, self.scale = inner, n_classes, scale
-
-    @property
-    def x(self) -> torch.Tensor:
-        return self.inner.x
-
-    @property
-    def y(self) -> torch.Tensor:
-        return self.inner.y
-
-    def batches(self, t, batch_size, generator, hops=1):
-        g = self.inner
-        for chosen in minibatches(len(g), batch_size, generator):
-            ids, nodes, edges, local = g._cut(chosen)
-            y = g.y[ids]
-            wrong = (y + torch.randint(1, self.n_classes, y.shape, generator=generator).to(y.device)) % self.n_classes
-            n, b = int(nodes.sum()), len(ids)
-            rows = torch.cat([append_label(t[nodes], y[local], self.n_classes, self.scale),
-                              append_label(t[nodes], wrong[local], self.n_classes, self.scale)])
-            both = torch.cat([local, local + b])
-            yield LocalBatch(rows, torch.cat([g.x_pooled[ids]] * 2), torch.cat([y, y]),
-                             (torch.cat([edges, edges + n], 1),),
-                             readout=lambda out, both=both, size=2 * b: POOLS[g.pool](out, both, size=size))
 
     def transform(self, module, t, batch_size):
         return self.inner.transform(module, t, batch_size)
@@ -188,11 +137,48 @@ class ForwardForwardGraphs(TrainData):
         return self.inner.rows(out)
 
     def take(self, positions):
-        return ForwardForwardGraphs(self.inner.take(positions), self.n_classes, self.scale)
+        return type(self)(self.inner.take(positions), self.n_classes, self.scale)
 
     def to(self, device):
         self.inner = self.inner.to(device)
         return self
+
+    def wrong_labels(self, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A wrong label per entry of ``y``, uniform over the other classes."""
+        shift = torch.randint(1, self.n_classes, y.shape, generator=generator).to(y.device)
+        return (y + shift) % self.n_classes
+
+
+class ForwardForwardData(_WithLabels):
+    """Training batches of ``inner`` (vectors, signals, images) as Forward-Forward sees them: ``[positive;
+    negative]`` rows, each sample with its label and with a wrong label written in."""
+
+    def batches(self, t, batch_size, generator, hops=1):
+        for b in self.inner.batches(t, batch_size, generator, hops):
+            wrong = self.wrong_labels(b.y, generator)
+            rows = torch.cat([write_label(b.t_in, b.y, self.n_classes, self.scale),
+                              write_label(b.t_in, wrong, self.n_classes, self.scale)])
+            yield LocalBatch(rows, torch.cat([b.x, b.x]), torch.cat([b.y, b.y]), b.context)
+
+
+class ForwardForwardGraphs(_WithLabels):
+    """Graph collections as graph Forward-Forward sees them (Paliotta et al. 2023): every node of a graph gets its
+    graph's label (positive) or a wrong one (negative) appended to its features; a batch of B graphs becomes 2B,
+    the negatives a second copy of the same graphs."""
+
+    def batches(self, t, batch_size, generator, hops=1):
+        g = self.inner
+        for chosen in minibatches(len(g), batch_size, generator):
+            ids, nodes, edges, local = g._cut(chosen)
+            y = g.y[ids]
+            wrong = self.wrong_labels(y, generator)
+            n, b = int(nodes.sum()), len(ids)
+            rows = torch.cat([append_label(t[nodes], y[local], self.n_classes, self.scale),
+                              append_label(t[nodes], wrong[local], self.n_classes, self.scale)])
+            both = torch.cat([local, local + b])
+            yield LocalBatch(rows, torch.cat([g.x_pooled[ids]] * 2), torch.cat([y, y]),
+                             (torch.cat([edges, edges + n], 1),),
+                             readout=lambda out, both=both, size=2 * b: POOLS[g.pool](out, both, size=size))
 
 
 class GoodnessScores(nn.Module):
