@@ -10,7 +10,7 @@ same network, weights and batches: the matrix of signals × settings of docs/ben
 
 For each setting, every rule trains the same network from the same initial weights on the same batches
 (``mole run --methods mole,bp,dgl,predsim,hsic-bottleneck,infopro,forward-forward`` with the analysis off), each
-with its defaults (Forward-Forward has no node-level form yet: no Cora row).
+with its defaults.
 Test accuracy is the mean ± std over seeds (graph collections: over the folds of one seed's 10-fold CV);
 time is ``train_seconds`` (wall seconds of training, summed over folds) and memory the autograd activation peak.
 The raw numbers of every setting run so far are kept in ``docs/benchmarks-rules.json``; the table in
@@ -33,7 +33,6 @@ from report import DOC, machine, mean_std, write_section  # noqa: E402
 
 from mole.config import ObjectiveConfig  # noqa: E402
 from mole.experiment import AnalysisConfig, ExperimentConfig, make_train_config, run_experiment  # noqa: E402
-from mole.data.graphs import PLANETOID  # noqa: E402
 from mole.rules import RULES  # noqa: E402
 
 RAW = DOC.parent / "benchmarks-rules.json"
@@ -66,9 +65,7 @@ def run_setting(key: str, seeds: int, root, methods=None, signals=()) -> dict:
     signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
-    nodes = dataset in PLANETOID or dataset == "karate"  # Forward-Forward has no node-level form yet
-    chosen_rules = tuple(m for m in (methods or RULES) if not (nodes and m == "forward-forward"))
-    variants = [*([(None, chosen_rules, "sequential", signal)] if methods != [] and chosen_rules else []),
+    variants = [*([(None, tuple(methods or RULES), "sequential", signal)] if methods != [] else []),
                 *((name, (m,), sched, signal) for name, m, sched in EXTRA.get(key, []) if methods is None or m in methods),
                 *((f"mole ({e})", ("mole",), "sequential", {"estimator": e}) for e in signals)]
     for seed in range(seeds):

@@ -5,8 +5,8 @@ import torch
 import mole
 from mole.models import build_model
 
-#: every local rule that takes graphs as they are (Forward-Forward appends the label to the node features and has no
-#: node-level form yet: tests/rules/test_forward_forward.py)
+#: every local rule that takes graphs as they are (Forward-Forward appends the label to the node features, so its
+#: networks take F + C: tests/rules/test_forward_forward.py)
 LOCAL_RULES = [n for n, c in mole.RULES.items() if not c.end_to_end and n != "forward-forward"]
 
 

@@ -126,16 +126,57 @@ def test_a_saved_forward_forward_model_predicts_as_it_trained(tmp_path):
     assert loaded.readout.scale == 2.0
 
 
-def test_node_level_graphs_and_bad_options_are_refused():
-    from mole.adapters import NodeData
+def test_sampled_neighbourhoods_and_bad_options_are_refused():
+    from mole.adapters import NodeData, SampledNodeData
     with pytest.raises(ConfigError, match="threshold"):
         rule_resolver("forward-forward", threshold=0)
     data = NodeData(torch.randn(10, 6), torch.tensor([[0, 1], [1, 2]]), torch.arange(10) % 2, torch.arange(6))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        net = mole.models.GNN(6, 2, hidden=(4,))
-    with pytest.raises(ConfigError, match="node-level"):
-        mole.fit(net, data, method="forward-forward", config=TrainConfig(epochs=1))
+        net = mole.models.GNN(8, 2, hidden=(4,))
+    with pytest.raises(ConfigError, match="neighbor-sampling"):
+        mole.fit(net, SampledNodeData.of(data, fanout=2), method="forward-forward", config=TrainConfig(epochs=1))
+
+
+def _communities():
+    """150 nodes in 3 communities, dense inside, sparse across; weak features (3 columns)."""
+    from mole.adapters import NodeData
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(3).repeat_interleave(50)
+    adj = torch.triu(torch.rand(150, 150, generator=g) < torch.where(y[:, None] == y[None, :], 0.15, 0.005), 1)
+    edges = torch.cat([adj.nonzero().T, adj.nonzero().T.flip(0)], 1)
+    x = 0.5 * torch.eye(3)[y] + torch.randn(150, 3, generator=g)
+    perm = torch.randperm(150, generator=g)
+    train = NodeData(x, edges, y, perm[:60])
+    return train, train.subset(perm[60:])
+
+
+def test_node_batches_label_the_targets_of_two_copies_of_the_graph():
+    from mole.rules.forward_forward import ForwardForwardNodes
+    train, _ = _communities()
+    b = next(iter(ForwardForwardNodes(train, 3, 1.0).batches(train.x, 16, torch.Generator().manual_seed(0))))
+    rows, n = b.t_in, 150
+    assert rows.shape == (300, 6) and torch.equal(rows[:n, :3], rows[n:, :3])
+    targets = b.readout(torch.arange(300)[:, None]).squeeze(1)  # which rows the objective reads
+    assert len(targets) == 32 and torch.equal(targets[16:], targets[:16] + n)
+    labels_pos, labels_neg = rows[targets[:16], 3:], rows[targets[16:], 3:]
+    assert torch.equal(labels_pos.argmax(1), b.y[:16]) and (labels_neg.argmax(1) != b.y[:16]).all()
+    others = torch.ones(n, dtype=torch.bool)
+    others[targets[:16]] = False
+    assert torch.allclose(rows[:n][others, 3:], torch.full((int(others.sum()), 3), 1 / 3))  # the neutral label
+    edges = b.context[0]
+    assert torch.equal(edges[:, edges.shape[1] // 2:], edges[:, :edges.shape[1] // 2] + n)
+    assert rule_resolver("forward-forward").input_shape((3,), 3, "node") == (6,)
+
+
+def test_node_forward_forward_learns_the_communities():
+    train, test = _communities()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(6, 3, hidden=(32,), dropout=0.0)
+    res = mole.fit(net, train, method="forward-forward", config=TrainConfig(
+        epochs=100, lr=0.01, seed=0, rule_options={"forward-forward": {"label_scale": 3.0}}))
+    assert res.score(test) > 0.6  # chance 1/3
 
 
 def test_graph_batches_append_each_graphs_label_or_a_wrong_one_to_its_nodes(paths_and_stars):

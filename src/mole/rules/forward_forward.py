@@ -34,7 +34,9 @@ one-hot label is *appended* to every node's features (the network takes F + C no
 :meth:`ForwardForward.input_shape`), a graph's goodness is the read-out (mean or sum pooling) of its nodes'
 goodness, and prediction scores each candidate label by that read-out summed over modules 2..K. Node features
 given without a label (the analysis: probes, t-SNE, information plane) get Hinton's neutral label, 1/C in every
-label column. The node-level variant is not built yet: node-level graphs are refused.
+label column. Node-level graphs (the same device per node): each step appends the label (positive copy of the
+graph) or a wrong one (negative copy) to the batch's labelled target nodes and the neutral label to every other
+node, and scores the targets; prediction appends each candidate label to every node and scores each node.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..adapters import GraphData, TensorData, TrainData
+from ..adapters import GraphData, NodeData, SampledNodeData, TensorData, TrainData
 from ..adapters.base import minibatches
 from ..adapters.graphs import POOLS
 from ..batch import LocalBatch
@@ -181,6 +183,26 @@ class ForwardForwardGraphs(_WithLabels):
                              readout=lambda out, both=both, size=2 * b: POOLS[g.pool](out, both, size=size))
 
 
+class ForwardForwardNodes(_WithLabels):
+    """A node-level graph as node Forward-Forward sees it: per step, the batch's labelled target nodes get their label
+    (positive copy of the graph) or a wrong one (negative copy) appended to their features, every other node the
+    neutral label 1/C; the two copies form one graph of 2N nodes, read out at the targets of each copy."""
+
+    def batches(self, t, batch_size, generator, hops=1):
+        g, n = self.inner, t.shape[0]
+        neutral = t.new_full((n, self.n_classes), self.scale / self.n_classes)
+        edges = torch.cat([g.edge_index, g.edge_index + n], 1)
+        for idx in minibatches(len(g), batch_size, generator):
+            nodes = g.index[idx]
+            y = g.y_all[nodes]
+            pos, neg = neutral.clone(), neutral.clone()
+            pos[nodes] = F.one_hot(y, self.n_classes).to(t.dtype) * self.scale
+            neg[nodes] = F.one_hot(self.wrong_labels(y, generator), self.n_classes).to(t.dtype) * self.scale
+            rows = torch.cat([torch.cat([t, pos], 1), torch.cat([t, neg], 1)])
+            yield LocalBatch(rows, torch.cat([g.x[nodes]] * 2), torch.cat([y, y]), (edges,),
+                             readout=lambda out, nodes=nodes, n=n: torch.cat([out[nodes], out[nodes + n]]))
+
+
 class GoodnessScores(nn.Module):
     """The network's read-out under Forward-Forward: per label, the summed goodness of modules 2..K with that
     label written into the input. Holds no weights (a saved model's state is unchanged)."""
@@ -223,15 +245,18 @@ class ForwardForward(Rule):
         return problems
 
     def input_shape(self, shape: tuple, n_classes: int, kind: str) -> tuple:
-        return (shape[0] + n_classes, *shape[1:]) if kind == "graph" else shape
+        return (shape[0] + n_classes, *shape[1:]) if kind in ("graph", "node") else shape
 
     def prepare_data(self, data: TrainData, n_classes: int) -> TrainData:
+        if isinstance(data, SampledNodeData):
+            raise ConfigError("forward-forward trains a node-level graph whole (two labelled copies of it per step), "
+                              "not on sampled neighbourhoods; use --neighbor-sampling off")
+        if isinstance(data, NodeData):
+            return ForwardForwardNodes(data, n_classes, float(self.label_scale))
         if isinstance(data, GraphData):
             return ForwardForwardGraphs(data, n_classes, float(self.label_scale))
         if not isinstance(data, TensorData):
-            raise ConfigError(f"forward-forward runs on vectors, signals, images and graph collections; "
-                              f"{type(data).__name__} (node-level graphs) has no Forward-Forward form here yet: pick "
-                              "another --methods for node-level graphs")
+            raise ConfigError(f"forward-forward takes vectors, signals, images and graphs; got {type(data).__name__}")
         if data.x[0].numel() <= n_classes:
             raise ConfigError(f"forward-forward writes the label into the first {n_classes} input features, and the "
                               f"samples have only {data.x[0].numel()}")
