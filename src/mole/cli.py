@@ -129,9 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--worker-timeout", type=float, default=TrainConfig.worker_timeout, help="async: seconds without progress before a "
                    "worker counts as hung and the run stops")
     g.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="training-batch augmentation for every "
-                   "method: random shifts (signals, images) or random crop + horizontal flip (natural images)")
-    g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding in pixels "
-                   "(default: 2 for shift, 4 for crop-flip)")
+                   "method: random shifts (signals, images), random crop + horizontal flip (natural images) or a random "
+                   "rotation, scaling and translation (affine; images)")
+    g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding / translation in pixels "
+                   "(default: 2 for shift, 4 for crop-flip, 3 for affine)")
     g.add_argument("--cache", choices=CACHE_MODES, default=TrainConfig.cache, help="sequential: hold frozen "
                    "outputs in memory, in a memory-mapped file in the run folder (disk), not at all (recompute: the "
                    "frozen modules run on every batch), or auto: memory within --cache-limit-mb, else disk")
