@@ -20,7 +20,7 @@ from torch import nn
 from .callbacks import Callback, CallbackList, History
 from .checkpoint import Checkpoint
 from .config import TrainConfig, resolve_device
-from .errors import ConfigError, DataError
+from .errors import DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .adapters import GraphData, NodeData, TensorData, TrainData
@@ -159,10 +159,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     if augmentation is not None:
         data = data.augmented(augmentation)
     views = rule.views(config)
-    if views > 1 and not isinstance(data, NodeData):  # a node's other view is a neighbour: no copies needed
-        if not hasattr(data, "with_views"):
-            raise ConfigError(f"lambda_view contrasts augmented views of a sample, which {type(data).__name__} "
-                              "does not make; set lambda_view to 0 (graph collections: use lambda_x)")
+    if views > 1:
         data = data.with_views(views)
     if len(data) < 2:
         raise DataError(f"need at least 2 training samples; got {len(data)}")

@@ -31,8 +31,8 @@ def save_model(path: str | os.PathLike, network: ModularNetwork, build: dict, me
     """Write ``network``'s weights with its ``build`` arguments (``{"name", "input_shape", "n_classes", ...}``) and
     the options of the rule that trained it (a rule may shape how the network predicts)."""
     path = Path(path)
-    payload = {"format": FORMAT, "method": method, "rule_options": dict(rule_options or {}), "build": build, "groups": [list(g) for g in network.groups],
-               "preprocess": preprocess, "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
+    payload = {"format": FORMAT, "method": method, "rule_options": dict(rule_options or {}), "build": build,
+               "groups": [list(g) for g in network.groups], "preprocess": preprocess, "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
     tmp = path.with_name(path.name + ".partial")
     torch.save(payload, tmp)
     os.replace(tmp, path)

@@ -114,12 +114,12 @@ class RandomAffine(Augmentation):
 
 
 def augmentation_resolver(name: str, pixels: int | None = None) -> Augmentation | None:
-    """``"none"`` -> None; ``"shift"`` / ``"crop-flip"`` with ``pixels`` (default 2 / 4)."""
+    """``"none"`` -> None; ``"shift"`` / ``"crop-flip"`` / ``"affine"`` with ``pixels`` (default 2 / 4 / 3)."""
     from ..validation import choose
     name = choose("augment", name, AUGMENTATIONS)
     if name == "none":
         if pixels is not None:
-            raise ConfigError(f"augment_pixels={pixels!r} applies to augment 'shift' or 'crop-flip'; add --augment "
+            raise ConfigError(f"augment_pixels={pixels!r} applies to augment 'shift', 'crop-flip' or 'affine'; add --augment "
                               "shift or drop --augment-pixels")
         return None
     cls = {"shift": RandomShift, "crop-flip": RandomCropFlip, "affine": RandomAffine}[name]

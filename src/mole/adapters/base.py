@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..batch import LocalBatch
-from .labels import UNLABELLED
+from .labels import UNLABELLED, keep_labels
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -124,6 +124,12 @@ class TrainData(ABC):
         still there for label-free terms (a label budget, :mod:`mole.adapters.labels`)."""
         raise ConfigError(f"{type(self).__name__} does not support a label budget; drop --labels")
 
+    def with_views(self, views: int) -> "TrainData":
+        """The same data, its batches holding ``views`` views of each sample for label-free terms between views
+        (:attr:`LocalBatch.views`); a data type without a way to make them refuses."""
+        raise ConfigError(f"lambda_view contrasts views of a sample, which {type(self).__name__} does not make; set "
+                          "lambda_view to 0 (graph collections: use lambda_x)")
+
     def labelled(self) -> "TrainData":
         """The labelled samples only (itself when every sample has a label)."""
         positions = labelled_positions(self.y)
@@ -201,9 +207,7 @@ class TensorData(TrainData):
         return TensorData(self.x[positions], self.y[positions], self.augmentation, self.views)
 
     def with_labels(self, positions):
-        y = torch.full_like(self.y, UNLABELLED)
-        y[positions] = self.y[positions]
-        return TensorData(self.x, y, self.augmentation, self.views)
+        return TensorData(self.x, keep_labels(self.y, positions), self.augmentation, self.views)
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

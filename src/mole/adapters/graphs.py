@@ -13,6 +13,8 @@ I(T;X), is its pooled node features.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch_geometric.nn import global_add_pool, global_mean_pool
 from torch_geometric.utils import subgraph
@@ -20,7 +22,7 @@ from torch_geometric.utils import subgraph
 from ..errors import ConfigError
 from ..batch import LocalBatch
 from .base import TrainData, minibatches
-from .labels import UNLABELLED
+from .labels import keep_labels
 
 POOLS = {"mean": global_mean_pool, "sum": global_add_pool}
 
@@ -70,10 +72,8 @@ class GraphData(TrainData):
 
     def with_labels(self, positions):
         """Only the graphs at ``positions`` keep their labels; the others stay as unlabelled graphs (label −1)."""
-        y = torch.full_like(self.y, UNLABELLED)
-        y[positions] = self.y[positions]
-        data = GraphData.__new__(GraphData)
-        data.__dict__.update(self.__dict__, y=y)
+        data = copy.copy(self)  # the same union and pooled inputs, other labels
+        data.y = keep_labels(self.y, positions)
         return data
 
     def subset(self, graph_ids: torch.Tensor) -> "GraphData":

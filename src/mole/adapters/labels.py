@@ -59,9 +59,11 @@ def budget_positions(y: torch.Tensor, budget, seed: int = 0) -> torch.Tensor:
     return torch.cat(kept).sort().values
 
 
-def labelled_mask(y: torch.Tensor) -> torch.Tensor:
-    """True where a sample has a label (y >= 0)."""
-    return y >= 0
+def keep_labels(y: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """A copy of ``y`` with every label but those at ``positions`` replaced by :data:`UNLABELLED`."""
+    kept = torch.full_like(y, UNLABELLED)
+    kept[positions] = y[positions]
+    return kept
 
 
 def describe_budget(budget, positions: torch.Tensor, n: int) -> dict:

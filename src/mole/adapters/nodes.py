@@ -48,6 +48,10 @@ class NodeData(TrainData):
     def take(self, positions):
         return self.subset(self.index[positions])
 
+    def with_views(self, views):
+        """A node's other view is a neighbour (the objective reads the whole graph's output): no copies needed."""
+        return self
+
     def with_labels(self, positions):
         """Only the nodes at ``positions`` of the labelled ones keep their labels; every node stays in the graph."""
         return self.take(positions)

@@ -31,9 +31,23 @@ from typing import ClassVar
 
 import torch
 
+from ..errors import ConfigError
 from ..objectives import CrossEntropyObjective, LocalObjective
 from ..optim import build_optimizer
 from ..stage import Stage
+
+
+def input_size(network) -> int:
+    """X's size per sample as the network's first layer takes it: ``in_features`` of a Linear (X flattened),
+    ``in_channels`` of a convolution or a graph layer (X's channels); a ConfigError if no layer tells (rules that
+    size parts from X: InfoPro's decoder, graph Forward-Forward's neutral label)."""
+    for layer in network.blocks[0].modules():
+        for attribute in ("in_features", "in_channels"):
+            size = getattr(layer, attribute, None)
+            if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+                return size
+    raise ConfigError("the rule sizes a part from the network's first layer (in_features or in_channels), and the "
+                      "first module has no such layer")
 
 
 class Rule(ABC):

@@ -50,7 +50,7 @@ from ..adapters.graphs import POOLS
 from ..batch import LocalBatch
 from ..errors import ConfigError
 from ..objectives import LocalObjective
-from .base import Rule
+from .base import Rule, input_size
 
 
 def goodness(t: torch.Tensor) -> torch.Tensor:
@@ -269,7 +269,6 @@ class ForwardForward(Rule):
                 block._mole_normalized_input = True
         first = network.blocks[0]
         if graphs and not getattr(first, "_mole_neutral_label", False):
-            from .infopro import input_size
             first.register_forward_pre_hook(NeutralLabel(n_classes, input_size(network), float(self.label_scale)))
             first._mole_neutral_label = True
         network.readout = GoodnessScores(n_classes, float(self.label_scale), append=graphs)

@@ -56,24 +56,12 @@ from ..batch import LocalBatch
 from ..errors import ConfigError
 from ..objectives import LocalObjective
 from ..objectives.cross_entropy import labelled_cross_entropy
-from .base import Rule
+from .base import Rule, input_size
 from .heads import auxiliary_classifier
 
 _CONV = {1: (nn.Conv1d, nn.BatchNorm1d), 2: (nn.Conv2d, nn.BatchNorm2d), 3: (nn.Conv3d, nn.BatchNorm3d)}
 _LINEAR_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 UPSAMPLING = ("linear", "nearest")
-
-
-def input_size(network) -> int:
-    """X's size per sample as the network's first layer takes it: ``in_features`` of a Linear (X flattened),
-    ``in_channels`` of a convolution or a graph layer (X's channels); a ConfigError if no layer tells."""
-    for layer in network.blocks[0].modules():
-        for attribute in ("in_features", "in_channels"):
-            size = getattr(layer, attribute, None)
-            if isinstance(size, int) and not isinstance(size, bool) and size > 0:
-                return size
-    raise ConfigError("infopro sizes its decoder from the network's first layer (in_features or in_channels), "
-                      "and the first module has no such layer")
 
 
 def feature_map_decoder(channels: int, x_channels: int, spatial_dims: int, width: int) -> nn.Sequential:
