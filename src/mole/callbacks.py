@@ -13,6 +13,9 @@ logger = logging.getLogger("mole")
 
 
 class Callback:
+    """Base class of training callbacks: one method per event (see the module docstring), each taking keyword arguments
+    only and doing nothing unless overridden."""
+
     def measuring_seconds(self) -> float:
         """Seconds this callback spent measuring (not training); fit leaves them out of training time."""
         return 0.0
@@ -26,6 +29,9 @@ class Callback:
 
 
 class CallbackList(Callback):
+    """Several callbacks as one: calling any of its ``on_...`` events calls that event on each callback, in order, with
+    the same keyword arguments."""
+
     def __init__(self, callbacks: Iterable[Callback] = ()):
         self.callbacks = list(callbacks)
 

@@ -19,6 +19,9 @@ RESULTS = "results.json"
 
 
 def find_runs(folders: list[Path]) -> list[dict]:
+    """The ``results.json`` of every run in ``folders`` (run folders, or folders searched at any depth), each with its
+    folder added as ``run_dir``; a :class:`~mole.errors.ConfigError` if a folder holds none, a file is not a finished
+    run's, or the runs differ in dataset or model."""
     runs = []
     for folder in folders:
         if not folder.is_dir():
@@ -43,11 +46,16 @@ def find_runs(folders: list[Path]) -> list[dict]:
 
 
 def method_key(run: dict) -> str:
+    """The name a run is aggregated under: its method, followed by its schedule in parentheses unless the schedule is
+    sequential or the method trains end to end (e.g. ``"mole (simultaneous)"``)."""
     schedule = run.get("schedule", "sequential")
     return run["method"] if schedule == "sequential" or run.get("end_to_end") else f"{run['method']} ({schedule})"
 
 
 def aggregate(results: list[dict]) -> dict[str, dict]:
+    """The runs of ``results`` grouped by :func:`~mole.compare.method_key`: per method, ``{"runs", "n", "accuracy_mean",
+    "accuracy_std", "train_seconds", "peak_memory_mb", "probes"}`` (population std of the test accuracy; means of the
+    seconds and peak memory; per module, the mean probe accuracy of the runs that measured it, else None)."""
     by_method: dict[str, list[dict]] = {}
     for res in results:
         for run in res["runs"]:
@@ -68,6 +76,8 @@ def aggregate(results: list[dict]) -> dict[str, dict]:
 
 
 def markdown(results: list[dict], table: dict[str, dict]) -> str:
+    """``compare.md``'s text: a line naming the dataset and model, then a markdown table with one row per method of
+    ``table`` (from :func:`~mole.compare.aggregate`)."""
     n_modules = max(len(t["probes"]) for t in table.values())
     head = ["method", "runs", "test accuracy %", "train s", "peak MB", *[f"probe m{k + 1} %" for k in range(n_modules)]]
     lines = [f"{results[0]['dataset']}, model {results[0]['model']}, {len(results)} run folder(s)", "",

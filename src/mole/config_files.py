@@ -39,6 +39,12 @@ def _value(v) -> str:
 
 
 def toml_argv(path: Path, parser: argparse.ArgumentParser) -> list[str]:
+    """The command-line flags a TOML file of ``mole run`` flags stands for, in the file's order.
+
+    Keys are ``parser``'s long flags without ``--`` (``_`` or ``-``); a switch takes true or false, a list value is
+    comma-joined (repeated for a repeatable flag such as ``rule-option``). An unreadable file, an unknown key or a
+    value of the wrong kind is a :class:`~mole.errors.ConfigError`.
+    """
     import tomllib
     try:
         table = tomllib.loads(path.read_text())

@@ -163,6 +163,11 @@ def default_folder(cfg: ExperimentConfig, suffix: str = "") -> Path:
 
 
 def run_folder(cfg: ExperimentConfig) -> Path:
+    """The run's output folder (``cfg.out``, else a new :func:`~mole.experiment.default_folder`), created.
+
+    A :class:`~mole.errors.ConfigError` if it is a file, already holds a finished run, or (``cfg.resume``) does not
+    exist; :class:`~mole.errors.RunFinished` when resuming a finished run with unchanged settings.
+    """
     out = Path(cfg.out) if cfg.out else default_folder(cfg)
     if (out / RESULTS).exists():
         if cfg.resume:

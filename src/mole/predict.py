@@ -19,6 +19,8 @@ from .saving import network_from, read_model, saved_model
 
 
 def default_method(run_dir: Path) -> str:
+    """The method ``mole predict`` uses when none is given: ``mole`` if ``run_dir`` holds its model, else the only
+    method saved; a :class:`~mole.errors.ConfigError` if none or several others are saved."""
     saved = sorted({p.stem[len("model-"):].split("-fold")[0] for p in run_dir.glob("model-*.pt")})
     if not saved:
         raise ConfigError(f"{run_dir} holds no saved model (model-<method>.pt); pass the folder of a finished `mole run`")
@@ -39,6 +41,12 @@ def _broadcast(values: list, shape: tuple) -> torch.Tensor:
 
 
 def predict_file(run_dir, data, method: str | None = None, out=None) -> dict:
+    """Predict the raw inputs of file ``data`` (``.npz`` or ``.csv``) with the network ``method`` saved in ``run_dir``
+    (default: :func:`~mole.predict.default_method`) and write the CSV ``out`` (default: ``predictions-<method>.csv``
+    in ``run_dir``).
+
+    Returns ``{"method", "n", "accuracy", "out"}``; the accuracy is None unless the file holds labels.
+    """
     run_dir = Path(run_dir)
     method = method or default_method(run_dir)
     payload = read_model(saved_model(run_dir, method))

@@ -23,6 +23,7 @@ FORMAT = 1
 
 
 def model_path(run_dir: str | os.PathLike, method: str, fold: int | None = None) -> Path:
+    """The path of ``method``'s model file in ``run_dir``: ``model-<method>.pt`` or ``model-<method>-fold<fold>.pt``."""
     return Path(run_dir) / (f"model-{method}.pt" if fold is None else f"model-{method}-fold{fold}.pt")
 
 
@@ -77,6 +78,8 @@ def build_network(build: dict):
 
 
 def network_from(payload: dict, device: str | torch.device = "cpu") -> ModularNetwork:
+    """The network a model file's contents (:func:`~mole.saving.read_model`) describe: rebuilt, its weights loaded and
+    its rule's set-up applied, on ``device`` and in evaluation mode."""
     from .rules import RULES
     network = ModularNetwork(build_network(payload["build"]), payload["groups"])
     network.load_state_dict(payload["state_dict"])

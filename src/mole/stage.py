@@ -25,6 +25,18 @@ PRECISIONS = tuple(AUTOCAST)
 
 
 class Stage:
+    """One module with its local objective, its own optimizer and learning-rate schedule (see the module docstring).
+
+    Args:
+        index (int): the stage's position k among the stages (0-based).
+        n_stages (int): the number of stages.
+        module (nn.Module): the module it trains.
+        objective (LocalObjective): what the module minimizes.
+        make_optimizer: ``params -> (optimizer, per-epoch lr schedule)``, given the module's and the objective's
+            parameters.
+        precision (str): ``"32"``; ``"bf16"`` or ``"16"`` runs the module and objective forward under autocast.
+    """
+
     def __init__(self, index: int, n_stages: int, module: nn.Module, objective: LocalObjective,
                  make_optimizer: OptimizerFactory, precision: str = "32"):
         self.index, self.n_stages = index, n_stages

@@ -70,6 +70,12 @@ class Augmentation:
 
 
 class RandomShift(Augmentation):
+    """Random translation of signals (n, C, L) or images (n, C, H, W) by up to ``pixels`` along every spatial axis.
+
+    Each sample gets its own integer offset per axis, uniform in ``-pixels..pixels``; the uncovered border repeats
+    the edge values. The output has the input's shape.
+    """
+
     name = "shift"
 
     def __call__(self, x, generator):
@@ -80,6 +86,9 @@ class RandomShift(Augmentation):
 
 
 class RandomCropFlip(Augmentation):
+    """The standard augmentation of natural images (n, C, H, W): zero-pad by ``pixels``, crop a random window of the
+    original size, and flip horizontally with probability 1/2 (per sample). The output has the input's shape."""
+
     name = "crop-flip"
     dims = (2,)
 
@@ -93,6 +102,10 @@ class RandomCropFlip(Augmentation):
 
 
 class RandomAffine(Augmentation):
+    """A random affine map of images (n, C, H, W), per sample: rotation by up to ±15°, scaling by a factor in [0.9, 1.1]
+    about the centre, translation by up to ``pixels`` along each axis (bilinear resampling, edge values outside). The
+    output has the input's shape."""
+
     name = "affine"
     dims = (2,)
     degrees, scale = 15.0, (0.9, 1.1)

@@ -101,6 +101,9 @@ def _check_labels(y: np.ndarray, path: Path, what: str = "labels") -> np.ndarray
 
 
 def load_file(path: str | Path, seed: int = 0, test_size: float = 0.2) -> Dataset:
+    """A :class:`~mole.data.base.Dataset` from a user's ``.npz`` or ``.csv`` file (see the module docstring): labels
+    encoded to 0..C-1; without a test part, a ``test_size`` split fixed by ``seed`` (stratified when every class has
+    two samples or more); features standardized with the training part's statistics."""
     path = Path(path)
     if not path.is_file():
         raise DatasetNotFoundError(f"dataset file {path} does not exist; pass an existing .npz or .csv file")

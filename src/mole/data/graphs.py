@@ -30,6 +30,7 @@ MAX_DEGREE_FEATURE = 64  # graphs without node features get one-hot degrees, cap
 
 
 def cache_root() -> Path:
+    """The writable cache folder: ``$MOLE_CACHE``, default ``~/.cache/mole``."""
     return Path(os.environ.get("MOLE_CACHE", Path.home() / ".cache" / "mole")).expanduser()
 
 
@@ -125,6 +126,8 @@ def _load(cls, staged: Path, label: str, **kwargs):
 
 
 def load_karate() -> NodeDataset:
+    """Zachary's karate club, embedded in PyG (no files): one graph whose ``train_mask`` nodes (one per community) train
+    and every other node tests."""
     from torch_geometric.datasets import KarateClub
     g = KarateClub()[0]
     train = g.train_mask.nonzero().flatten()
@@ -134,6 +137,8 @@ def load_karate() -> NodeDataset:
 
 
 def load_planetoid(root: Path, name: str, download: bool = False) -> NodeDataset:
+    """Cora, CiteSeer or PubMed (``name``: ``"cora"``, ``"citeseer"``, ``"pubmed"``) from ``root`` in PyG's layout, with
+    the public split; ``download`` lets PyG fetch missing raw files into the cache."""
     from torch_geometric.datasets import Planetoid
     folder = PLANETOID[name]
     staged = _staged(root, "Planetoid", folder, name, download)
@@ -143,6 +148,9 @@ def load_planetoid(root: Path, name: str, download: bool = False) -> NodeDataset
 
 
 def load_tu(root: Path, name: str, download: bool = False, pool: str = "mean") -> GraphDataset:
+    """A TU graph collection (``name``: ``"mutag"``, ``"proteins"``, ``"enzymes"``, ``"nci1"``, ``"imdb-binary"``,
+    ``"ptc_mr"``) from ``root`` in PyG's layout, read out per graph by ``pool`` (``"mean"`` or ``"sum"``); graphs
+    without node features get one-hot node degrees (capped at 63). ``download`` lets PyG fetch missing raw files."""
     from torch_geometric.datasets import TUDataset
     from torch_geometric.utils import degree
     folder = TU[name]

@@ -62,6 +62,7 @@ def _find(raw: Path, stem: str) -> Path | None:
 
 
 def download(folder: Path, mirror: str) -> None:
+    """Fetch the gzipped IDX files missing from ``folder`` from ``mirror`` (a URL prefix; needs internet)."""
     folder.mkdir(parents=True, exist_ok=True)
     for stem in FILES.values():
         if _find(folder, stem) is None:
@@ -72,6 +73,9 @@ def download(folder: Path, mirror: str) -> None:
 
 
 def load_mnist(root: Path, name: str = "mnist", download_missing: bool = False) -> Dataset:
+    """MNIST (``name="mnist"``) or Fashion-MNIST (``"fashion_mnist"``) from ``root`` in torchvision's layout, with the
+    official train/test split: images (n, 1, 28, 28) scaled to [0, 1] and standardized with the training mean and
+    std. ``download_missing`` fetches missing files first."""
     folder = root / FOLDERS[name] / "raw"
     if download_missing:
         download(folder, MIRRORS[FOLDERS[name]])

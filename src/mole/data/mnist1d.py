@@ -32,6 +32,7 @@ def _generate() -> dict:
 
 
 def load_mnist1d() -> Dataset:
+    """MNIST-1D, generated locally (see the module docstring): signals (n, 1, 40), 4000 train, 1000 test, 10 classes."""
     d = _generate()
     as_x = lambda a: torch.as_tensor(a, dtype=torch.float32).unsqueeze(1)  # (n, 1, 40)  # noqa: E731
     as_y = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731

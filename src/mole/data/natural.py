@@ -90,6 +90,8 @@ def _read(name: str, folder: Path, files: list[str]) -> tuple[np.ndarray, np.nda
 
 
 def download(name: str, root: Path) -> None:
+    """Fetch dataset ``name`` into ``root`` from its official address unless all its files are there: the archive,
+    unpacked (CIFAR, STL-10), or the files one by one (SVHN). Needs internet."""
     folder, train, test, url, _ = NATURAL[name]
     target = root / folder
     if all((target / f).exists() for f in train + test):
@@ -112,6 +114,9 @@ def download(name: str, root: Path) -> None:
 
 
 def load_natural(root: Path, name: str, download_missing: bool = False) -> Dataset:
+    """CIFAR-10, CIFAR-100, SVHN or STL-10 (``name``: ``"cifar10"``, ``"cifar100"``, ``"svhn"``, ``"stl10"``) from
+    ``root`` in the official layout: images (n, 3, H, W) scaled to [0, 1] and standardized per channel with the
+    training split's statistics. ``download_missing`` fetches missing files first."""
     folder, train, test, _, n_classes = NATURAL[name]
     if download_missing:
         download(name, root)

@@ -123,6 +123,9 @@ def _cached(name: str, files: list[Path]) -> dict[str, np.ndarray]:
 
 
 def load_ogb(root: Path, name: str, download_missing: bool = False) -> NodeDataset:
+    """``ogbn-arxiv`` or ``ogbn-products`` from ``root`` in OGB's layout (see the module docstring): the undirected
+    graph, trained on OGB's train split and tested on its test split. ``download_missing`` fetches OGB's archive when
+    files are missing."""
     folder, split, n_classes, _ = OGB[name]
     files = _files(root / folder, split)
     if download_missing and not all(p.is_file() for p in files):

@@ -27,11 +27,18 @@ MAX_NODES = 20_000_000
 
 
 def is_sbm(name: str) -> bool:
+    """Whether ``name`` names a synthetic stochastic-block-model graph, ``sbm-N``."""
     return bool(PATTERN.match(str(name)))
 
 
 def load_sbm(name: str, classes: int = 10, degree: int = 5, homophily: float = 0.8, features: int = 32,
              signal: float = 1.0, seed: int = 0) -> NodeDataset:
+    """The planted-partition graph ``name`` (``sbm-N``: N nodes; see the module docstring), drawn from ``seed``.
+
+    ``classes`` communities; each node draws ``degree`` neighbours, each from its own community with probability
+    ``homophily``; ``features`` feature columns whose class signal has strength ``signal``. 10 % of the nodes train,
+    20 % test.
+    """
     n = int(PATTERN.match(name).group(1))
     if not classes * 2 <= n <= MAX_NODES:
         raise ConfigError(f"{name}: the graph needs between {classes * 2} and {MAX_NODES:,} nodes; got {n:,}")

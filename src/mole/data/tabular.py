@@ -19,6 +19,8 @@ SHAPES = {"digits": (1, 8, 8)}
 
 
 def load_tabular(name: str, seed: int = 0, test_size: float = 0.2) -> Dataset:
+    """scikit-learn's ``digits``, ``breast_cancer`` or ``wine``: a stratified ``test_size`` split fixed by ``seed``,
+    standardized with the training part's statistics; ``digits`` as images (n, 1, 8, 8), others as vectors (n, d)."""
     X, y = LOADERS[name](return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(X_tr)

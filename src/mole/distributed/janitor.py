@@ -13,6 +13,7 @@ import sys
 
 
 def main(folder: str) -> int:
+    """Block until standard input ends (the launcher closed the pipe, or died), then delete ``folder``; returns 0."""
     try:
         sys.stdin.buffer.read()  # returns at end of file: the launcher closed the pipe or died
     finally:

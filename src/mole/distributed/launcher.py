@@ -87,6 +87,7 @@ class WorkerFailure(MoleError, RuntimeError):
 
 
 def free_port() -> int:
+    """A TCP port of 127.0.0.1 that was free a moment ago (the operating system picked it), for the workers to meet."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -39,6 +39,9 @@ def _beater(path: Path):
 
 
 def main(folder: str) -> int:
+    """Run worker ``RANK`` of ``WORLD_SIZE`` (environment variables) on the spec saved in ``folder``; returns the exit
+    code: 0, or 1 on failure, or :data:`~mole.distributed.launcher.PEER_LOST` if another worker failed first (both
+    after writing a one-line report, ``worker<rank>.json``, into ``folder``)."""
     _die_with_parent()
     os.environ["MOLE_WORKER"] = "1"
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])

@@ -94,6 +94,7 @@ def _device(spec: WorkerSpec) -> torch.device:
 
 
 def snapshot_file(folder: str, rank: int, epoch: int) -> Path:
+    """The path of worker ``rank``'s snapshot after ``epoch`` epochs: ``folder/worker<rank>-epoch<epoch>.pt``."""
     return Path(folder, f"worker{rank}-epoch{epoch}.pt")
 
 

@@ -26,6 +26,7 @@ Variable = Union[torch.Tensor, tuple]
 
 
 def as_tuple(v: Variable) -> tuple:
+    """A variable as a tuple: a tuple or list of tensors as a tuple, a single tensor as a 1-tuple."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 

@@ -48,6 +48,9 @@ class WeightedGINConv(GINConv):
 
 
 def make_conv(kind: str, c_in: int, c_out: int, edge_weights: bool = False) -> nn.Module:
+    """One message-passing layer from ``c_in`` to ``c_out`` node features: ``"gcn"``, ``"sage"`` or ``"gin"`` (GIN-0
+    with a 2-layer MLP). With ``edge_weights`` it takes sampled subgraphs' edge weights (GCN: without normalizing by
+    the subgraph's degrees; GIN: :class:`~mole.models.gnn.WeightedGINConv`)."""
     if kind == "gcn":
         return GCNConv(c_in, c_out, normalize=not edge_weights)
     if kind == "sage":

@@ -22,6 +22,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "elu": nn.ELU,
 
 
 def activation_resolver(name: str) -> nn.Module:
+    """A new activation module by name: ``relu``, ``gelu``, ``tanh``, ``elu`` or ``leaky_relu`` (another name is a
+    :class:`~mole.errors.ConfigError` suggesting the nearest)."""
     from ..validation import choose
     return ACTIVATIONS[choose("activation", name, ACTIVATIONS)]()
 

@@ -24,6 +24,9 @@ def labelled_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 
 
 class CrossEntropyObjective(LocalObjective):
+    """The head's objective: mean cross-entropy of the logits ``out`` (n, C) over the batch's labelled rows (zero if
+    none is labelled; see :func:`~mole.objectives.cross_entropy.labelled_cross_entropy`). Logs ``cross_entropy``."""
+
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
         loss = labelled_cross_entropy(out, batch.y)
         return loss, {"cross_entropy": float(loss.detach())}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 
 def plot_compare(table: dict[str, dict], title: str):
+    """``compare.png``'s figure under ``title``: each method's test accuracy over its runs with mean ± std (left) and
+    every run's test-accuracy curve, one colour per method (right). ``table``: from :func:`mole.compare.aggregate`."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=(10, 3.9))
     left, right = fig.subplots(1, 2)

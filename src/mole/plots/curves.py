@@ -47,6 +47,7 @@ def _accuracy_panel(ax, runs: list[dict]) -> None:
 
 
 def plot_curves(results: dict):
+    """``curves.png``'s figure for a run's ``results`` (see the module docstring); None when it holds no runs."""
     runs = results["runs"]
     if not runs:
         return None

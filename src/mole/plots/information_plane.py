@@ -10,6 +10,8 @@ from .style import method_name, module_colors, module_label
 
 
 def plot_information_plane(results: dict):
+    """``information_plane.png``'s figure for a run's ``results``, one panel per method with measured modules; None when
+    no module was measured."""
     runs = [r for r in results["runs"] if any(m.get("information") for m in r["modules"])]
     if not runs:
         return None

@@ -6,6 +6,8 @@ METHOD_NAMES = {"mole": "MOLE", "bp": "backprop", "dgl": "DGL", "predsim": "Pred
 
 
 def method_name(run: dict) -> str:
+    """A run's method as figures name it (``"mole"`` is ``"MOLE"``), with what trained its modules in parentheses when
+    the run used an estimator (e.g. ``"MOLE (renyi)"``)."""
     name = METHOD_NAMES.get(run["method"], run["method"])
     if run.get("estimator"):  # what trained the modules: "renyi + graph infomax" (older results: the estimator)
         name += f" ({run.get('signal', run['estimator']['name'])})"
@@ -18,6 +20,7 @@ def end_to_end(run: dict) -> bool:
 
 
 def module_label(k: int, n_modules: int) -> str:
+    """The label of module ``k`` (0-based) of ``n_modules``: ``"module 1"``, …, ``"module K (head)"`` for the last."""
     return f"module {k + 1}" + (" (head)" if k == n_modules - 1 else "")
 
 

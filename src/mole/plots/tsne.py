@@ -11,6 +11,8 @@ from .style import method_name, module_label
 
 
 def plot_tsne(results: dict):
+    """``tsne.png``'s figure for a run's ``results`` (see the module docstring), one row per method with an embedding;
+    None when no method has one."""
     runs = [r for r in results["runs"] if r.get("embedding")]
     if not runs:
         return None

@@ -16,6 +16,9 @@ from .base import Rule
 
 
 class Backprop(Rule):
+    """End-to-end backprop as a rule: one stage holding the whole network, trained on the output cross-entropy
+    (no options)."""
+
     name = "bp"
     end_to_end = True
     summary = "end-to-end backprop of the output cross-entropy (the baseline)"

@@ -49,6 +49,9 @@ def normalized_hsic_cca(Ka: torch.Tensor, Kb: torch.Tensor, epsilon: float = EPS
 
 
 class HSICBottleneckObjective(LocalObjective):
+    """nHSIC(T; X) − β·nHSIC(T; Y) for a module's output ``out`` (n, ...), with the batch's X and one-hot Y, Gaussian
+    kernels of width ``sigma`` (see the module docstring). Logs ``nHSIC_TX`` and ``nHSIC_TY``."""
+
     def __init__(self, n_classes: int, beta: float, sigma: float):
         super().__init__()
         self.n_classes, self.beta, self.sigma = n_classes, beta, sigma

@@ -25,6 +25,9 @@ from .base import Rule
 
 
 class MOLE(Rule):
+    """Each hidden module maximizes :math:`J_k` (see the module docstring) with the run's estimator and the weights of
+    ``TrainConfig.objective``; the head trains with cross-entropy. No options of its own."""
+
     name = "mole"
     summary = "MI maximization per module (I(T;Y), optionally I(T;X), bottleneck), the run's estimator"
     uses_unlabelled = True  # its label-free terms (I(T;X), I(T;S), I(T;T')) learn from every sample

@@ -45,6 +45,13 @@ def similarity_matrix(z: torch.Tensor) -> torch.Tensor:
 
 
 class PredSimObjective(LocalObjective):
+    """(1 − β)·pred + β·sim for a module with output ``shape`` per sample (see the module docstring). Logs ``pred`` and
+    ``sim``.
+
+    It owns the similarity projection (a bias-free Linear for vectors, a bias-free convolution of width 3 for signals
+    and images) and the zero-initialized classifier on the output pooled to at most ``pool_limit`` features.
+    """
+
     def __init__(self, shape: tuple, n_classes: int, beta: float, pool_limit: int):
         super().__init__()
         self.beta, self.n_classes = beta, n_classes
