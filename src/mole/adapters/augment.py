@@ -16,7 +16,10 @@ perturbed batches). Evaluation never augments.
   only: the stronger, label-preserving perturbation of handwriting that contrastive views need (two 2-pixel
   shifts of a digit are nearly the same image).
 
-Shapes: input (n, C, *spatial) -> output of the same shape.
+* ``"mask"`` (:class:`~mole.adapters.graph_masking.GraphMasking`): graph collections only; GraphCL's attribute
+  masking and edge dropping at a fixed ratio of 0.2 (no pixels).
+
+Shapes: input ``(n, C, *spatial)`` -> output of the same shape.
 """
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
+from .graph_masking import GraphMasking
 
-AUGMENTATIONS = ("none", "shift", "crop-flip", "affine")
+AUGMENTATIONS = ("none", "shift", "crop-flip", "affine", "mask")
 DEFAULT_PIXELS = {"shift": 2, "crop-flip": 4, "affine": 3}
 
 
@@ -126,14 +130,15 @@ class RandomAffine(Augmentation):
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def augmentation_resolver(name: str, pixels: int | None = None) -> Augmentation | None:
-    """``"none"`` -> None; ``"shift"`` / ``"crop-flip"`` / ``"affine"`` with ``pixels`` (default 2 / 4 / 3)."""
+def augmentation_resolver(name: str, pixels: int | None = None):
+    """``"none"`` -> None; ``"shift"`` / ``"crop-flip"`` / ``"affine"`` with ``pixels`` (default 2 / 4 / 3);
+    ``"mask"`` -> :class:`~mole.adapters.graph_masking.GraphMasking` (graph collections)."""
     from ..validation import choose
     name = choose("augment", name, AUGMENTATIONS)
-    if name == "none":
+    if name in ("none", "mask"):
         if pixels is not None:
             raise ConfigError(f"augment_pixels={pixels!r} applies to augment 'shift', 'crop-flip' or 'affine'; add --augment "
                               "shift or drop --augment-pixels")
-        return None
+        return GraphMasking() if name == "mask" else None
     cls = {"shift": RandomShift, "crop-flip": RandomCropFlip, "affine": RandomAffine}[name]
     return cls(DEFAULT_PIXELS[name] if pixels is None else pixels)

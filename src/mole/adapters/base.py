@@ -57,6 +57,11 @@ def labelled_stream(positions: torch.Tensor, size: int, generator: torch.Generat
         yield chunk
 
 
+def applies_to(augmentation) -> str:
+    """The data an augmentation perturbs, for messages."""
+    return "graph collections" if getattr(augmentation, "graphs", False) else "signals and images"
+
+
 class TrainData(ABC):
     """Base adapter. ``x`` is T_0 as modules see it; ``y`` holds one label per read-out row."""
 
@@ -92,8 +97,8 @@ class TrainData(ABC):
 
     def augmented(self, augmentation) -> "TrainData":
         """The same data, its training batches perturbed by ``augmentation`` (signals and images only)."""
-        raise ConfigError(f"augment {augmentation.name!r} applies to signals and images; "
-                          f"{type(self).__name__} cannot be augmented. Use augment='none'")
+        raise ConfigError(f"augment {augmentation.name!r} applies to {applies_to(augmentation)}; "
+                          f"{type(self).__name__} cannot be augmented so. Use augment='none'")
 
     @torch.no_grad()
     def logits(self, network: nn.Module, batch_size: int = 4096) -> torch.Tensor:
@@ -173,13 +178,15 @@ class TensorData(TrainData):
         return self.augmentation is not None
 
     def augmented(self, augmentation):
+        if getattr(augmentation, "graphs", False):
+            return super().augmented(augmentation)
         augmentation.check(tuple(self.x.shape[1:]))
         return TensorData(self.x, self.y, augmentation, self.views)
 
     def with_views(self, views: int) -> "TensorData":
         if views > 1 and not self.augments:
             raise ConfigError(f"{views} views of a sample need an augmentation to make them differ; add --augment "
-                              "shift (signals, images) or crop-flip (images), or set lambda_view to 0")
+                              "shift (signals, images), crop-flip or affine (images), or set lambda_view to 0")
         return TensorData(self.x, self.y, self.augmentation, views)
 
     def _batch(self, t, idx, y, generator) -> LocalBatch:

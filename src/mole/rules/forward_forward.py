@@ -175,8 +175,11 @@ class ForwardForwardGraphs(_WithLabels):
             y = g.y[ids]
             wrong = self.wrong_labels(y, generator)
             n, b = int(nodes.sum()), len(ids)
-            rows = torch.cat([append_label(t[nodes], y[local], self.n_classes, self.scale),
-                              append_label(t[nodes], wrong[local], self.n_classes, self.scale)])
+            x = t[nodes]
+            if g.augments:  # the same masked graphs carry the true and the wrong label
+                x, edges = g.augmentation(x, edges, generator)
+            rows = torch.cat([append_label(x, y[local], self.n_classes, self.scale),
+                              append_label(x, wrong[local], self.n_classes, self.scale)])
             both = torch.cat([local, local + b])
             yield LocalBatch(rows, torch.cat([g.x_pooled[ids]] * 2), torch.cat([y, y]),
                              (torch.cat([edges, edges + n], 1),),
