@@ -14,27 +14,27 @@ from mole.cli import main
 FAST = ["--epochs", "1", "-q", "--no-plots", "--monitor-every", "0"]
 
 INT_FLAGS = {  # flag: values that must be refused
-    "--epochs": ["0", "-1", "1.5", "abc", "", "1e3", "99999999999999999999"],
-    "--batch-size": ["0", "1", "-5", "x", "2.5"],
+    "--epochs": ["0", "-1", "1.5", "abc", "", "1e3", "99999999999999999999", str(2 ** 63)],
+    "--batch-size": ["0", "1", "-5", "x", "2.5", "99999999999999999999", str(2 ** 63)],
     "--folds": ["0", "1", "-2", "ten"],
     "--monitor-every": ["-1", "x"],
     "--monitor-samples": ["0", "1", "-3"],
     "--tsne-samples": ["0", "1", "q"],
-    "--project-dim": ["0", "-1"],
+    "--project-dim": ["0", "-1", str(2 ** 63)],
     "--augment-pixels": ["-1", "x"],
-    "--critic-dim": ["-4", "x"],
-    "--critic-hidden": ["-1", "x"],
+    "--critic-dim": ["-4", "x", str(2 ** 63)],
+    "--critic-hidden": ["-1", "x", str(2 ** 40)],
     "--renyi-project": ["-1", "2.5"],
     "--lambda-graph": ["-1", "nan", "inf"],
     "--lambda-view": ["-1", "nan", "inf", "x"],
     "--labels": ["0", "-1", "x", "0%", "101%", "2.5", "1e9%"],
-    "--seed": ["-1", "x", "1.5", str(2 ** 64)],
+    "--seed": ["-1", "x", "1.5", str(2 ** 64), str(2 ** 63 - 1), str(2 ** 32)],
     "--workers": ["0", "-1", "x"],
     "--fanout": ["0", "-2", "x"],
     "--accuracy-every": ["-1", "x"],
     "--probe-samples": ["0", "1"],
     "--max-modules": ["1", "-1"],
-    "--seeds": ["", "x", "3-1", "0,0", "-1", "1-"],
+    "--seeds": ["", "x", "3-1", "0,0", "-1", "1-", "0-99999999999"],
 }
 FLOAT_FLAGS = {
     "--lr": ["0", "-1", "nan", "inf", "-inf", "x", "1e400"],
@@ -47,7 +47,7 @@ FLOAT_FLAGS = {
     "--alpha": ["0", "-1", "nan", "inf", "1e6"],
     "--sigma": ["0", "-1", "nan", "inf", "wide"],
     "--temperature": ["0", "-1", "nan", "inf"],
-    "--worker-timeout": ["0", "-1", "nan", "inf"],
+    "--worker-timeout": ["0", "-1", "nan", "inf", "1e308"],
     "--checkpoint-every": ["-1", "nan", "inf", "soon"],
     "--sampling-budget-mb": ["0", "-1", "nan", "inf"],
 }
@@ -57,7 +57,7 @@ CHOICE_FLAGS = {
     "--conditional": ["joint2"], "--reduce": ["pool"], "--model": ["mpl", "resnet2", ""], "--view-term": ["cluster", ""],
     "--schedule": ["sequental", "async2", ""], "--estimator": ["renyy", "mine", ""], "--dataset": ["digts", ""],
     "--methods": ["", ",", "mole,backprop", "MOLE", "mole,mole", "mole bp"],
-    "--hidden": ["0", "abc", "-1,2", "", "1.5"], "--channels": ["0", "x", ""],
+    "--hidden": ["0", "abc", "-1,2", "", "1.5", "99999999999", str(2 ** 63)], "--channels": ["0", "x", ""],
     "--device": ["cuda:7", "bogus", "tpu", "cuda" if not torch.cuda.is_available() else "cuda:99"],
 }
 COMBOS = [
@@ -67,6 +67,8 @@ COMBOS = [
     ["--dataset", "karate", "--model", "cnn"],
     ["--dataset", "wine", "--augment", "shift"],  # vectors cannot shift
     ["--dataset", "mnist1d", "--augment", "crop-flip"],  # 1-D signals cannot flip
+    ["--dataset", "mnist1d", "--augment", "shift", "--augment-pixels", "99999999"],  # a shift past the signal
+    ["--augment", "mask"],  # masking is for graph collections
     ["--lambda-y", "0"],  # no objective term left
     ["--lambda-y", "0", "--lambda-x", "0", "--beta", "0"],
     ["--workers", "2"],  # workers without the async schedule
@@ -117,6 +119,11 @@ BAD_FILES = {  # name: (writer, expected words)
     "nan_x.npz": (lambda p: np.savez(p, X=np.full((20, 3), np.nan), y=np.arange(20) % 2), "NaN"),
     "empty_x.npz": (lambda p: np.savez(p, X=np.zeros((0, 3)), y=np.zeros(0)), "samples"),
     "scalar_x.npz": (lambda p: np.savez(p, X=np.array(3.0), y=np.array(1)), "shape"),
+    "zero_features.npz": (lambda p: np.savez(p, X=np.zeros((20, 0)), y=np.arange(20) % 2), "size 0"),
+    "zero_inner.npz": (lambda p: np.savez(p, X=np.zeros((20, 0, 4)), y=np.arange(20) % 2), "size 0"),
+    "zero_test.npz": (lambda p: np.savez(p, X=np.random.rand(20, 3), y=np.arange(20) % 2, X_test=np.zeros((0, 3)),
+                                         y_test=np.zeros(0)), "no samples"),
+    "label_only.csv": (lambda p: p.write_text("label\n" + "".join(f"{i % 2}\n" for i in range(20))), "column"),
 }
 
 
@@ -172,6 +179,8 @@ def test_bad_run_folders(sandbox, capsys):
     files.mkdir()
     (files / "a_file").write_text("x")
     _one_line_exit_2(capsys, ["run", *FAST, "--out", str(files / "a_file")])
+    for out in (files / "a_file" / "sub", "/proc/no/such/run", "/dev/null/run", "", "a\x00b", "x" * 300):
+        _one_line_exit_2(capsys, ["run", *FAST, "--out", str(out)])
     _one_line_exit_2(capsys, ["plot", str(files)])  # no results.json
     (files / "results.json").write_text("{not json")
     _one_line_exit_2(capsys, ["plot", str(files)])

@@ -7,6 +7,7 @@ import torch
 
 from mole import ConfigError, TrainConfig, fit
 from mole.optim import LRSchedule, build_optimizer
+from mole.api import validate_config
 
 
 @pytest.mark.parametrize("name, cls", [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
@@ -44,4 +45,4 @@ def test_every_stage_anneals_over_its_own_epochs(tiny_mlp, blobs):
                                                     ("lr", float("inf"), "lr must be a positive finite")])
 def test_bad_settings_are_config_errors(field, value, message):
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(**{field: value}).validate()
+        validate_config(TrainConfig(**{field: value}))

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import mole
+from mole.api import validate_config
 
 
 class DtypeSpy(mole.RenyiEstimator):
@@ -40,7 +41,7 @@ def test_device_auto_and_bad_precision(tiny_mlp, blobs):
     res = mole.fit(tiny_mlp(), *blobs, config=mole.TrainConfig(epochs=1, device="auto"))
     assert res.config.device == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(mole.ConfigError, match="precision must be one of"):
-        mole.TrainConfig(precision="8").validate()
+        validate_config(mole.TrainConfig(precision="8"))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

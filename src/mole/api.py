@@ -28,7 +28,7 @@ from .adapters.augment import augmentation_resolver
 from .rules import Rule, rule_resolver
 from .schedules import schedule_resolver
 from .stage import Stage
-from .validation import as_features, as_labels
+from .validation import as_features, as_labels, raise_all
 
 #: settings that change how training runs but not its result: a checkpoint may be resumed with others
 RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout", "checkpoint_every")
@@ -79,6 +79,35 @@ class FitResult:
         if self.end_to_end and len(self.history):
             out[-1]["final_loss"] = self.history[-1]["loss"]
         return out
+
+
+def validate_config(config: TrainConfig) -> TrainConfig:
+    """Every problem with ``config`` before a run: its own fields (:meth:`TrainConfig.validate`), then the options
+    of each component it names, checked by that component (optimizer, precision, frozen-output cache, pipeline
+    balance, reduction, augmentation, estimator, schedule, rule options). Raises :class:`~mole.errors.ConfigError`
+    naming them; returns ``config``."""
+    from .estimators import estimator_resolver
+    from .objectives.reduce import REDUCTIONS
+    from .optim import check as check_optimizer
+    from .schedules.base import CACHE_MODES
+    from .schedules.costs import BALANCES
+    from .stage import PRECISIONS
+    config.validate()
+    problems = check_optimizer(config.optimizer, config.lr, config.weight_decay, config.momentum, config.lr_schedule)
+    for name, value, allowed in (("precision", config.precision, PRECISIONS), ("cache", config.cache, CACHE_MODES),
+                                 ("balance", config.balance, BALANCES)):
+        if value not in allowed:
+            problems.append(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    for o in config.objective if isinstance(config.objective, list) else [config.objective]:
+        if o.reduce not in REDUCTIONS:
+            problems.append(f"objective reduce must be one of {', '.join(REDUCTIONS)}; got {o.reduce!r}")
+    raise_all(problems)
+    augmentation_resolver(config.augment, config.augment_pixels)
+    estimator_resolver(config.estimator.name, **config.estimator.options)  # raises ConfigError with a hint
+    schedule_resolver(config.schedule)
+    for name, options in config.rule_options.items():
+        rule_resolver(name, **options)
+    return config
 
 
 def build_stages(network: ModularNetwork, config: TrainConfig, method: str | Rule = "mole",
@@ -144,7 +173,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
             the last (0: every epoch), and after every finished stage (see :mod:`mole.checkpoint`);
         resume: continue from ``checkpoint`` if it exists, exactly where it stopped.
     """
-    config = (config or TrainConfig()).validate()
+    config = validate_config(config or TrainConfig())
     if config.device == "auto":
         config = replace(config, device=resolve_device(config.device))
     rule = _rule(method, config)

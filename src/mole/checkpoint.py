@@ -62,7 +62,8 @@ def load_objective_state(objective: torch.nn.Module, state: dict) -> None:
 
 
 class Checkpoint(Callback):
-    """Args:
+    """
+    Args:
         path: the checkpoint file.
         network: the network being trained.
         fingerprint: what must match for a resume (layers, configuration, rule); a mismatch is refused.

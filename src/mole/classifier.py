@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .api import fit
+from .api import fit, validate_config
 from .callbacks import ProgressBar
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .errors import DataError
@@ -63,7 +63,7 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
                              estimator=EstimatorConfig(self.estimator, dict(self.estimator_options or {})),
                              objective=ObjectiveConfig(self.lambda_y, self.lambda_x, 0.0, self.beta),
                              rule_options={self.method: dict(self.rule_options or {})} if self.rule_options else {})
-        config.validate()
+        validate_config(config)
         x = torch.from_numpy(np.ascontiguousarray(X))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

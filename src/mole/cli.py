@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from .adapters.augment import AUGMENTATIONS
 from .config import GRAPH_CRITICS, VIEW_TERMS, EstimatorConfig, ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
-from .errors import ConfigError, MoleError, RunFinished
+from .crash import one_line, write_crash_report
+from .errors import ConfigError, CrashError, MoleError, RunFinished
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
 from .estimators.renyi import CONDITIONALS
@@ -28,6 +30,7 @@ from .schedules import SCHEDULES
 from .schedules.base import CACHE_MODES
 from .schedules.costs import BALANCES
 from .stage import PRECISIONS
+from .validation import MAX_WIDTH
 
 
 def _ints(text: str) -> tuple:
@@ -35,8 +38,8 @@ def _ints(text: str) -> tuple:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers like 256,128; got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive widths like 256,128; got {text!r}")
+    if not values or min(values) < 1 or max(values) > MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"expected positive widths up to {MAX_WIDTH} like 256,128; got {text!r}")
     return values
 
 
@@ -68,6 +71,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``mole`` parser with its sub-commands ``run``, ``predict``, ``compare`` and ``plot``."""
     parser = _Parser(prog="mole", description="Train neural networks module by module by "
                                      "mutual-information maximization (MOLE), next to other layer-local rules "
                                      "and end-to-end backprop.")
@@ -130,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "worker counts as hung and the run stops")
     g.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="training-batch augmentation for every "
                    "method: random shifts (signals, images), random crop + horizontal flip (natural images) or a random "
-                   "rotation, scaling and translation (affine; images)")
+                   "rotation, scaling and translation (affine; images); graph collections: GraphCL's feature masking and edge "
+                   "dropping at 20 %% (mask)")
     g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding / translation in pixels "
                    "(default: 2 for shift, 4 for crop-flip, 3 for affine)")
     g.add_argument("--cache", choices=CACHE_MODES, default=TrainConfig.cache, help="sequential: hold frozen "
@@ -193,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default=None, help="run folder (default: runs/<time>-<dataset>-<model>)")
     g.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its checkpoint")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    g.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
+    g.add_argument("-v", "--verbose", action="store_true", help="log every epoch; show the traceback of a crash")
     g = run.add_argument_group("what each layer learned (information plane, linear probes, t-SNE)")
     g.add_argument("--no-plots", action="store_true", help="skip the t-SNE embedding and the PNG figures")
     g.add_argument("--monitor-every", type=int, default=None, help="epochs between information-plane "
@@ -209,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "between test-accuracy points in metrics.csv and curves.png; 0 = off")
     g.add_argument("--tensorboard", action="store_true", help="also log every metric to TensorBoard "
                    "(RUN_DIR/tensorboard/, with each layer's embedding for the projector); needs "
-                   "`pip install mole[tensorboard]`")
+                   "`pip install mole-mi[tensorboard]`")
     pred = sub.add_parser("predict", help="predict with a run's saved network for the rows of a .csv/.npz file",
                           formatter_class=_Help)
     pred.add_argument("run_dir", help="the run folder (holds model-<method>.pt)")
@@ -224,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="redraw the figures of a finished run from its results.json",
                           formatter_class=_Help)
     plot.add_argument("run_dir", help="the run folder (holds results.json)")
+    for command in (pred, comp, plot):
+        command.add_argument("-v", "--verbose", action="store_true", help="show the traceback of a crash")
     parser.run_parser = run  # --config files are read against run's flags
     return parser
 
@@ -320,6 +327,7 @@ def _config(args):
 
 
 def format_table(results: dict) -> str:
+    """The table ``mole run`` prints: one row per method of a results dict (accuracy, seconds, throughput, memory)."""
     rows = [("method", "test acc", "train s", "samples/s", "peak MB", "modules")]
     for r in results["runs"]:
         notes = [r["signal"]] if r.get("signal") else []  # what trains MOLE's modules, e.g. infonce
@@ -363,6 +371,7 @@ def format_timings(results: dict) -> str:
 
 
 def cmd_plot(args) -> int:
+    """``mole plot RUN_DIR``: redraw a finished run's figures from its results.json; the exit status."""
     import json
     from pathlib import Path
     from .plots import FIGURES, draw_run
@@ -389,12 +398,18 @@ def cmd_plot(args) -> int:
     return 0
 
 
+#: seeds one ``--seeds`` run may list
+MAX_SEEDS = 1000
+
+
 def _seeds(text: str) -> tuple:
     """``0,1,2`` or ``0-4`` (or a mix: ``0-2,7``)."""
     seeds = []
     try:
         for part in (p.strip() for p in text.split(",") if p.strip()):
             low, dash, high = part.partition("-")
+            if dash and int(high) - int(low) >= MAX_SEEDS:
+                raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds in one run; got {text!r}")
             seeds += list(range(int(low), int(high) + 1)) if dash else [int(part)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2 or 0-4; got {text!r}") from None
@@ -404,6 +419,8 @@ def _seeds(text: str) -> tuple:
 
 
 def cmd_run(args, argv: list) -> int:
+    """``mole run``: train and evaluate the methods of the parsed ``args`` (``argv``: the command, recorded with the
+    run), print the table; the exit status."""
     from .callbacks import LogEpochs, ProgressBar
     from .experiment import run_experiment
     cfg = _config(args)
@@ -467,6 +484,7 @@ def _report(results: dict) -> None:
 
 
 def cmd_predict(args) -> int:
+    """``mole predict RUN_DIR --data FILE``: predictions of a run's saved network, written as CSV; the exit status."""
     from .predict import predict_file
     res = predict_file(args.run_dir, args.data, args.method, args.out)
     acc = f", accuracy {100 * res['accuracy']:.2f} %" if res["accuracy"] is not None else ""
@@ -491,6 +509,7 @@ def _with_config(argv: list, parser: argparse.ArgumentParser) -> list:
 
 
 def cmd_compare(args) -> int:
+    """``mole compare DIR...``: aggregate run folders into compare.md and a figure; the exit status."""
     from .compare import compare_runs
     out = Path(args.out) if args.out else Path(args.run_dirs[0])
     table, figure = compare_runs([Path(p) for p in args.run_dirs], out)
@@ -500,6 +519,8 @@ def cmd_compare(args) -> int:
 
 
 def main(argv: list | None = None) -> int:
+    """The ``mole`` command on ``argv`` (default: ``sys.argv[1:]``); returns the exit status: 0 done, 1 a failed
+    worker or a bug in mole (one line naming the crash report), 2 bad input (one line), 130 interrupted."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -522,12 +543,26 @@ def main(argv: list | None = None) -> int:
     except WorkerFailure as exc:  # not bad input: a process died or hung at run time
         print(f"mole: error: {exc} (details: failure.json in the run folder)", file=sys.stderr)
         return 1
+    except CrashError as exc:  # a bug in mole inside a run: its folder holds the crash report
+        return _crashed(exc, exc.__cause__ or exc, args)
     except MoleError as exc:
         print(f"mole: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mole: interrupted; continue with `mole run ... --out RUN_DIR --resume`", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in mole outside a run folder: the report goes to the temporary folder
+        report = write_crash_report(exc, ["mole", *argv])
+        return _crashed(f"mole crashed ({one_line(exc)}); this is a bug in mole, not in your input. The crash report "
+                        f"{report} holds the traceback, versions and command", exc, args)
+
+
+def _crashed(message, exc: BaseException, args) -> int:
+    """One line naming the crash report (``-v``: the traceback first), exit status 1."""
+    if getattr(args, "verbose", False):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    print(f"mole: error: {message}; rerun with -v to see the traceback", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -31,3 +31,19 @@ class DivergenceError(MoleError, ArithmeticError):
 
 class RunFinished(MoleError):
     """``--resume`` on a run that already finished: there is nothing to do (the CLI says so and exits 0)."""
+
+
+class OutOfMemoryError(MoleError, MemoryError):
+    """The network, batch or data does not fit in the memory of this machine (or device)."""
+
+
+class CrashError(MoleError, RuntimeError):
+    """A bug in mole, not bad input: the run stopped on an unexpected exception (the ``__cause__``).
+
+    ``report`` is the crash report written for it (traceback, versions, command); the CLI prints one line naming
+    it and exits with status 1.
+    """
+
+    def __init__(self, message: str, report):
+        super().__init__(message)
+        self.report = report

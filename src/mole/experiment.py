@@ -28,21 +28,22 @@ import torch
 
 from . import __version__
 from .analysis import InformationMonitor, linear_probes, monitor_estimator, tsne_panels
-from .api import RESULT_NEUTRAL, fit
+from .api import RESULT_NEUTRAL, fit, validate_config
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import SampledNodeData, TensorData, TrainData
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
-from .errors import ConfigError, MoleError, RunFinished
+from .crash import one_line, out_of_memory, write_crash_report
+from .errors import ConfigError, CrashError, MoleError, OutOfMemoryError, RunFinished
 from .modular import grouped
 from .saving import build_network, model_path, save_model
 from .logs import EpochMetrics
 from .models import DEPTHS, MODELS
 from .models.gnn import EDGE_WEIGHTED
 from .rules import RULES, rule_resolver
-from .validation import changed_settings, choose
+from .validation import MAX_WIDTH, changed_settings, choose
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"  # per-epoch metrics, written as they happen (mole.logs)
@@ -117,6 +118,10 @@ class ExperimentConfig:
             self.model = defaults["model"]
         if self.hidden is None:
             self.hidden = tuple(defaults.get("hidden", (256, 128)))
+        if not (self.hidden and all(isinstance(w, int) and 1 <= w <= MAX_WIDTH for w in self.hidden)):
+            raise ConfigError(f"hidden must list widths in 1..{MAX_WIDTH}; got {self.hidden!r}")
+        if self.out is not None and (not str(self.out).strip() or "\x00" in str(self.out)):
+            raise ConfigError(f"out must name a folder for the run; got {self.out!r}")
         if self.labels is not None:
             self.labels = str(self.labels).strip()
             parse_budget(self.labels)
@@ -135,7 +140,7 @@ class ExperimentConfig:
         if self.depth is not None and self.model not in DEPTHS:
             raise ConfigError(f"depth applies to --model resnet or vgg, not {self.model!r}; drop --depth")
         self.train.seed = self.seed
-        self.train.validate()
+        validate_config(self.train)
         self.analysis.validate(self.train.epochs)
         return self
 
@@ -169,20 +174,33 @@ def run_folder(cfg: ExperimentConfig) -> Path:
     exist; :class:`~mole.errors.RunFinished` when resuming a finished run with unchanged settings.
     """
     out = Path(cfg.out) if cfg.out else default_folder(cfg)
-    if (out / RESULTS).exists():
+    try:
+        finished = (out / RESULTS).exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ConfigError(f"cannot use {str(out)[:80]} as the run folder ({exc.strerror or exc}); choose another "
+                          "--out path") from None
+    if finished:
         if cfg.resume:
             changed = _changed_since(out, cfg)
             if changed:
+                why = ("; more epochs do not continue a finished run: each later module learned from the earlier "
+                       "modules' outputs after their last epoch, so training those further means training every "
+                       "later module again, which is a new run" if any(c.startswith("train.epochs") for c in changed)
+                       else "")
                 raise ConfigError(f"{out} holds a finished run with other settings ({'; '.join(changed[:6])}"
-                                  f"{'; …' if len(changed) > 6 else ''}); a finished run is not continued with new "
-                                  "settings: drop them to keep it, or pass a fresh --out to train with them")
+                                  f"{'; …' if len(changed) > 6 else ''}){why}; a finished run is not continued with "
+                                  "new settings: drop them to keep it, or pass a fresh --out to train with them")
             raise RunFinished(f"{out} already holds a finished run ({RESULTS}); nothing to resume, nothing changed")
         raise ConfigError(f"{out} already holds a finished run ({RESULTS}); choose a fresh --out folder")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder; choose a folder path for the run")
     if cfg.resume and not out.exists():
         raise ConfigError(f"cannot resume: run folder {out} does not exist; pass the --out of the interrupted run")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the run folder {out} ({exc.strerror or exc}); choose a writable --out "
+                          "path") from None
     return out
 
 
@@ -406,6 +424,24 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
         raise ConfigError(f"--folds {cfg.folds} is too many for {len(dataset.graphs)} graphs: each test fold needs "
                           f"2 or more; use at most {len(dataset.graphs) // 2}")
     out = run_folder(cfg)
+    try:
+        return _experiment(cfg, dataset, out, callbacks, argv, start)
+    except MoleError:
+        raise
+    except Exception as exc:  # a bug in mole: the run folder keeps a crash report and failure.json
+        if out_of_memory(exc):
+            raise OutOfMemoryError(f"out of memory ({one_line(exc)[:200]}); the network, batch or data is too large "
+                                   "for this machine: use smaller --hidden, --batch-size or --augment-pixels") from None
+        report = write_crash_report(exc, argv, out)
+        if is_primary():
+            (out / FAILURE).write_text(json.dumps({"error": one_line(exc), "kind": "crash", "report": str(report)},
+                                                  indent=2))
+        raise CrashError(f"mole crashed ({one_line(exc)}); this is a bug in mole, not in your input. The crash "
+                         f"report {report} holds the traceback, versions and command", report) from exc
+
+
+def _experiment(cfg: ExperimentConfig, dataset, out: Path, callbacks, argv, start: float) -> dict:
+    """:func:`run_experiment` once its run folder ``out`` exists."""
     if is_primary():  # the nodes of a torchrun launch may share the folder: one writer
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
         (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")

@@ -35,12 +35,13 @@ SKIP = ("module", "epoch", "seconds")
 
 
 class EpochMetrics(Callback):
-    """Args:
+    """
+    Args:
         path: the CSV file (appended to; rows of other methods are kept).
         method: the method's name in every row.
         test: a data adapter to measure accuracy on after each epoch of the last stage (None: no accuracy).
         monitor: the run's information monitor, if any (its points of each epoch are logged).
-        tensorboard_dir: also write TensorBoard event files there (needs ``pip install mole[tensorboard]``).
+        tensorboard_dir: also write TensorBoard event files there (needs ``pip install mole-mi[tensorboard]``).
         every: measure the accuracy after every ``every``-th epoch of the last stage (and after its last).
     """
 
@@ -55,7 +56,7 @@ class EpochMetrics(Callback):
             try:
                 from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
             except ImportError:
-                raise ConfigError("--tensorboard needs the tensorboard package: pip install 'mole[tensorboard]' "
+                raise ConfigError("--tensorboard needs the tensorboard package: pip install 'mole-mi[tensorboard]' "
                                   "(or pip install tensorboard)") from None
             self.writer = SummaryWriter(log_dir=str(Path(tensorboard_dir) / method))
         self._rewrite([])  # a fresh start of this method: no rows of an earlier, interrupted attempt

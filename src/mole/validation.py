@@ -15,6 +15,10 @@ import torch
 from .errors import ConfigError, DataError
 
 
+#: the widest layer, projection or critic a setting may ask for (wider ones are typos, and overflow torch's sizes)
+MAX_WIDTH = 2 ** 24
+
+
 def choose(kind: str, name: str, valid: Iterable[str]) -> str:
     """Return ``name`` if it is one of ``valid``; else raise with the nearest valid names."""
     valid = list(valid)
@@ -75,6 +79,9 @@ def as_features(X, *, name: str = "X") -> torch.Tensor:
                         "Reshape a single feature with X.reshape(-1, 1).")
     if t.shape[0] == 0:
         raise DataError(f"{name} has no samples; pass at least 2.")
+    if 0 in t.shape[1:]:
+        raise DataError(f"{name} has shape {tuple(t.shape)}: a sample of size 0; each sample needs at least one "
+                        "feature")
     t = t.float()
     bad = ~torch.isfinite(t)
     if bad.any():

@@ -8,6 +8,7 @@ from mole import ConfigError, TrainConfig
 from mole.adapters import TensorData
 from mole.adapters.augment import RandomCropFlip, RandomShift, augmentation_resolver
 from mole.schedules.base import FrozenInput
+from mole.api import validate_config
 
 
 def test_shift_translates_each_image_by_at_most_s_pixels():
@@ -52,7 +53,7 @@ def test_augmentation_refuses_vectors_and_bad_settings():
     with pytest.raises(ConfigError, match="positive integer"):
         augmentation_resolver("shift", 0)
     with pytest.raises(ConfigError, match="unknown augment"):
-        TrainConfig(augment="shfit").validate()
+        validate_config(TrainConfig(augment="shfit"))
 
 
 def _images(n=96, seed=0):

@@ -8,6 +8,7 @@ from mole.adapters import TensorData
 from mole.batch import LocalBatch
 from mole.rules import rule_resolver
 from mole.rules.hsic_bottleneck import HSICBottleneckObjective, normalized_hsic_cca, scaled_gaussian_gram
+from mole.api import validate_config
 
 
 def test_normalized_hsic_is_the_trace_of_the_product_of_the_regularized_resolvents():
@@ -70,7 +71,7 @@ def test_options_are_checked_and_reach_the_run(tiny_mlp, blobs):
     with pytest.raises(ConfigError, match="sigma must be a positive"):
         rule_resolver("hsic-bottleneck", sigma=0)
     with pytest.raises(ConfigError, match="option of method 'hsic-bottleneck'"):
-        TrainConfig(rule_options={"hsic-bottleneck": {"gamma": 1}}).validate()
+        validate_config(TrainConfig(rule_options={"hsic-bottleneck": {"gamma": 1}}))
     res = fit(tiny_mlp(), *blobs, method="hsic-bottleneck",
               config=TrainConfig(epochs=1, rule_options={"hsic-bottleneck": {"beta": 3.0}}))
     assert res.rule == {"name": "hsic-bottleneck", "options": {"beta": 3.0, "sigma": 5.0}}

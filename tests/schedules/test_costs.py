@@ -8,6 +8,7 @@ from mole.adapters import TensorData
 from mole.rules import rule_resolver
 from mole.schedules import costs
 from mole.schedules.asynchronous import balanced_groups
+from mole.api import validate_config
 
 
 def _stages(widths, estimator="renyi", n_classes=3, d=8, seed=0):
@@ -83,7 +84,7 @@ def test_timed_costs_remain_an_option():
 @pytest.mark.parametrize("bad", ["fast", "", None])
 def test_an_unknown_balance_is_a_config_error(bad):
     with pytest.raises(mole.ConfigError, match="balance must be one of model, timed"):
-        TrainConfig(balance=bad).validate()
+        validate_config(TrainConfig(balance=bad))
 
 
 def test_a_pipeline_runs_at_its_slowest_workers_pace_transfers_included():

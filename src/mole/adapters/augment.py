@@ -65,6 +65,9 @@ class Augmentation:
             kinds = "signals (C, L) or images (C, H, W)" if 1 in self.dims else "images (C, H, W)"
             raise ConfigError(f"augment {self.name!r} needs {kinds}; the samples have shape {tuple(shape)}. "
                               "Use --augment none for vectors and graphs")
+        if self.pixels >= max(shape[1:]):
+            raise ConfigError(f"augment_pixels={self.pixels} moves a sample of size {tuple(shape[1:])} out of itself; "
+                              f"use fewer pixels than {max(shape[1:])}")
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError

@@ -33,7 +33,8 @@ POOLS = {"mean": global_mean_pool, "sum": global_add_pool}
 
 
 class GraphData(TrainData):
-    """Args:
+    """
+    Args:
         x: node features of all graphs (N, F); edge_index: (2, E) over the union;
         batch: graph id of every node (N,), ids 0..G-1; y: graph labels (G,);
         pool: ``"mean"`` or ``"sum"`` read-out.

@@ -22,7 +22,8 @@ def shuffled_rows(generator: torch.Generator):
 
 
 class NodeData(TrainData):
-    """Args:
+    """
+    Args:
         x: node features (N, F); edge_index: (2, E); y: labels of all nodes (N,);
         index: the nodes whose labels are used here (training nodes, or test nodes for evaluation).
     """

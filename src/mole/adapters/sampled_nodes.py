@@ -36,7 +36,8 @@ def _layers(module: nn.Module) -> list[nn.Module]:
 
 
 class SampledNodeData(NodeData):
-    """Args:
+    """
+    Args:
         x, edge_index, y, index: as :class:`~mole.adapters.nodes.NodeData`.
         fanout: in-edges kept per node and hop in training steps (-1: all of them).
         weights: what the edges carry, ``"gcn"`` (GCN's full-graph normalization), ``"sum"`` (GIN's sampling

@@ -37,7 +37,8 @@ def monitor_estimator(name: str, options: dict | None = None) -> Estimator:
 
 
 class InformationMonitor(Callback):
-    """Args:
+    """
+    Args:
         data: the evaluation sample (e.g. ``train.sample(512)``), a fixed set of labelled samples.
         estimator: a kernel estimator (see :func:`monitor_estimator`).
         every: measure after every ``every``-th epoch (and after the last); >= 1.

@@ -35,7 +35,7 @@ from .graphs import NodeDataset, cache_root
 
 logger = logging.getLogger("mole")
 
-#: name: (folder under the data root, split folder, classes, OGB's archive)
+#: each dataset's folder under the data root, split folder, number of classes and OGB archive
 OGB = {
     "ogbn-arxiv": ("ogbn_arxiv", "time", 40, "http://snap.stanford.edu/ogb/data/nodeproppred/arxiv.zip"),
     "ogbn-products": ("ogbn_products", "sales_ranking", 47,

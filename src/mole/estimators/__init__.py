@@ -11,6 +11,7 @@ from .jsd import JSDEstimator
 from .kernels import KernelEstimator
 from .renyi import RenyiEstimator, matrix_entropy
 
+#: every MI estimator by name (``--estimator``), built by :func:`estimator_resolver`
 ESTIMATORS: dict[str, type[Estimator]] = {
     cls.name: cls for cls in (RenyiEstimator, HSICEstimator, InfoNCEEstimator, JSDEstimator)}
 

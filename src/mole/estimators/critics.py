@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..validation import MAX_WIDTH
 from .base import Estimator, draw_seed, seeded, unsized
 from .kernels import flatten_rows, is_labels
 
@@ -27,7 +28,8 @@ def as_rows(v: torch.Tensor) -> torch.Tensor:
 
 
 class SeparableCritic(nn.Module):
-    """Args:
+    """
+    Args:
         dim (int): projection dimension; 0: no projection, the scores are cosines of the rows themselves
             (both sides then need the same width). (default: 64)
         temperature (float): τ. (default: 0.1)
@@ -71,10 +73,10 @@ class CriticEstimator(Estimator):
         problems = []
         if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
             problems.append(f"temperature must be a positive finite number; got {temperature!r}")
-        if not (isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0):
-            problems.append(f"dim must be an integer >= 0 (0: no projection); got {dim!r}")
-        if not (isinstance(hidden, int) and hidden >= 0):
-            problems.append(f"hidden must be a non-negative integer; got {hidden!r}")
+        if not (isinstance(dim, int) and not isinstance(dim, bool) and 0 <= dim <= MAX_WIDTH):
+            problems.append(f"dim must be an integer in 0..{MAX_WIDTH} (0: no projection); got {dim!r}")
+        if not (isinstance(hidden, int) and 0 <= hidden <= MAX_WIDTH):
+            problems.append(f"hidden must be an integer in 0..{MAX_WIDTH}; got {hidden!r}")
         if problems:
             raise ConfigError(f"{type(self).__name__}: " + "; ".join(problems))
         self.dim, self.temperature, self.hidden = dim, float(temperature), hidden

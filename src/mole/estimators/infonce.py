@@ -42,7 +42,8 @@ def _single(v: Variable, who: str) -> torch.Tensor:
 
 
 class InfoNCEEstimator(CriticEstimator):
-    r"""Args:
+    r"""
+    Args:
         dim (int): critic projection dimension. (default: 64)
         temperature (float): τ. (default: 0.1)
         hidden (int): hidden width of the critic projections (0: linear). (default: 0)

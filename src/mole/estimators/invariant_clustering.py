@@ -29,7 +29,8 @@ LOG2 = math.log(2.0)
 
 
 class InvariantClustering(nn.Module):
-    """Args:
+    """
+    Args:
         clusters (int): K, the number of clusters of the head.
     """
 

@@ -36,7 +36,8 @@ def jsd_bits(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
 
 
 class JSDEstimator(CriticEstimator):
-    r"""Args:
+    r"""
+    Args:
         dim (int): critic projection dimension. (default: 64)
         temperature (float): τ of the critic scores. (default: 0.1)
         hidden (int): hidden width of the critic projections (0: linear). (default: 64)

@@ -1,6 +1,6 @@
 """Convolutional network for grid data (1-D signals or 2-D images), one block per layer.
 
-``CNN((1, 28, 28), 10, channels=(32, 64))`` is
+``CNN((1, 28, 28), 10, channels=(32, 64))`` is::
 
     Sequential(
       Sequential(Conv2d(1, 32, 3, padding=1), [BatchNorm2d(32)], ReLU, MaxPool2d(2)),   # module 1
@@ -26,7 +26,8 @@ LAYERS = {1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d), 2: (nn.Conv2d, nn.BatchN
 
 def CNN(input_shape: Sequence[int], n_classes: int, channels: Sequence[int] = (32, 64), kernel_size: int = 3,
         batch_norm: bool = True, pool: bool = True, activation: str = "relu") -> nn.Sequential:
-    """Args:
+    """
+    Args:
         input_shape: (C, L) for signals or (C, H, W) for images, without the batch dimension.
         n_classes (int): number of classes C (head outputs C logits).
         channels (sequence of int): output channels of the conv layers, one module each.
@@ -35,7 +36,7 @@ def CNN(input_shape: Sequence[int], n_classes: int, channels: Sequence[int] = (3
         activation (str): see :func:`mole.models.mlp.activation_resolver`.
 
     Shapes:
-        input (n, *input_shape); output (n, n_classes).
+        input ``(n, *input_shape)``; output ``(n, n_classes)``.
     """
     input_shape = tuple(int(s) for s in input_shape)
     dim = len(input_shape) - 1

@@ -64,7 +64,8 @@ def make_conv(kind: str, c_in: int, c_out: int, edge_weights: bool = False) -> n
 
 def GNN(in_channels: int, n_classes: int, hidden: Sequence[int] = (64,), conv: str = "gcn", dropout: float = 0.5,
         task: str = "node", edge_weights: bool = False) -> nn.Sequential:
-    """Args:
+    """
+    Args:
         in_channels (int): node feature size F. n_classes (int): classes C.
         hidden (sequence of int): widths of the hidden message-passing layers, one module each.
         conv (str): ``gcn``, ``gin`` or ``sage``.

@@ -1,6 +1,6 @@
 """Multi-layer perceptron for vector data, built as one block per layer.
 
-``MLP(in_features, n_classes, hidden=(256, 128))`` is
+``MLP(in_features, n_classes, hidden=(256, 128))`` is::
 
     Sequential(
       Sequential(Linear(in, 256), [BatchNorm1d(256)], ReLU),   # module 1
@@ -30,7 +30,8 @@ def activation_resolver(name: str) -> nn.Module:
 
 def MLP(in_features: int, n_classes: int, hidden: Sequence[int] = (256, 128), activation: str = "relu",
         batch_norm: bool = False, dropout: float = 0.0) -> nn.Sequential:
-    """Args:
+    """
+    Args:
         in_features (int): input dimension d.
         n_classes (int): number of classes C (head outputs C logits).
         hidden (sequence of int): widths of the hidden layers, one module each.

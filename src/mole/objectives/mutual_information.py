@@ -43,7 +43,8 @@ from .reduce import Reduce
 
 
 class MutualInformationObjective(LocalObjective):
-    """Args:
+    """
+    Args:
         estimator (Estimator): the MI estimator (owned: parametric critics train with the module).
         lambda_y, lambda_x, lambda_xy, beta, lambda_graph, lambda_view (float): weights of the terms above.
         reduce (Reduce): how T_k and T_{k-1} become rows for the estimator. (default: flatten)

@@ -1,6 +1,6 @@
 r"""Reduce a module's output to the rows the MI estimator compares.
 
-Grid modules output feature maps (n, C, *spatial); the kernel needs rows (n, m). Options:
+Grid modules output feature maps ``(n, C, *spatial)``; the kernel needs rows (n, m). Options:
 
 * ``"flatten"``: all C·H·W values (exact; the Gram matrix then costs O(n² C H W));
 * ``"gap"``: global average pooling over space, m = C (cheap; drops spatial layout);

@@ -14,6 +14,7 @@ from .infopro import InfoPro
 from .mole import MOLE
 from .predsim import PredSim
 
+#: every registered rule by name (``--methods``): a rule class, built by :func:`rule_resolver`
 RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck, InfoPro,
                                                            ForwardForward)}
 

@@ -36,7 +36,8 @@ class AuxiliaryCrossEntropy(LocalObjective):
 
 
 class DGL(Rule):
-    """Args:
+    """
+    Args:
         grid (int): pooled size per spatial dimension of feature maps. (default: 2)
         map_layers (int): hidden layers of the auxiliary MLP on feature maps. (default: 3)
         vector_layers (int): hidden layers of the auxiliary MLP on vectors and graph rows. (default: 0, linear)

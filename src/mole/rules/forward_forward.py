@@ -228,7 +228,8 @@ class GoodnessScores(nn.Module):
 
 
 class ForwardForward(Rule):
-    """Args:
+    """
+    Args:
         threshold (float): θ, the goodness that separates positive from negative data. (default: 2.0)
         label_scale (float): value of the written-in one-hot label. (default: 1.0)
     """

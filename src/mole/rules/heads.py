@@ -1,7 +1,7 @@
 r"""Auxiliary classifier heads of the rules that train a module through a local classifier
 (DGL, PredSim's prediction loss): pooling of feature maps to a small size, then a linear layer or an MLP.
 
-For a module output of shape (C, *spatial) per sample (``shape``; vectors and graph rows are (d,)):
+For a module output of shape ``(C, *spatial)`` per sample (``shape``; vectors and graph rows are (d,)):
 
 * :func:`pooled_size`: average pooling that halves (rounding up) the spatial sizes in turn, first
   dimension first, until :math:`C \prod_i s_i` is at most ``limit`` (PredSim's rule, 4096 by default);

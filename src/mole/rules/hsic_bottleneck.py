@@ -64,7 +64,8 @@ class HSICBottleneckObjective(LocalObjective):
 
 
 class HSICBottleneck(Rule):
-    """Args:
+    """
+    Args:
         beta (float): weight of nHSIC(T; Y) against nHSIC(T; X). (default: 50, the authors' general setting)
         sigma (float): Gaussian kernel width (scaled by each variable's dimension). (default: 5)
     """

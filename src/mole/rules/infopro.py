@@ -127,7 +127,8 @@ class InfoProObjective(LocalObjective):
 
 
 class InfoPro(Rule):
-    """Args:
+    """
+    Args:
         lambda_x_first (float): weight λ₁ of the reconstruction loss at the first hidden module. (default: 5)
         lambda_x_last (float): λ₁ at the last hidden module, linear in between. (default: 0.5)
         lambda_y_first (float): weight λ₂ of the auxiliary cross-entropy at the first hidden module. (default: 0.2)

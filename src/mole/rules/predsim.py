@@ -32,7 +32,7 @@ from .heads import pooled_size
 def similarity_matrix(z: torch.Tensor) -> torch.Tensor:
     """S(z): (n, ...) -> (n, n) cosine similarities of the per-sample centred rows, clamped to [-1, 1].
 
-    Feature maps (n, C, *spatial) with C > 3 and a first spatial size > 1 are summarized per channel by
+    Feature maps ``(n, C, *spatial)`` with C > 3 and a first spatial size > 1 are summarized per channel by
     their standard deviation over space first."""
     if z.dim() > 2 and z.shape[1] > 3 and z.shape[2] > 1:
         z = z.flatten(2).std(dim=2)
@@ -75,7 +75,8 @@ class PredSimObjective(LocalObjective):
 
 
 class PredSim(Rule):
-    """Args:
+    """
+    Args:
         beta (float): weight of the similarity loss, 1 − beta that of the prediction loss. (default: 0.99)
         pool_limit (int): largest input of the prediction classifier (feature maps are pooled). (default: 4096)
     """

@@ -7,6 +7,7 @@ from .base import Schedule
 from .sequential import SequentialSchedule
 from .simultaneous import SimultaneousSchedule
 
+#: every schedule by name (``--schedule``), built by :func:`schedule_resolver`
 SCHEDULES: dict[str, type[Schedule]] = {cls.name: cls for cls in (SequentialSchedule, SimultaneousSchedule,
                                                                   AsynchronousSchedule)}
 

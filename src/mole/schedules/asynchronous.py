@@ -131,11 +131,13 @@ def _breakdown(part: dict) -> dict:
 
 
 def describe_group(group: list[int]) -> str:
+    """A worker's module group for messages, counted from 1: ``"module 2"`` or ``"modules 2-3"``."""
     return f"module {group[0] + 1}" if len(group) == 1 else f"modules {group[0] + 1}-{group[-1] + 1}"
 
 
 class AsynchronousSchedule(Schedule):
-    """Args:
+    """
+    Args:
         workers: number of worker processes (1..number of modules).
         timeout: seconds without progress after which a worker counts as hung.
         max_in_flight: batches a worker may run ahead of the next one.

@@ -27,6 +27,9 @@ from ..stage import Stage
 
 
 class Schedule(ABC):
+    """How the stages of a network train: one after another, all at once, or as a pipeline of processes. A
+    schedule's :meth:`run` drives every stage's epochs over the data and reports to the callbacks."""
+
     name: ClassVar[str] = ""
     #: wall seconds of the training loop proper, if the schedule measures it apart from start-up
     loop_seconds: float | None = None

@@ -19,7 +19,8 @@ from .base import FrozenInput, Schedule
 
 
 class SequentialSchedule(Schedule):
-    """Args:
+    """
+    Args:
         cache: how frozen outputs are held: ``auto``, ``memory``, ``disk`` or ``recompute``
             (see :class:`~mole.schedules.base.FrozenInput`).
         cache_limit_mb: the in-memory budget of ``auto`` (None: an eighth of the memory, at most 3 GiB).

@@ -31,6 +31,9 @@ from .base import FrozenInput, Schedule
 
 
 class SimultaneousSchedule(Schedule):
+    """Every stage trains at once in one process: each batch runs through the whole network and each module takes
+    its own step on its own local loss (the inputs it receives are detached)."""
+
     name = "simultaneous"
 
     def run(self, stages: list[Stage], data: TrainData, *, epochs: int, batch_size: int,
