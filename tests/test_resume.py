@@ -101,8 +101,10 @@ def test_resume_of_a_finished_run_with_other_settings_names_them_and_refuses(tmp
     assert main([*argv("3"), "--lr", "0.01", "--resume"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "train.epochs: 2 -> 3" in err and "train.lr: 0.001 -> 0.01" in err, err
-    assert "fresh --out" in err
+    assert "fresh --out" in err and "each later module learned from the earlier modules' outputs" in err
     assert (out / "results.json").read_bytes() == before  # nothing changed
+    assert main([*argv("2"), "--lr", "0.01", "--resume"]) == 2  # no epochs changed: no word about them
+    assert "later module" not in capsys.readouterr().err
 
 
 def test_resume_of_an_interrupted_run_with_other_settings_names_them(tiny_mlp, blobs, tmp_path):
