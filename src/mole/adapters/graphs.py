@@ -86,11 +86,11 @@ class GraphData(TrainData):
             raise ValueError("augmented graphs batch the raw input only; run frozen modules per batch instead")
         for chosen in self._chosen(batch_size, generator):
             ids, nodes, edges, local = self._cut(chosen)
-            if not self.augments:
+            if self.augments:
+                yield self._views(t[nodes], edges, local, ids, generator)
+            else:
                 yield LocalBatch(t[nodes], self.x_pooled[ids], self.y[ids], (edges,),
                                  readout=self._readout(local, len(ids)))
-                continue
-            yield self._views(t[nodes], edges, local, ids, generator)
 
     def n_batches(self, batch_size: int) -> int:
         unlabelled = int((self.y < 0).sum())
