@@ -78,6 +78,12 @@ class WorkerSpec:
         return first, first + self.epochs
 
     @property
+    def waiting_lead(self) -> int:
+        """Epochs a worker may run ahead of the others while none of its stages has started (staggered): it only
+        draws the epochs' batches, receiving nothing, until its first stage's window opens."""
+        return max(self.stage_window(group[0])[0] for group in self.groups if group)
+
+    @property
     def pipeline_epochs(self) -> int:
         """Epochs of the whole pipeline: the last stage's window ends there."""
         return max(self.stage_window(i)[1] for group in self.groups for i in group)
@@ -99,7 +105,8 @@ def snapshot_file(folder: str, rank: int, epoch: int) -> Path:
 
 
 def _save_snapshot(spec: WorkerSpec, rank: int, epoch: int, mine: list[Stage], generator, records) -> None:
-    """Worker ``rank``'s state after ``epoch`` epochs, atomically; older snapshots beyond ``keep_epochs`` go."""
+    """Worker ``rank``'s state after ``epoch`` epochs, atomically. Older snapshots go once no other worker can
+    still be behind them: ``keep_epochs`` (the pipeline's lead) plus the :attr:`WorkerSpec.waiting_lead`."""
     state = {"stages": {s.index: {"module": s.module.state_dict(), "optimizer": s.optimizer.state_dict(),
                                   "objective": objective_state(s.objective), "epochs_done": s.epochs_done}
                         for s in mine},
@@ -107,7 +114,7 @@ def _save_snapshot(spec: WorkerSpec, rank: int, epoch: int, mine: list[Stage], g
     path = snapshot_file(spec.snapshots, rank, epoch)
     torch.save(state, path.with_suffix(".tmp"))
     os.replace(path.with_suffix(".tmp"), path)
-    old = snapshot_file(spec.snapshots, rank, epoch - spec.keep_epochs)
+    old = snapshot_file(spec.snapshots, rank, epoch - spec.keep_epochs - spec.waiting_lead)
     if old.exists():
         old.unlink()
 
