@@ -28,11 +28,12 @@ def _net(d=16, seed=0, **kw):
         return mole.models.MLP(d, 3, hidden=(64, 64), batch_norm=False, **kw)
 
 
-def test_loss_is_softplus_of_goodness_against_the_threshold():
+def test_loss_is_softplus_of_the_sum_of_squares_against_the_threshold_times_the_units():
     out = torch.randn(8, 5, requires_grad=True)
     loss, terms = ForwardForwardObjective(1.5)(out, LocalBatch(out, out, torch.zeros(8, dtype=torch.long)))
     g = out.square().mean(1)
-    expected = F.softplus(1.5 - g[:4]).mean() + F.softplus(g[4:] - 1.5).mean()
+    s = out.square().sum(1)  # Hinton's goodness, against θ·d
+    expected = F.softplus(1.5 * 5 - s[:4]).mean() + F.softplus(s[4:] - 1.5 * 5).mean()
     assert torch.allclose(loss, expected)
     assert terms["goodness_pos"] == pytest.approx(float(g[:4].mean())) and terms["goodness_neg"] == pytest.approx(
         float(g[4:].mean()))
@@ -40,11 +41,14 @@ def test_loss_is_softplus_of_goodness_against_the_threshold():
     assert (out.grad[:4] * out[:4]).sum() < 0 and (out.grad[4:] * out[4:]).sum() > 0
 
 
-def test_the_label_is_written_into_the_first_features():
+def test_the_label_is_written_into_the_first_features_as_bright_as_the_brightest():
     x = torch.randn(4, 1, 3, 3)
+    x[3] = 0  # a sample of zeros gets the label at scale × 1
     out = write_label(x, torch.tensor([0, 2, 1, 2]), 3, scale=2.0)
     assert out.shape == x.shape and torch.equal(out.flatten(1)[:, 3:], x.flatten(1)[:, 3:])
-    assert out.flatten(1)[:, :3].tolist() == [[2, 0, 0], [0, 0, 2], [0, 2, 0], [0, 0, 2]]
+    peak = x.flatten(1).abs().amax(1).tolist()
+    expected = [[2 * peak[0], 0, 0], [0, 0, 2 * peak[1]], [0, 2 * peak[2], 0], [0, 0, 2]]
+    assert torch.allclose(out.flatten(1)[:, :3], torch.tensor(expected))
     assert not torch.equal(x.flatten(1)[:, :3], out.flatten(1)[:, :3])  # the input itself is left alone
 
 
@@ -63,36 +67,40 @@ def test_batches_pair_every_sample_with_its_label_and_a_wrong_one():
     assert len(wrong_seen) == 6  # every wrong label of every class occurs
 
 
-def test_each_module_after_the_first_sees_its_input_at_unit_rms():
+@pytest.mark.parametrize("rms", [3 ** 0.5, 0.5])
+def test_every_module_sees_its_input_length_normalized_to_the_input_rms(rms):
     net = mole.ModularNetwork(_net())
-    rule_resolver("forward-forward").prepare_network(net, 3)
-    rule_resolver("forward-forward").prepare_network(net, 3)  # idempotent: one hook each
-    seen = []
-    net.blocks[1].register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    options = {} if rms == 3 ** 0.5 else {"input_rms": rms}  # the default is √3
+    rule_resolver("forward-forward", **options).prepare_network(net, 3)
+    rule_resolver("forward-forward", **options).prepare_network(net, 3)  # idempotent: one hook each
     x = torch.randn(5, 16) * 7
-    t = net.blocks[0](x)
-    net.blocks[1](t)
-    rms = seen[0].square().mean(1).sqrt()
-    assert torch.allclose(rms, torch.ones(5), atol=1e-5) and len(net.blocks[1]._forward_pre_hooks) == 2
-    direction = t / t.norm(dim=1, keepdim=True)
-    assert torch.allclose(seen[0] / seen[0].norm(dim=1, keepdim=True), direction, atol=1e-6)
-    first = []
-    net.blocks[0].register_forward_pre_hook(lambda m, args: first.append(args[0]))
-    net.blocks[0](x)
-    assert torch.equal(first[0], x)  # the raw input is not normalized
+    t = x
+    for block in net.blocks:
+        seen = []
+        block.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+        out = block(t)
+        assert len(block._forward_pre_hooks) == 2
+        assert torch.allclose(seen[0].square().mean(1).sqrt(), torch.full((5,), rms), atol=1e-5)
+        direction = t / t.norm(dim=1, keepdim=True)
+        assert torch.allclose(seen[0] / seen[0].norm(dim=1, keepdim=True), direction, atol=1e-6)
+        t = out
 
 
-def test_prediction_sums_the_goodness_of_every_module_but_the_first_per_candidate_label():
-    net = mole.ModularNetwork(_net())
+@pytest.mark.parametrize("hidden,scored", [((64, 64, 64), [1, 2]), ((64, 64), [1]), ((64,), [0])])
+def test_prediction_sums_the_goodness_of_the_hidden_modules_but_the_first_per_candidate_label(hidden, scored):
+    """Hinton's: every hidden layer but the first; the C-unit last module is left out; one hidden module scores."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.ModularNetwork(mole.models.MLP(16, 3, hidden=hidden))
     rule_resolver("forward-forward").prepare_network(net, 3)
     x = torch.randn(6, 16)
     scores = net.eval()(x)
     for c in range(3):
-        t = write_label(x, torch.full((6,), c), 3)
-        t1 = net.blocks[0](t)
-        t2 = net.blocks[1](t1)
-        t3 = net.blocks[2](t2)
-        assert torch.allclose(scores[:, c], goodness(t2) + goodness(t3), atol=1e-5)
+        t, expected = write_label(x, torch.full((6,), c), 3), torch.zeros(6)
+        for k, block in enumerate(net.blocks):
+            t = block(t)
+            expected += goodness(t) if k in scored else 0
+        assert torch.allclose(scores[:, c], expected, atol=1e-5)
     assert isinstance(net.readout, GoodnessScores) and not any(net.readout.parameters())
 
 
@@ -103,7 +111,7 @@ def test_forward_forward_learns_to_classify(schedule):
                    config=TrainConfig(epochs=20, batch_size=16, lr=3e-3, schedule=schedule, seed=0))
     assert res.score(x[180:], y[180:]) > 0.8
     last = res.history.for_module(1)[-1]
-    assert last["goodness_pos"] > 2.0 > last["goodness_neg"]  # positives above θ, negatives below
+    assert last["goodness_pos"] > 1.0 > last["goodness_neg"]  # positives above θ, negatives below
 
 
 def test_forward_forward_under_two_asynchronous_workers():
@@ -204,7 +212,7 @@ def test_graph_forward_forward_learns_paths_from_stars(schedule, paths_and_stars
     res = mole.fit(net, data, method="forward-forward",
                    config=TrainConfig(epochs=25, batch_size=16, lr=0.01, schedule=schedule, seed=0))
     assert res.score(data) > 0.9
-    # the prediction: per label, the graph's pooled node goodness summed over modules 2..K
+    # the prediction: per label, the graph's pooled node goodness of the scored module (two hidden: the second)
     from mole.rules.forward_forward import append_label
     net = res.network.eval()
     with torch.no_grad():
@@ -214,7 +222,7 @@ def test_graph_forward_forward_learns_paths_from_stars(schedule, paths_and_stars
             total = torch.zeros(data.x.shape[0])
             for k, block in enumerate(net.blocks):
                 t = block(t, data.edge_index)
-                total += goodness(t) if k > 0 else 0
+                total += goodness(t) if k == 1 else 0
             scores.append(data.rows(total[:, None]).squeeze(1))
     assert torch.allclose(torch.stack(scores, 1), data.logits(net), atol=1e-4)
 

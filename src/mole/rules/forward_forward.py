@@ -1,38 +1,47 @@
 r"""Forward-Forward (Hinton, 2022): two forward passes, one with the true label written into the input, one with
 a wrong label, and no backward pass between layers.
 
-Each module k scores its output by its *goodness*, the mean square of its units,
+Each module k scores its output t (d units) by its *goodness*, the sum of squares of its units (Hinton), here
+written through the per-unit mean G,
 
 .. math:: G_k(t) = \frac{1}{d}\sum_{j=1}^{d} t_j^2,
 
 and minimizes, over a batch of positive inputs (the sample with its own label written in) and negative ones
-(the same samples with a wrong label, drawn uniformly among the other classes, afresh every step),
+(the same samples with a wrong label, drawn uniformly among the other classes, afresh every step), the logistic
+loss of the sum of squares against the threshold θ·d,
 
-.. math:: \mathcal{L}_k = \operatorname{mean}_{i}\, \mathrm{sp}\big(\theta - G_k(t^+_i)\big)
-          + \operatorname{mean}_{i}\, \mathrm{sp}\big(G_k(t^-_i) - \theta\big), \qquad \mathrm{sp}(z) = \log(1 + e^z),
+.. math:: \mathcal{L}_k = \operatorname{mean}_{i}\, \mathrm{sp}\big(d\,(\theta - G_k(t^+_i))\big)
+          + \operatorname{mean}_{i}\, \mathrm{sp}\big(d\,(G_k(t^-_i) - \theta)\big), \qquad \mathrm{sp}(z) = \log(1 + e^z),
 
-so that goodness rises above the threshold θ for positive data and falls below it for negative data.
+so that goodness rises above the threshold for positive data and falls below it for negative data. θ = 1 (the sum
+of squares against the number of units) is the threshold of Hinton's code as ``loeweX/Forward-Forward``
+reimplements it; the per-unit form ``sp(θ − G)`` of ``mohammadpz/pytorch_forward_forward`` is d times flatter and
+learned MNIST far slower.
 
 * The label is written into the input: the first C features of each (flattened) sample become the one-hot
-  label, times ``label_scale`` (Hinton's MNIST network: the first 10 pixels). The network's input keeps its
-  shape.
-* Between modules the output's length is normalized: module k ≥ 2 sees :math:`\sqrt{d}\, t / \lVert t\rVert` of
-  the module before it (length √d, i.e. unit root mean square, so that a fresh layer's goodness starts near 1
-  rather than near 1/d), so it cannot read the goodness off the length (a forward pre-hook on each module, added by
-  :meth:`ForwardForward.prepare_network`; it is not a weight, so a saved model gets it back from its rule).
+  label, at ``label_scale`` × the sample's largest absolute feature, so the label is as bright as the sample's
+  brightest pixel however the data are scaled (Hinton's MNIST network: the first 10 pixels, at 1 for pixels in
+  [0, 1]; standardized MNIST: about 2.8). The network's input keeps its shape.
+* Every module's input is length-normalized, the first module's included (Hinton: the input vector too): module k
+  sees :math:`r\sqrt{d}\, t / \lVert t\rVert`, root mean square ``input_rms`` = r, so that it cannot read the
+  goodness of the module before it off the length (a forward pre-hook on each module, added by
+  :meth:`ForwardForward.prepare_network`; it is not a weight, so a saved model gets it back from its rule). The
+  default r = √3 gives a freshly initialized PyTorch layer (weights of variance 1/(3·fan-in)) unit-variance
+  pre-activations, the start of Hinton's layers (weights of variance 1/fan-in on unit-RMS inputs); with r = 1,
+  MNIST learned markedly slower.
 * Every module, the last included, is a Forward-Forward layer: no classifier head is trained with
   cross-entropy.
-* Prediction: each label in turn is written into the input and the goodness of every module but the first is
-  summed; the label with the largest sum wins. The network's forward then returns these sums, one column per
-  label (``mole.fit(...).predict`` and the saved model predict with them).
-
-The goodness is the per-unit mean of the squares (the form of the widely used ``mohammadpz/pytorch_forward_forward``
-code, threshold 2), i.e. Hinton's sum of squares with a threshold that scales with the width.
+* Prediction: each label in turn is written into the input and the goodness of the *hidden* modules is summed,
+  the first left out when there are two or more (Hinton: every layer but the first); the label with the largest
+  sum wins. mole's networks end in a C-unit layer without activation (the head of the other rules): it trains as a
+  Forward-Forward layer too, but C unrectified units score goodness poorly and Hinton's network has no such layer,
+  so the prediction leaves it out. The network's forward then returns these sums, one column per label
+  (``mole.fit(...).predict`` and the saved model predict with them).
 
 Graph collections (graph Forward-Forward, Paliotta, Alain, Máté & Fleuret 2023, the graph-level variant): the
 one-hot label is *appended* to every node's features (the network takes F + C node features:
 :meth:`ForwardForward.input_shape`), a graph's goodness is the read-out (mean or sum pooling) of its nodes'
-goodness, and prediction scores each candidate label by that read-out summed over modules 2..K. Node features
+goodness, and prediction scores each candidate label by that read-out summed over the scored modules. Node features
 given without a label (the analysis: probes, t-SNE, information plane) get Hinton's neutral label, 1/C in every
 label column. Node-level graphs (the same device per node): each step appends the label (positive copy of the
 graph) or a wrong one (negative copy) to the batch's labelled target nodes and the neutral label to every other
@@ -59,10 +68,12 @@ def goodness(t: torch.Tensor) -> torch.Tensor:
 
 
 def write_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float = 1.0) -> torch.Tensor:
-    """``x`` (n, ...) with the first ``n_classes`` features of each flattened sample replaced by ``scale`` ×
-    one-hot(``y``)."""
+    """``x`` (n, ...) with the first ``n_classes`` features of each flattened sample replaced by one-hot(``y``) at
+    ``scale`` × the sample's largest absolute feature (1 for a sample of zeros)."""
     flat = x.flatten(1).clone()
-    flat[:, :n_classes] = F.one_hot(y, n_classes).to(flat.dtype) * scale
+    peak = flat.abs().amax(1, keepdim=True)
+    peak = torch.where(peak > 0, peak, torch.ones_like(peak))
+    flat[:, :n_classes] = F.one_hot(y, n_classes).to(flat.dtype) * (scale * peak)
     return flat.view_as(x)
 
 
@@ -71,12 +82,17 @@ def append_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float 
     return torch.cat([x, F.one_hot(y, n_classes).to(x.dtype) * scale], 1)
 
 
-def normalize_input(module: nn.Module, args: tuple) -> tuple:
-    """Forward pre-hook: the module's first input divided by its root mean square per sample, i.e. scaled to the
-    length √d (other arguments kept)."""
-    t = args[0]
-    rms = t.flatten(1).square().mean(1).sqrt().clamp_min(1e-8).view(-1, *([1] * (t.dim() - 1)))
-    return (t / rms, *args[1:])
+class NormalizeInput:
+    """Forward pre-hook: the module's first input scaled per sample to the root mean square ``rms``, i.e. to the
+    length ``rms``·√d (other arguments kept)."""
+
+    def __init__(self, rms: float):
+        self.rms = rms
+
+    def __call__(self, module: nn.Module, args: tuple) -> tuple:
+        t = args[0]
+        norm = t.flatten(1).square().mean(1).sqrt().clamp_min(1e-8).view(-1, *([1] * (t.dim() - 1)))
+        return (t * (self.rms / norm), *args[1:])
 
 
 class NeutralLabel:
@@ -96,8 +112,8 @@ class NeutralLabel:
 
 
 class ForwardForwardObjective(LocalObjective):
-    """softplus(θ − G(positive rows)) + softplus(G(negative rows) − θ): the batch's first half is positive, its
-    second half negative (:class:`ForwardForwardData`, :class:`ForwardForwardGraphs`). The goodness of a read-out
+    """softplus(d·(θ − G(positive rows))) + softplus(d·(G(negative rows) − θ)), d the module's units per row: the
+    batch's first half is positive, its second half negative (:class:`ForwardForwardData`, :class:`ForwardForwardGraphs`). The goodness of a read-out
     row is the read-out of the goodness of the module's rows: a sample's own, or a graph's pooled over its nodes."""
 
     needs_output = True
@@ -110,7 +126,8 @@ class ForwardForwardObjective(LocalObjective):
         whole = batch.output if batch.output is not None else out
         g = batch.readout(goodness(whole)[:, None]).squeeze(1)
         g_pos, g_neg = g.chunk(2)
-        loss = F.softplus(self.threshold - g_pos).mean() + F.softplus(g_neg - self.threshold).mean()
+        d = whole.flatten(1).shape[1]
+        loss = F.softplus(d * (self.threshold - g_pos)).mean() + F.softplus(d * (g_neg - self.threshold)).mean()
         return loss, {"goodness_pos": float(g_pos.detach().mean()), "goodness_neg": float(g_neg.detach().mean())}
 
 
@@ -206,9 +223,17 @@ class ForwardForwardNodes(_WithLabels):
                              readout=lambda out, nodes=nodes, n=n: torch.cat([out[nodes], out[nodes + n]]))
 
 
+def scored_modules(n_modules: int) -> range:
+    """The modules whose goodness the prediction sums: the hidden ones (all but the last, the C-unit layer), the
+    first left out when there are two or more; a network of one or two modules scores its first."""
+    hidden = n_modules - 1
+    return range(1, hidden) if hidden >= 2 else range(0, 1)
+
+
 class GoodnessScores(nn.Module):
-    """The network's read-out under Forward-Forward: per label, the summed goodness of modules 2..K with that
-    label written into the input. Holds no weights (a saved model's state is unchanged)."""
+    """The network's read-out under Forward-Forward: per label, the summed goodness of the
+    :func:`scored_modules` with that label written into the input. Holds no weights (a saved model's state is
+    unchanged)."""
 
     def __init__(self, n_classes: int, scale: float, append: bool = False):
         super().__init__()
@@ -216,12 +241,13 @@ class GoodnessScores(nn.Module):
 
     def forward(self, blocks: nn.ModuleList, x: torch.Tensor, *context) -> torch.Tensor:
         columns, label = [], append_label if self.append else write_label
+        scored = scored_modules(len(blocks))
         for c in range(self.n_classes):
             t = label(x, torch.full((x.shape[0],), c, dtype=torch.long, device=x.device), self.n_classes, self.scale)
             total = x.new_zeros(x.shape[0], dtype=torch.float32)
-            for k, block in enumerate(blocks):
+            for k, block in enumerate(blocks[:scored.stop]):
                 t = block(t, *context)
-                if k > 0:
+                if k in scored:
                     total = total + goodness(t)
             columns.append(total)
         return torch.stack(columns, 1)
@@ -230,19 +256,21 @@ class GoodnessScores(nn.Module):
 class ForwardForward(Rule):
     """
     Args:
-        threshold (float): θ, the goodness that separates positive from negative data. (default: 2.0)
-        label_scale (float): value of the written-in one-hot label. (default: 1.0)
+        threshold (float): θ, the mean square per unit that separates positive from negative data. (default: 1.0)
+        label_scale (float): the written-in one-hot label's value, in units of the sample's largest absolute feature
+            (vectors, images); graphs append it at this value. (default: 1.0)
+        input_rms (float): the root mean square every module's input is normalized to. (default: √3)
     """
 
     name = "forward-forward"
     summary = "goodness of true-label inputs above θ, of wrong-label inputs below, per module; no head (Hinton 2022)"
 
-    def __init__(self, threshold: float = 2.0, label_scale: float = 1.0):
-        self.threshold, self.label_scale = threshold, label_scale
+    def __init__(self, threshold: float = 1.0, label_scale: float = 1.0, input_rms: float = 3 ** 0.5):
+        self.threshold, self.label_scale, self.input_rms = threshold, label_scale, input_rms
 
     def check(self) -> list[str]:
         problems = []
-        for name in ("threshold", "label_scale"):
+        for name in ("threshold", "label_scale", "input_rms"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")):
                 problems.append(f"forward-forward {name} must be a positive finite number; got {value!r}")
@@ -267,14 +295,14 @@ class ForwardForward(Rule):
         return ForwardForwardData(data, n_classes, float(self.label_scale))
 
     def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:
-        for block in list(network.blocks)[1:]:
-            if not getattr(block, "_mole_normalized_input", False):
-                block.register_forward_pre_hook(normalize_input)
-                block._mole_normalized_input = True
         first = network.blocks[0]
-        if graphs and not getattr(first, "_mole_neutral_label", False):
+        if graphs and not getattr(first, "_mole_neutral_label", False):  # before the normalization of its input
             first.register_forward_pre_hook(NeutralLabel(n_classes, input_size(network), float(self.label_scale)))
             first._mole_neutral_label = True
+        for block in network.blocks:
+            if not getattr(block, "_mole_normalized_input", False):
+                block.register_forward_pre_hook(NormalizeInput(float(self.input_rms)))
+                block._mole_normalized_input = True
         network.readout = GoodnessScores(n_classes, float(self.label_scale), append=graphs)
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
