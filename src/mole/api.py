@@ -202,7 +202,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         held = f"a single class ({int(classes[0])})" if len(classes) else "no labelled sample"
         raise DataError(f"the training labels hold {held}; a classifier needs labelled samples of at least 2 classes")
     graphs = isinstance(data, (GraphData, NodeData))
-    data = rule.prepare_data(data, n_classes)
+    data = rule.prepare_data(data, n_classes, network)
     shapes = _check_network(network, data, n_classes)
     rule.prepare_network(network, n_classes, graphs=graphs)
     stages = rule.stages(network, shapes, n_classes, config)

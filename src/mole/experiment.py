@@ -336,8 +336,9 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
     accs, train_accs, seconds, memory, first, monitor, metrics = [], [], 0.0, 0.0, None, None, None
     for fold, (train, test) in enumerate(splits):
         # what builds the network, also saved with it (model-<method>.pt)
+        kind = "vector" if cfg.model == "mlp" else dataset.kind  # an MLP flattens a grid: it takes vectors
         shape = rule_resolver(method, **cfg.train.rule_options.get(method, {})).input_shape(
-            dataset.input_shape, dataset.n_classes, dataset.kind)  # graph Forward-Forward: F + C node features
+            dataset.input_shape, dataset.n_classes, kind)  # Forward-Forward: + C node features or channels
         build = {"name": cfg.model, "input_shape": list(shape), "n_classes": dataset.n_classes,
                  "hidden": list(cfg.hidden), "channels": list(cfg.channels), "batch_norm": cfg.batch_norm,
                  "task": dataset.kind, "dropout": cfg.dropout, "depth": cfg.depth,

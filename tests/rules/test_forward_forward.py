@@ -200,7 +200,8 @@ def test_graph_batches_append_each_graphs_label_or_a_wrong_one_to_its_nodes(path
     pooled = b.readout(b.t_in)
     assert pooled.shape == (16, 8) and torch.equal(pooled[:8, 6:].argmax(1), b.y[:8])  # each graph's own label
     assert rule_resolver("forward-forward").input_shape((6,), 2, "graph") == (8,)
-    assert rule_resolver("forward-forward").input_shape((1, 28, 28), 10, "grid") == (1, 28, 28)
+    assert rule_resolver("forward-forward").input_shape((1, 28, 28), 10, "grid") == (11, 28, 28)  # a CNN
+    assert rule_resolver("forward-forward").input_shape((784,), 10, "vector") == (784,)  # an MLP
 
 
 @pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
@@ -239,3 +240,31 @@ def test_graph_nodes_without_a_label_get_the_neutral_one_for_the_analysis(paths_
     with torch.no_grad():
         expected = data.rows(blocks[0].eval()(neutral, data.edge_index))
     assert torch.allclose(rows[1], expected, atol=1e-6)
+
+
+def test_a_convolutional_network_gets_the_label_as_channels_at_every_position():
+    """Grids for a CNN: the label is appended as C constant channels (the network takes c + C), so every
+    convolution unit sees it; unlabelled inputs (the analysis) get the neutral label; an MLP on the same grids
+    gets the label written into the first pixels instead."""
+    from mole.rules.forward_forward import append_label
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(120) % 3
+    x = torch.randn(120, 1, 12, generator=g) * 0.3
+    x[:, 0, 4:8] += (y[:, None] - 1).float() * 2  # the class is a bump in the middle of the signal
+    assert rule_resolver("forward-forward").input_shape((1, 12), 3, "grid") == (4, 12)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.CNN((4, 12), 3, channels=(8, 8))
+    res = mole.fit(net, x, y, method="forward-forward", config=TrainConfig(epochs=15, batch_size=16, lr=3e-3, seed=0))
+    rows = ForwardForwardData(TensorData(x, y), 3, 1.0, channels=True)
+    batch = next(iter(rows.batches(x, 8, torch.Generator().manual_seed(0))))
+    assert batch.t_in.shape == (16, 4, 12) and torch.equal(batch.t_in[:8, 1:].argmax(1), batch.y[:8, None].expand(8, 12))
+    assert res.score(x, y) > 0.9
+    neutral = TensorData(x, y).representations(res.network.blocks[:1])[1]  # raw signals: 1 of the 4 channels
+    with torch.no_grad():
+        expected = res.network.blocks[0].eval()(torch.cat([x, torch.full((120, 3, 12), 1 / 3)], 1))
+    assert torch.allclose(neutral, expected, atol=1e-6)
+    scores = res.network.eval()(x)
+    with torch.no_grad():
+        t = res.network.blocks[0](append_label(x, torch.zeros(120, dtype=torch.long), 3))
+        assert torch.allclose(scores[:, 0], goodness(res.network.blocks[1](t)), atol=1e-5)

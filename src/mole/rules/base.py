@@ -70,13 +70,15 @@ class Rule(ABC):
         """The constructor options as set, for results.json."""
         return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
 
-    def prepare_data(self, data, n_classes: int):
-        """The training data as the rule sees it (default: as given; Forward-Forward writes labels into inputs)."""
+    def prepare_data(self, data, n_classes: int, network=None):
+        """The training data as the rule sees it, for ``network`` (default: as given; Forward-Forward writes labels
+        into inputs, or appends them as channels for a network that starts with a convolution)."""
         return data
 
     def input_shape(self, shape: tuple, n_classes: int, kind: str) -> tuple:
         """The network's input shape per sample for data of ``shape`` and ``kind`` under this rule (default: the
-        data's; graph Forward-Forward appends the label to every node's features)."""
+        data's; graph Forward-Forward appends the label to every node's features, and Forward-Forward to every
+        position of a grid, for ``kind`` ``"grid"``: a convolutional network's input)."""
         return shape
 
     def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:

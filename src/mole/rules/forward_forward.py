@@ -21,7 +21,11 @@ learned MNIST far slower.
 * The label is written into the input: the first C features of each (flattened) sample become the one-hot
   label, at ``label_scale`` × the sample's largest absolute feature, so the label is as bright as the sample's
   brightest pixel however the data are scaled (Hinton's MNIST network: the first 10 pixels, at 1 for pixels in
-  [0, 1]; standardized MNIST: about 2.8). The network's input keeps its shape.
+  [0, 1]; standardized MNIST: about 2.8). The network's input keeps its shape. Grids for a network that starts
+  with a convolution (signals, images) get the label appended instead, as C channels constant over every
+  position (``label_scale`` × one-hot; the network takes c + C channels: :meth:`ForwardForward.input_shape`):
+  written into the first pixels it would reach only the units whose receptive field covers them, and no
+  convolution could relate it to the rest of the sample (MNIST-1D's CNN then trained to chance).
 * Every module's input is length-normalized, the first module's included (Hinton: the input vector too): module k
   sees :math:`r\sqrt{d}\, t / \lVert t\rVert`, root mean square ``input_rms`` = r, so that it cannot read the
   goodness of the module before it off the length (a forward pre-hook on each module, added by
@@ -78,8 +82,10 @@ def write_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float =
 
 
 def append_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float = 1.0) -> torch.Tensor:
-    """Graph nodes: ``x`` (N, F) with ``scale`` × one-hot(``y``) (N,) appended, (N, F + C)."""
-    return torch.cat([x, F.one_hot(y, n_classes).to(x.dtype) * scale], 1)
+    """``scale`` × one-hot(``y``) appended to every row's features: graph nodes ``x`` (N, F) -> (N, F + C); grids
+    ``x`` (n, c, *spatial) -> (n, c + C, *spatial), the label constant over every position."""
+    label = F.one_hot(y, n_classes).to(x.dtype) * scale
+    return torch.cat([x, label.view(*label.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])], 1)
 
 
 class NormalizeInput:
@@ -96,18 +102,18 @@ class NormalizeInput:
 
 
 class NeutralLabel:
-    """Forward pre-hook of the first module of a graph network: node features that come without a label (F of the
-    F + C columns the module takes: representations for the analysis) get Hinton's neutral label, 1/C in every
-    label column."""
+    """Forward pre-hook of the first module of a network the label is appended to (graphs, grids): inputs that come
+    without a label (F of the F + C features or channels the module takes: representations for the analysis) get
+    Hinton's neutral label, 1/C in every label column or channel."""
 
     def __init__(self, n_classes: int, width: int, scale: float):
         self.n_classes, self.width, self.scale = n_classes, width, scale
 
     def __call__(self, module: nn.Module, args: tuple) -> tuple | None:
         t = args[0]
-        if t.dim() != 2 or t.shape[1] != self.width - self.n_classes:
+        if t.dim() < 2 or t.shape[1] != self.width - self.n_classes:
             return None
-        neutral = t.new_full((t.shape[0], self.n_classes), self.scale / self.n_classes)
+        neutral = t.new_full((t.shape[0], self.n_classes, *t.shape[2:]), self.scale / self.n_classes)
         return (torch.cat([t, neutral], 1), *args[1:])
 
 
@@ -138,8 +144,9 @@ class _WithLabels(TrainData):
 
     augments = True
 
-    def __init__(self, inner: TrainData, n_classes: int, scale: float):
+    def __init__(self, inner: TrainData, n_classes: int, scale: float, channels: bool = False):
         self.inner, self.n_classes, self.scale = inner, n_classes, scale
+        self.channels = channels  # grids for a convolutional network: the label appended as channels
 
     @property
     def x(self) -> torch.Tensor:
@@ -156,7 +163,7 @@ class _WithLabels(TrainData):
         return self.inner.rows(out)
 
     def take(self, positions):
-        return type(self)(self.inner.take(positions), self.n_classes, self.scale)
+        return type(self)(self.inner.take(positions), self.n_classes, self.scale, self.channels)
 
     def to(self, device):
         self.inner = self.inner.to(device)
@@ -170,13 +177,15 @@ class _WithLabels(TrainData):
 
 class ForwardForwardData(_WithLabels):
     """Training batches of ``inner`` (vectors, signals, images) as Forward-Forward sees them: ``[positive;
-    negative]`` rows, each sample with its label and with a wrong label written in."""
+    negative]`` rows, each sample with its label and with a wrong label written in (vectors) or appended as
+    channels (grids)."""
 
     def batches(self, t, batch_size, generator, hops=1):
+        label = append_label if self.channels else write_label
         for b in self.inner.batches(t, batch_size, generator, hops):
             wrong = self.wrong_labels(b.y, generator)
-            rows = torch.cat([write_label(b.t_in, b.y, self.n_classes, self.scale),
-                              write_label(b.t_in, wrong, self.n_classes, self.scale)])
+            rows = torch.cat([label(b.t_in, b.y, self.n_classes, self.scale),
+                              label(b.t_in, wrong, self.n_classes, self.scale)])
             yield LocalBatch(rows, torch.cat([b.x, b.x]), torch.cat([b.y, b.y]), b.context)
 
 
@@ -237,7 +246,7 @@ class GoodnessScores(nn.Module):
 
     def __init__(self, n_classes: int, scale: float, append: bool = False):
         super().__init__()
-        self.n_classes, self.scale, self.append = n_classes, scale, append  # append: graphs' nodes (per node scores)
+        self.n_classes, self.scale, self.append = n_classes, scale, append  # append: graphs' nodes, grids' channels
 
     def forward(self, blocks: nn.ModuleList, x: torch.Tensor, *context) -> torch.Tensor:
         columns, label = [], append_label if self.append else write_label
@@ -251,6 +260,11 @@ class GoodnessScores(nn.Module):
                     total = total + goodness(t)
             columns.append(total)
         return torch.stack(columns, 1)
+
+
+def _takes_grids(network) -> bool:
+    """True if the network's first layer is a convolution (its input: signals or images)."""
+    return any(isinstance(layer, nn.modules.conv._ConvNd) for layer in network.blocks[0].modules())
 
 
 class ForwardForward(Rule):
@@ -277,9 +291,9 @@ class ForwardForward(Rule):
         return problems
 
     def input_shape(self, shape: tuple, n_classes: int, kind: str) -> tuple:
-        return (shape[0] + n_classes, *shape[1:]) if kind in ("graph", "node") else shape
+        return (shape[0] + n_classes, *shape[1:]) if kind in ("graph", "node", "grid") else shape
 
-    def prepare_data(self, data: TrainData, n_classes: int) -> TrainData:
+    def prepare_data(self, data: TrainData, n_classes: int, network=None) -> TrainData:
         if isinstance(data, SampledNodeData):
             raise ConfigError("forward-forward trains a node-level graph whole (two labelled copies of it per step), "
                               "not on sampled neighbourhoods; use --neighbor-sampling off")
@@ -292,18 +306,20 @@ class ForwardForward(Rule):
         if data.x[0].numel() <= n_classes:
             raise ConfigError(f"forward-forward writes the label into the first {n_classes} input features, and the "
                               f"samples have only {data.x[0].numel()}")
-        return ForwardForwardData(data, n_classes, float(self.label_scale))
+        return ForwardForwardData(data, n_classes, float(self.label_scale),
+                                  channels=network is not None and _takes_grids(network))
 
     def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:
         first = network.blocks[0]
-        if graphs and not getattr(first, "_mole_neutral_label", False):  # before the normalization of its input
+        appends = graphs or _takes_grids(network)
+        if appends and not getattr(first, "_mole_neutral_label", False):  # before the normalization of its input
             first.register_forward_pre_hook(NeutralLabel(n_classes, input_size(network), float(self.label_scale)))
             first._mole_neutral_label = True
         for block in network.blocks:
             if not getattr(block, "_mole_normalized_input", False):
                 block.register_forward_pre_hook(NormalizeInput(float(self.input_rms)))
                 block._mole_normalized_input = True
-        network.readout = GoodnessScores(n_classes, float(self.label_scale), append=graphs)
+        network.readout = GoodnessScores(n_classes, float(self.label_scale), append=appends)
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         return ForwardForwardObjective(float(self.threshold))
