@@ -205,7 +205,8 @@ def write(raw: dict) -> None:
         "running. Every rule with its defaults (mole: its dataset's default signal, `mole.data.DEFAULTS`, "
         "and `mole (NAME)` rows with estimator NAME alone; dgl: linear auxiliary head on vectors and "
         "graphs, pooled 2×2 + 3-layer MLP on feature maps; predsim: β = 0.99; hsic-bottleneck: β = 50, σ = 5; "
-        "infopro: λ1 5 → 0.5, λ2 0.2 → 1 over depth; forward-forward: θ = 2, the setting's network as it is), "
+        "infopro: λ1 5 → 0.5, λ2 0.2 → 1 over depth; forward-forward: θ = 1, input RMS √3, the label appended "
+        "as channels for a CNN, the setting's network as it is), "
         "the same network, initial weights and batches; the dataset's default epochs, batch and lr unless the "
         "setting names its own; epochs per module for local rules. Mean ± std over seeds (MUTAG: over 10 folds).",
         headline(raw),
