@@ -83,7 +83,7 @@ def write_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float =
 
 def append_label(x: torch.Tensor, y: torch.Tensor, n_classes: int, scale: float = 1.0) -> torch.Tensor:
     """``scale`` × one-hot(``y``) appended to every row's features: graph nodes ``x`` (N, F) -> (N, F + C); grids
-    ``x`` (n, c, *spatial) -> (n, c + C, *spatial), the label constant over every position."""
+    ``x`` (n, c, ...) -> (n, c + C, ...), the label constant over every position."""
     label = F.one_hot(y, n_classes).to(x.dtype) * scale
     return torch.cat([x, label.view(*label.shape, *([1] * (x.dim() - 2))).expand(-1, -1, *x.shape[2:])], 1)
 
