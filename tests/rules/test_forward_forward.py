@@ -244,8 +244,8 @@ def test_graph_nodes_without_a_label_get_the_neutral_one_for_the_analysis(paths_
 
 def test_a_convolutional_network_gets_the_label_as_channels_at_every_position():
     """Grids for a CNN: the label is appended as C constant channels (the network takes c + C), so every
-    convolution unit sees it; unlabelled inputs (the analysis) get the neutral label; an MLP on the same grids
-    gets the label written into the first pixels instead."""
+    convolution unit sees it; unlabelled inputs (the analysis) get the neutral label; the score is the goodness
+    of the scored module."""
     from mole.rules.forward_forward import append_label
     g = torch.Generator().manual_seed(0)
     y = torch.arange(120) % 3
@@ -258,7 +258,8 @@ def test_a_convolutional_network_gets_the_label_as_channels_at_every_position():
     res = mole.fit(net, x, y, method="forward-forward", config=TrainConfig(epochs=15, batch_size=16, lr=3e-3, seed=0))
     rows = ForwardForwardData(TensorData(x, y), 3, 1.0, channels=True)
     batch = next(iter(rows.batches(x, 8, torch.Generator().manual_seed(0))))
-    assert batch.t_in.shape == (16, 4, 12) and torch.equal(batch.t_in[:8, 1:].argmax(1), batch.y[:8, None].expand(8, 12))
+    labels = batch.t_in[:8, 1:].argmax(1)  # the positive half: its own label in every position
+    assert batch.t_in.shape == (16, 4, 12) and torch.equal(labels, batch.y[:8, None].expand(8, 12))
     assert res.score(x, y) > 0.9
     neutral = TensorData(x, y).representations(res.network.blocks[:1])[1]  # raw signals: 1 of the 4 channels
     with torch.no_grad():

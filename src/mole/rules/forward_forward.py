@@ -119,8 +119,9 @@ class NeutralLabel:
 
 class ForwardForwardObjective(LocalObjective):
     """softplus(d·(θ − G(positive rows))) + softplus(d·(G(negative rows) − θ)), d the module's units per row: the
-    batch's first half is positive, its second half negative (:class:`ForwardForwardData`, :class:`ForwardForwardGraphs`). The goodness of a read-out
-    row is the read-out of the goodness of the module's rows: a sample's own, or a graph's pooled over its nodes."""
+    batch's first half is positive, its second half negative (:class:`ForwardForwardData`,
+    :class:`ForwardForwardGraphs`). The goodness of a read-out row is the read-out of the goodness of the module's
+    rows: a sample's own, or a graph's pooled over its nodes."""
 
     needs_output = True
 
