@@ -46,10 +46,12 @@ SETTINGS = {
 VARIANTS = {
     "mnist-mlp-10": {"MOLE (defaults: SupCon I(T;Y))": "",
                      "MOLE + view clusters (IIC, λ_V = 0.1)": "--lambda-view 0.1 --view-term clusters",
-                     "MOLE + views (NT-Xent, λ_V = 0.3)": "--lambda-view 0.3"},
+                     "MOLE + view clusters + pseudo-labels (τ = 0.9)":
+                         "--lambda-view 0.1 --view-term clusters --pseudo-labels 0.9"},
     "mnist1d-cnn-10%": {"MOLE (defaults: SupCon I(T;Y))": "",
                         "MOLE + view clusters (IIC, λ_V = 0.1)": "--lambda-view 0.1 --view-term clusters",
-                        "MOLE + views (NT-Xent, λ_V = 1)": "--lambda-view 1"},
+                        "MOLE + views (NT-Xent, λ_V = 1)": "--lambda-view 1",
+                        "MOLE + pseudo-labels (τ = 0.9)": "--pseudo-labels 0.9"},
     "cora-gcn-5": {"MOLE (defaults: Rényi I(T;Y) + graph infomax, λ_G = 2)": "",
                    "MOLE, λ_G = 10": "--lambda-graph 10",
                    "MOLE + neighbour clusters (IIC, λ_V = 0.1)": "--lambda-view 0.1 --view-term clusters"},
@@ -87,7 +89,7 @@ def main() -> None:
     p.add_argument("--variants", default=None, help="label:extra args;... replacing the setting's MOLE variants")
     p.add_argument("--data-root", default=None)
     a = p.parse_args()
-    sections, raw = [], []
+    raw = []
     for name in a.settings.split(","):
         title, shared, epochs, target = SETTINGS[name]
         if a.data_root:
@@ -114,26 +116,21 @@ def main() -> None:
                 "" if target is None else " ✓" if gap >= target else " ✗")
             rows.append(f"| {label} | {mean_std([r['acc'] for r in rs], 100)} | {mark} | "
                         f"{statistics.mean(r['sec'] for r in rs):.1f} |")
-        sections += [f"### {title}", "",
-                     f"`mole run {shared}`; MOLE {epochs} epochs per module, backprop {bp_epochs} epochs over the "
-                     f"labelled samples (the same number of steps); {a.seeds} seed(s) (labelled subset, "
-                     "initialization, batch order); " + ("no target in issue 23 (the graph-collection "
-                     "label-free term)." if target is None else f"target (issue 23): MOLE ≥ backprop + {target:g} "
-                     "points."), "",
-                     "| method | test accuracy % | vs backprop (points) | seconds per run |", "|---|---|---|---|",
-                     *rows, ""]
-    cmd = "python benchmarks/labels.py" + ("" if a.settings == ",".join(SETTINGS) else f" --settings {a.settings}") \
-        + ("" if a.seeds == 3 else f" --seeds {a.seeds}")
-    body = "\n".join(["## Few labels: MOLE's label-free terms against backprop (issue 23)", "",
-                      f"Command: `{cmd}` (MOLE_DATA pointing at the data root). Machine: {machine()}, nothing else "
-                      "running. Every method sees the same labelled subset; backprop trains on it alone, MOLE's "
-                      "label-free terms on every training sample (see the script's docstring).", "", *sections])
-    print(body)
-    if a.variants:  # an exploration: the table of record comes from the settings' own variants
-        return
-    write_section("labels" if a.settings == ",".join(SETTINGS) else f"labels-{a.settings}", body)
-    Path(__file__).resolve().parent.parent.joinpath("docs", "benchmarks-labels.jsonl").open("a").write(
-        "".join(json.dumps(r) + "\n" for r in raw))
+        cmd = f"python benchmarks/labels.py --settings {name}" + ("" if a.seeds == 3 else f" --seeds {a.seeds}")
+        body = "\n".join([
+            f"### {title}", "",
+            f"Command: `{cmd}` (MOLE_DATA pointing at the data root). Machine: {machine()}, nothing else running.", "",
+            f"`mole run {shared}`; MOLE {epochs} epochs per module, backprop {bp_epochs} epochs over the labelled "
+            f"samples (the same number of steps); {a.seeds} seed(s) (labelled subset, initialization, batch order); "
+            + ("no target in issue 23 (the graph-collection label-free term)." if target is None
+               else f"target (issue 23): MOLE ≥ backprop + {target:g} points."), "",
+            "| method | test accuracy % | vs backprop (points) | seconds per run |", "|---|---|---|---|", *rows])
+        print(body, flush=True)
+        if not a.variants:  # an exploration prints; the table of record comes from the settings' own variants
+            write_section(f"labels-{name}", body)
+    if not a.variants:
+        Path(__file__).resolve().parent.parent.joinpath("docs", "benchmarks-labels.jsonl").open("a").write(
+            "".join(json.dumps(r) + "\n" for r in raw))
 
 
 if __name__ == "__main__":

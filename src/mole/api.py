@@ -20,7 +20,7 @@ from torch import nn
 from .callbacks import Callback, CallbackList, History
 from .checkpoint import Checkpoint
 from .config import TrainConfig, resolve_device
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .adapters import GraphData, NodeData, TensorData, TrainData
@@ -202,6 +202,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         held = f"a single class ({int(classes[0])})" if len(classes) else "no labelled sample"
         raise DataError(f"the training labels hold {held}; a classifier needs labelled samples of at least 2 classes")
     graphs = isinstance(data, (GraphData, NodeData))
+    if rule.pseudo_labels(config) and not data.reads_out_unlabelled:
+        raise ConfigError(f"pseudo_labels labels the unlabelled rows of a batch, but {type(data).__name__} reads out "
+                          "its labelled samples only (node-level graphs); set pseudo_labels to 0 (node-level "
+                          "label-free terms: lambda_graph, lambda_view)")
     data = rule.prepare_data(data, n_classes, network)
     shapes = _check_network(network, data, n_classes)
     rule.prepare_network(network, n_classes, graphs=graphs)

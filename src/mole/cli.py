@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--view-term", choices=VIEW_TERMS, default="instance", help="how I(T;T') is measured: the run's "
                    "estimator against each row's sample identity (instance), or the exact MI of the two views' "
                    "soft assignments to as many clusters as classes (clusters: Invariant Information Clustering)")
+    g.add_argument("--pseudo-labels", type=float, default=0.0, metavar="TAU", help="few labels (--labels): each "
+                   "module's own classifier, and the head, label the unlabelled samples they predict with at "
+                   "least this confidence, and learn from them on the other view (FixMatch; 0.95 is its choice); "
+                   "0: off")
     g.add_argument("--graph-critic", choices=GRAPH_CRITICS, default="fixed", help="the bilinear critic of I(T;S): "
                    "a fixed random draw (default; trained the best Cora networks) or learned with the module (DGI's)")
     g.add_argument("--reduce", choices=REDUCTIONS, default="flatten", help="feature maps -> rows for the MI "
@@ -309,7 +313,7 @@ def _config(args):
                                   lambda_graph=defaults.get("lambda_graph", 0.0) if args.lambda_graph is None
                                   else args.lambda_graph, graph_critic=args.graph_critic,
                                   lambda_view=args.lambda_view, view_term=args.view_term,
-                                  reduce=args.reduce, project_dim=args.project_dim))
+                                  pseudo_labels=args.pseudo_labels, reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
                             hidden=args.hidden, channels=args.channels, depth=args.depth,

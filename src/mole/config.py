@@ -74,6 +74,10 @@ class ObjectiveConfig:
     # how I(T;T') is measured: "instance" (the run's estimator against each row's sample identity; InfoNCE: NT-Xent)
     # or "clusters" (IIC: the exact MI of the two views' soft assignments to n_classes clusters)
     view_term: str = "instance"
+    # few labels: each module's own classifier labels the unlabelled samples it predicts with at least this
+    # confidence, and its terms with Y read them too (FixMatch; mole.objectives.pseudo_labels). The head does the
+    # same with its own logits, at the last hidden module's threshold. 0: off
+    pseudo_labels: float = 0.0
     reduce: str = "flatten"  # feature maps -> rows for the kernel: flatten, gap, project
     project_dim: int = 1024  # output size of reduce="project"
 
@@ -155,6 +159,9 @@ class TrainConfig:
                 problems.append(f"objective graph_critic must be one of {', '.join(GRAPH_CRITICS)}; got {o.graph_critic!r}")
             elif not (_int(o.project_dim) and 1 <= o.project_dim <= MAX_WIDTH):
                 problems.append(f"objective project_dim must be an integer in 1..{MAX_WIDTH}; got {o.project_dim!r}")
+            elif not (_number(o.pseudo_labels) and 0 <= o.pseudo_labels <= 1):
+                problems.append(f"objective pseudo_labels is a confidence threshold in [0, 1] (0: off; 0.95 is "
+                                f"FixMatch's); got {o.pseudo_labels!r}")
             else:
                 weights = {"lambda_y": o.lambda_y, "lambda_x": o.lambda_x, "lambda_xy": o.lambda_xy, "beta": o.beta,
                            "lambda_graph": o.lambda_graph, "lambda_view": o.lambda_view}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -67,6 +68,9 @@ class TrainData(ABC):
 
     x: torch.Tensor
     y: torch.Tensor
+    #: whether batches read out unlabelled samples as rows (label −1); node-level graphs read out labelled nodes
+    #: only (the others take part through the graph), so nothing there is a row to pseudo-label
+    reads_out_unlabelled: ClassVar[bool] = True
 
     def __len__(self) -> int:
         return self.y.shape[0]
@@ -133,7 +137,7 @@ class TrainData(ABC):
         """The same data, its batches holding ``views`` views of each sample for label-free terms between views
         (:attr:`LocalBatch.views`); a data type without a way to make them refuses."""
         raise ConfigError(f"lambda_view contrasts views of a sample, which {type(self).__name__} does not make; set "
-                          "lambda_view to 0 (graph collections: use lambda_x)")
+                          "lambda_view and pseudo_labels to 0 (graph collections: use lambda_x)")
 
     def labelled(self) -> "TrainData":
         """The labelled samples only (itself when every sample has a label)."""
@@ -186,7 +190,8 @@ class TensorData(TrainData):
     def with_views(self, views: int) -> "TensorData":
         if views > 1 and not self.augments:
             raise ConfigError(f"{views} views of a sample need an augmentation to make them differ; add --augment "
-                              "shift (signals, images), crop-flip or affine (images), or set lambda_view to 0")
+                              "shift (signals, images), crop-flip or affine (images), or set lambda_view and "
+                              "pseudo_labels to 0")
         return TensorData(self.x, self.y, self.augmentation, views)
 
     def _batch(self, t, idx, y, generator) -> LocalBatch:

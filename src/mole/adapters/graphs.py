@@ -64,7 +64,7 @@ class GraphData(TrainData):
     def with_views(self, views: int) -> "GraphData":
         if views > 1 and not self.augments:
             raise ConfigError(f"{views} views of a graph need an augmentation to make them differ; add --augment mask, "
-                              "or set lambda_view to 0")
+                              "or set lambda_view and pseudo_labels to 0")
         data = copy.copy(self)
         data.views = views
         return data

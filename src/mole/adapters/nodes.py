@@ -28,6 +28,8 @@ class NodeData(TrainData):
         index: the nodes whose labels are used here (training nodes, or test nodes for evaluation).
     """
 
+    reads_out_unlabelled = False  # its rows are the labelled nodes; the others are in the graph only
+
     def __init__(self, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor, index: torch.Tensor):
         self.x, self.edge_index, self.y_all, self.index = x, edge_index, y, index
         self.y = y[index]

@@ -2,5 +2,7 @@
 from .base import LocalBatch, LocalObjective
 from .cross_entropy import CrossEntropyObjective
 from .mutual_information import MutualInformationObjective
+from .pseudo_labels import PseudoLabelledCrossEntropy, PseudoLabels
 
-__all__ = ["LocalBatch", "LocalObjective", "CrossEntropyObjective", "MutualInformationObjective"]
+__all__ = ["LocalBatch", "LocalObjective", "CrossEntropyObjective", "MutualInformationObjective", "PseudoLabels",
+           "PseudoLabelledCrossEntropy"]

@@ -22,7 +22,10 @@ InfoMax); with the matrix Rényi estimator, the Rényi MI between the outputs an
 
 Few labels: terms with Y (:math:`I(T;Y)`, :math:`I(T;X,Y)`) use the batch's labelled rows only (label −1 marks
 an unlabelled one, :mod:`mole.adapters.labels`), and are 0 where a batch has fewer than two; the label-free terms
-use every row. Defaults
+use every row. With ``pseudo`` (:class:`~mole.objectives.pseudo_labels.PseudoLabels`), a classifier of the
+module's own labels the unlabelled samples it is confident of (FixMatch), and the terms with Y read those rows
+too; the classifier's loss joins the module's (it reads detached rows, so the module's gradient is its MI
+terms'). Defaults
 (:math:`\lambda_Y = 1`, the rest 0) give the "decoder-like" module of the paper, which pulls same-class samples together; :math:`\lambda_X > 0`
 alone gives an "encoder-like", label-free module; :math:`\beta > 0` is the information-bottleneck
 variant. Terms with weight 0 are not computed. Feature maps are first reduced to rows by
@@ -39,6 +42,7 @@ from ..estimators import Estimator
 from ..estimators.graph_infomax import GraphInfomaxBound
 from ..estimators.invariant_clustering import InvariantClustering
 from .base import LocalBatch, LocalObjective
+from .pseudo_labels import PseudoLabels
 from .reduce import Reduce
 
 
@@ -50,12 +54,13 @@ class MutualInformationObjective(LocalObjective):
         reduce (Reduce): how T_k and T_{k-1} become rows for the estimator. (default: flatten)
         infomax (GraphInfomaxBound): the bound of :math:`I(T_k; S)`; needed when ``lambda_graph > 0``.
         clusters (InvariantClustering): IIC's head for :math:`I(T_k; T_k')`; None: the estimator with instance labels.
+        pseudo (PseudoLabels): the module's own classifier labelling confident unlabelled rows; None: true labels only.
     """
 
     def __init__(self, estimator: Estimator, lambda_y: float = 1.0, lambda_x: float = 0.0,
                  lambda_xy: float = 0.0, beta: float = 0.0, reduce: Reduce | None = None, lambda_graph: float = 0.0,
                  infomax: GraphInfomaxBound | None = None, lambda_view: float = 0.0,
-                 clusters: InvariantClustering | None = None):
+                 clusters: InvariantClustering | None = None, pseudo: PseudoLabels | None = None):
         super().__init__()
         self.estimator = estimator
         self.reduce = reduce or Reduce()
@@ -68,13 +73,18 @@ class MutualInformationObjective(LocalObjective):
         # classes (I(T;Y)) and keep instances apart (I(T;T')) would serve neither (SimCLR, SupCon: one head each)
         self.clusters = clusters if lambda_view else None  # IIC's head: I(Z;Z') of the views' clusters instead
         self.view_estimator = copy.deepcopy(estimator) if lambda_view and clusters is None else None
+        self.pseudo = pseudo
         self.needs_corrupted_view = bool(lambda_graph)
         self.needs_output = bool(lambda_view)  # node-level views: a neighbour's output is the other view
 
     def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
         mi = self.estimator.mutual_information
         out = self.reduce(out)  # (n, m)
-        labelled = batch.y >= 0
+        y, extra, terms = batch.y, None, {}
+        if self.pseudo is not None:
+            y, extra = self.pseudo(out, batch.y, batch.views)
+            terms.update(pseudo_labelled=float((y >= 0).float().mean()), classifier=float(extra.detach()))
+        labelled = y >= 0
         some = None if bool(labelled.all()) else labelled  # a label budget: the terms with Y take these rows
 
         def with_labels(partner):
@@ -86,19 +96,19 @@ class MutualInformationObjective(LocalObjective):
             rows = tuple(p[some] for p in partner) if isinstance(partner, tuple) else partner[some]
             return mi(out[some], rows)
 
-        value_of = {"I_TY": lambda: with_labels(batch.y), "I_TX": lambda: mi(out, batch.x.flatten(1)),
-                    "I_TXY": lambda: with_labels((batch.x.flatten(1), batch.y)),
+        value_of = {"I_TY": lambda: with_labels(y), "I_TX": lambda: mi(out, batch.x.flatten(1)),
+                    "I_TXY": lambda: with_labels((batch.x.flatten(1), y)),
                     "I_Tprev": lambda: mi(out, self.reduce(batch.readout(batch.t_in))),
                     "I_TS": lambda: self.infomax(batch.output, batch.corrupted_output),
                     "I_TTview": lambda: self._views(out, batch)}
         sign = {"I_Tprev": -1.0}
-        objective, terms = out.new_zeros((), dtype=torch.float64), {}
+        objective = out.new_zeros((), dtype=torch.float64)
         for key, w in self.weights.items():
             if w:
                 value = value_of[key]()
                 objective = objective + sign.get(key, 1.0) * w * value
                 terms[key] = float(value.detach())
-        return -objective, terms
+        return (-objective if extra is None else extra - objective), terms
 
     def _views(self, out: torch.Tensor, batch: LocalBatch) -> torch.Tensor:
         if batch.views < 2 and batch.output is not None and batch.context:

@@ -86,6 +86,10 @@ class Rule(ABC):
         nothing; Forward-Forward normalizes each module's input and predicts by goodness). ``graphs``: the network
         takes graph nodes. Also applied to a saved model when it is loaded, since it holds no weights."""
 
+    def pseudo_labels(self, config) -> bool:
+        """Whether the rule's objectives label unlabelled rows of a batch themselves (MOLE's ``pseudo_labels``)."""
+        return False
+
     def views(self, config) -> int:
         """Augmented views of each sample the rule's objectives contrast (1: none; see :class:`LocalBatch`)."""
         return 1

@@ -8,7 +8,9 @@ Module k with output :math:`T_k` minimizes
 with the run's MI estimator (``TrainConfig.estimator``; matrix-based Rényi α-entropy by default) and
 the weights of ``TrainConfig.objective`` (one :class:`~mole.config.ObjectiveConfig` for all hidden
 modules, or one each); see :class:`~mole.objectives.MutualInformationObjective`. The head trains with
-cross-entropy.
+cross-entropy. With few labels and ``pseudo_labels`` τ > 0, each hidden module's own classifier labels the
+unlabelled samples it is confident of for its terms with Y, and the head learns from its own confident
+predictions, at the last hidden module's τ (FixMatch; :mod:`mole.objectives.pseudo_labels`).
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from ..errors import ConfigError
 from ..estimators import estimator_resolver
 from ..estimators.graph_infomax import GraphInfomaxBound
 from ..estimators.invariant_clustering import InvariantClustering
-from ..objectives import LocalObjective, MutualInformationObjective
+from ..objectives import CrossEntropyObjective, LocalObjective, MutualInformationObjective
+from ..objectives.pseudo_labels import PseudoLabelledCrossEntropy, PseudoLabels
 from ..objectives.reduce import Reduce
 from .base import Rule
 
@@ -37,7 +40,11 @@ class MOLE(Rule):
 
     def views(self, config) -> int:
         weights = config.objective if isinstance(config.objective, list) else [config.objective]
-        return 2 if any(w.lambda_view for w in weights) else 1
+        return 2 if any(w.lambda_view or w.pseudo_labels for w in weights) else 1  # FixMatch: a view to fit
+
+    def pseudo_labels(self, config) -> bool:
+        weights = config.objective if isinstance(config.objective, list) else [config.objective]
+        return any(w.pseudo_labels for w in weights)
 
     def describe(self, config) -> dict:
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
@@ -45,13 +52,23 @@ class MOLE(Rule):
         return {"options": {}, "estimator": {"name": config.estimator.name, "options": est.options()},
                 "objective": [dataclasses.asdict(w) for w in weights]}
 
-    def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
+    @staticmethod
+    def _weights(k: int, config):
+        """Hidden module ``k``'s ObjectiveConfig."""
         weights = config.objective
-        if isinstance(weights, list):
-            if k >= len(weights):
-                raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
-                                  "pass one ObjectiveConfig per hidden module, or a single one for all")
-            weights = weights[k]
+        if not isinstance(weights, list):
+            return weights
+        if k >= len(weights):
+            raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
+                              "pass one ObjectiveConfig per hidden module, or a single one for all")
+        return weights[k]
+
+    def head_objective(self, shape: tuple, n_classes: int, config) -> LocalObjective:
+        weights = config.objective[-1] if isinstance(config.objective, list) else config.objective
+        return PseudoLabelledCrossEntropy(weights.pseudo_labels) if weights.pseudo_labels else CrossEntropyObjective()
+
+    def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
+        weights = self._weights(k, config)
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
         infomax = None
         if weights.lambda_graph:
@@ -63,4 +80,6 @@ class MOLE(Rule):
                                           lambda_graph=weights.lambda_graph, infomax=infomax,
                                           lambda_view=weights.lambda_view,
                                           clusters=InvariantClustering(n_classes) if weights.view_term == "clusters"
-                                          else None)
+                                          else None,
+                                          pseudo=PseudoLabels(n_classes, weights.pseudo_labels)
+                                          if weights.pseudo_labels else None)
