@@ -27,6 +27,11 @@ from ..objectives.reduce import Reduce
 from .base import Rule
 
 
+def _objectives(config) -> list:
+    """The run's hidden-module ObjectiveConfigs as given: one for every module, or one each."""
+    return config.objective if isinstance(config.objective, list) else [config.objective]
+
+
 class MOLE(Rule):
     """Each hidden module maximizes :math:`J_k` (see the module docstring) with the run's estimator and the weights of
     ``TrainConfig.objective``; the head trains with cross-entropy. No options of its own."""
@@ -39,36 +44,28 @@ class MOLE(Rule):
         pass
 
     def views(self, config) -> int:
-        weights = config.objective if isinstance(config.objective, list) else [config.objective]
-        return 2 if any(w.lambda_view or w.pseudo_labels for w in weights) else 1  # FixMatch: a view to fit
+        return 2 if any(w.lambda_view or w.pseudo_labels for w in _objectives(config)) else 1  # FixMatch: a view to fit
 
     def pseudo_labels(self, config) -> bool:
-        weights = config.objective if isinstance(config.objective, list) else [config.objective]
-        return any(w.pseudo_labels for w in weights)
+        return any(w.pseudo_labels for w in _objectives(config))
 
     def describe(self, config) -> dict:
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
-        weights = config.objective if isinstance(config.objective, list) else [config.objective]
         return {"options": {}, "estimator": {"name": config.estimator.name, "options": est.options()},
-                "objective": [dataclasses.asdict(w) for w in weights]}
-
-    @staticmethod
-    def _weights(k: int, config):
-        """Hidden module ``k``'s ObjectiveConfig."""
-        weights = config.objective
-        if not isinstance(weights, list):
-            return weights
-        if k >= len(weights):
-            raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
-                              "pass one ObjectiveConfig per hidden module, or a single one for all")
-        return weights[k]
+                "objective": [dataclasses.asdict(w) for w in _objectives(config)]}
 
     def head_objective(self, shape: tuple, n_classes: int, config) -> LocalObjective:
-        weights = config.objective[-1] if isinstance(config.objective, list) else config.objective
-        return PseudoLabelledCrossEntropy(weights.pseudo_labels) if weights.pseudo_labels else CrossEntropyObjective()
+        weights = _objectives(config)
+        tau = weights[-1].pseudo_labels if weights else 0.0  # the last hidden module's
+        return PseudoLabelledCrossEntropy(tau) if tau else CrossEntropyObjective()
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
-        weights = self._weights(k, config)
+        weights = config.objective
+        if isinstance(weights, list):
+            if k >= len(weights):
+                raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
+                                  "pass one ObjectiveConfig per hidden module, or a single one for all")
+            weights = weights[k]
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
         infomax = None
         if weights.lambda_graph:
