@@ -47,7 +47,10 @@ VARIANTS = {
     "mnist-mlp-10": {"MOLE (defaults: SupCon I(T;Y))": "",
                      "MOLE + view clusters (IIC, λ_V = 0.1)": "--lambda-view 0.1 --view-term clusters",
                      "MOLE + view clusters + pseudo-labels (τ = 0.9)":
-                         "--lambda-view 0.1 --view-term clusters --pseudo-labels 0.9"},
+                         "--lambda-view 0.1 --view-term clusters --pseudo-labels 0.9",
+                     "MOLE + view clusters + pseudo-labels guessed on a weak view (1-px shift)":
+                         "--lambda-view 0.1 --view-term clusters --pseudo-labels 0.9 --weak-augment shift "
+                         "--weak-augment-pixels 1"},
     "mnist1d-cnn-10%": {"MOLE (defaults: SupCon I(T;Y))": "",
                         "MOLE + view clusters (IIC, λ_V = 0.1)": "--lambda-view 0.1 --view-term clusters",
                         "MOLE + views (NT-Xent, λ_V = 1)": "--lambda-view 1",

@@ -183,9 +183,11 @@ def test_graph_level_run_draws_pooled_graph_embeddings(tmp_path, monkeypatch):
 def test_augment_and_conditional_flags_reach_the_run(tmp_path):
     out = tmp_path / "run"
     assert main(["run", "--dataset", "mnist1d", "--out", str(out), "--augment", "shift", "--augment-pixels", "3",
-                 "--estimator", "renyi", "--conditional", "average", "--methods", "mole", *FAST]) == 0
+                 "--weak-augment", "none", "--estimator", "renyi", "--conditional", "average", "--methods", "mole",
+                 *FAST]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["train"]["augment"] == "shift" and cfg["train"]["augment_pixels"] == 3
+    assert cfg["train"]["weak_augment"] == "none" and cfg["train"]["weak_augment_pixels"] is None
     res = json.loads((out / "results.json").read_text())
     assert res["runs"][0]["estimator"]["options"]["conditional"] == "average"
 
@@ -193,6 +195,7 @@ def test_augment_and_conditional_flags_reach_the_run(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["--augment", "shift"], "augment 'shift' needs signals"),  # wine holds vectors
     (["--augment", "shfit"], "invalid choice"),
+    (["--weak-augment", "none"], "which augment 'none' does not perturb"),
     (["--conditional", "average", "--estimator", "hsic"], "takes no --conditional"),
 ])
 def test_bad_augment_and_conditional_are_one_line_errors(tmp_path, capsys, argv, message):

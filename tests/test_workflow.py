@@ -52,7 +52,8 @@ def test_config_json_round_trips_every_setting():
     cases = [[], ["--dataset", "cora", "--methods", "mole,dgl", "--fanout", "5", "--neighbor-sampling", "on"],
              ["--dataset", "mnist1d", "--estimator", "renyi", "--alpha", "2", "--sigma", "0.5", "--lambda-x", "0.1",
               "--rule-option", "predsim.beta=0.9", "--rule-option", "dgl.map_layers=2", "--no-probes",
-              "--schedule", "async", "--workers", "3", "--augment", "shift", "--precision", "bf16", "--cache", "disk",
+              "--schedule", "async", "--workers", "3", "--augment", "shift", "--weak-augment", "shift",
+              "--weak-augment-pixels", "1", "--precision", "bf16", "--cache", "disk",
               "--lr-schedule", "cosine", "--optimizer", "sgd", "--momentum", "0.8", "--accuracy-every", "0"],
              ["--dataset", "mutag", "--pool", "sum", "--folds", "5", "--hidden", "8,8", "--estimator", "infonce",
               "--temperature", "0.2", "--critic-dim", "16", "--no-batch-norm", "--tensorboard", "--max-modules", "4"]]

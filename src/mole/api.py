@@ -24,7 +24,7 @@ from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .adapters import GraphData, NodeData, TensorData, TrainData
-from .adapters.augment import augmentation_resolver
+from .adapters.augment import augmentation_resolver, weak_augmentation_resolver
 from .rules import Rule, rule_resolver
 from .schedules import schedule_resolver
 from .stage import Stage
@@ -103,6 +103,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
             problems.append(f"objective reduce must be one of {', '.join(REDUCTIONS)}; got {o.reduce!r}")
     raise_all(problems)
     augmentation_resolver(config.augment, config.augment_pixels)
+    weak_augmentation_resolver(config.weak_augment, config.weak_augment_pixels, config.augment)
     estimator_resolver(config.estimator.name, **config.estimator.options)  # raises ConfigError with a hint
     schedule_resolver(config.schedule)
     for name, options in config.rule_options.items():
@@ -186,7 +187,8 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         data = data.labelled()
     augmentation = augmentation_resolver(config.augment, config.augment_pixels)
     if augmentation is not None:
-        data = data.augmented(augmentation)
+        data = data.augmented(augmentation, weak_augmentation_resolver(config.weak_augment, config.weak_augment_pixels,
+                                                                       config.augment))
     views = rule.views(config)
     if views > 1:
         data = data.with_views(views)

@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .adapters.augment import AUGMENTATIONS
+from .adapters.augment import AUGMENTATIONS, WEAK_AUGMENTATIONS
 from .config import GRAPH_CRITICS, VIEW_TERMS, EstimatorConfig, ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "dropping at 20 %% (mask)")
     g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding / translation in pixels "
                    "(default: 2 for shift, 4 for crop-flip, 3 for affine)")
+    g.add_argument("--weak-augment", choices=WEAK_AUGMENTATIONS, default=TrainConfig.weak_augment, help="a batch of "
+                   "several views (--lambda-view, --pseudo-labels): the first view's augmentation, FixMatch's weak one "
+                   "that pseudo-labels are guessed on (the other views keep --augment): same, none or a lighter one")
+    g.add_argument("--weak-augment-pixels", type=int, default=None, help="largest shift / crop padding / translation "
+                   "of --weak-augment in pixels (default as for --augment-pixels)")
     g.add_argument("--cache", choices=CACHE_MODES, default=TrainConfig.cache, help="sequential: hold frozen "
                    "outputs in memory, in a memory-mapped file in the run folder (disk), not at all (recompute: the "
                    "frozen modules run on every batch), or auto: memory within --cache-limit-mb, else disk")
@@ -305,7 +310,7 @@ def _config(args):
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
         worker_timeout=args.worker_timeout, balance=args.balance, stagger=args.stagger, augment=args.augment,
-        augment_pixels=args.augment_pixels,
+        augment_pixels=args.augment_pixels, weak_augment=args.weak_augment, weak_augment_pixels=args.weak_augment_pixels,
         device=args.device,
         estimator=args.estimator,
         estimator_options={**default_options, **estimator_options(args)},

@@ -113,6 +113,10 @@ class TrainConfig:
     rule_options: dict = field(default_factory=dict)
     augment: str = "none"  # training-batch augmentation, every method alike: none, shift (signals, images), crop-flip (images)
     augment_pixels: Optional[int] = None  # largest shift / crop padding in pixels (None: 2 for shift, 4 for crop-flip)
+    # a batch of several views (views, pseudo-labels): the first view's augmentation, FixMatch's weak one that
+    # pseudo-labels guess from: same (as augment), none (unperturbed), shift, crop-flip or affine
+    weak_augment: str = "same"
+    weak_augment_pixels: Optional[int] = None  # its largest shift / crop padding / translation (None: its default)
     seed: int = 0  # batch order, augmentation, dropout and any parametric critic's initialization
     device: str = "cpu"  # cpu, cuda, cuda:N, or auto (cuda if this machine has it, else cpu)
     precision: str = "32"  # 32, bf16 or 16: module forward/backward under autocast; estimators stay in float32

@@ -105,6 +105,8 @@ def _experiment_argv(c: dict) -> list[str]:
     for key in ("epochs", "batch_size", "lr", "weight_decay", "optimizer", "momentum", "lr_schedule", "schedule",
                 "worker_timeout", "augment", "augment_pixels", "device", "precision", "cache", "cache_limit_mb"):
         _put(argv, key.replace("_", "-"), t[key])
+    for key in ("weak_augment", "weak_augment_pixels"):  # config.json files older than the flags have neither
+        _put(argv, key.replace("_", "-"), t.get(key))
     if t["schedule"] == "async":
         _put(argv, "workers", t["workers"])
         _put(argv, "balance", t.get("balance", "timed"))  # config.json files older than the flag were timed

@@ -6,7 +6,8 @@ from torch import nn
 import mole
 from mole import ConfigError, TrainConfig
 from mole.adapters import TensorData
-from mole.adapters.augment import RandomCropFlip, RandomShift, augmentation_resolver
+from mole.adapters.augment import (RandomCropFlip, RandomShift, Unperturbed, augmentation_resolver,
+                                  weak_augmentation_resolver)
 from mole.schedules.base import FrozenInput
 from mole.api import validate_config
 
@@ -54,6 +55,35 @@ def test_augmentation_refuses_vectors_and_bad_settings():
         augmentation_resolver("shift", 0)
     with pytest.raises(ConfigError, match="unknown augment"):
         validate_config(TrainConfig(augment="shfit"))
+
+
+def test_a_weak_augmentation_perturbs_the_first_view_only():
+    x, y = torch.randn(12, 1, 6, 6), torch.arange(12) % 3
+    shifted = TensorData(x, y).augmented(RandomShift(2), first_view=Unperturbed())
+    batch = next(shifted.with_views(3).batches(x, 12, torch.Generator().manual_seed(0)))
+    first, *others = batch.x.chunk(3)
+    order = (first.flatten(1)[:, None] == x.flatten(1)[None]).all(-1).float().argmax(1)  # which sample each row is
+    assert batch.views == 3 and torch.equal(first, x[order])  # the weak view: the samples as they are
+    assert sorted(order.tolist()) == list(range(12)) and torch.equal(batch.y, y[order].repeat(3))
+    assert all(not torch.equal(o, x[order]) for o in others) and not torch.equal(*others)  # strong, each drawn afresh
+    alone = next(shifted.batches(x, 12, torch.Generator().manual_seed(0))).x  # one view: the run's augmentation
+    assert alone.shape == x.shape and sum(any(torch.equal(row, sample) for sample in x) for row in alone) < 6
+    kept = shifted.take(torch.arange(4)).with_labels(torch.arange(2)).with_views(2)  # carried through every copy
+    assert isinstance(kept.first_view, Unperturbed)
+
+
+def test_weak_augmentation_settings():
+    assert weak_augmentation_resolver("same", None, "affine") is None
+    assert isinstance(weak_augmentation_resolver("none", None, "affine"), Unperturbed)
+    assert weak_augmentation_resolver("shift", 1, "affine").pixels == 1
+    for name, pixels, augment, match in [("none", None, "none", "add --augment"), ("none", 2, "shift", "drop --weak-augment-pixels"),
+                                         ("shift", None, "mask", "every view of a graph"), ("weak", None, "shift", "unknown weak_augment")]:
+        with pytest.raises(ConfigError, match=match):
+            weak_augmentation_resolver(name, pixels, augment)
+    with pytest.raises(ConfigError, match="add --augment"):
+        validate_config(TrainConfig(weak_augment="shift"))
+    with pytest.raises(ConfigError, match="out of itself"):  # checked against the samples like the run's own
+        TensorData(torch.randn(4, 1, 6, 6), torch.zeros(4, dtype=torch.long)).augmented(RandomShift(1), RandomShift(9))
 
 
 def _images(n=96, seed=0):

@@ -35,6 +35,9 @@ def test_mask_is_for_graph_collections_only(blobs):
     with pytest.raises(ConfigError, match="'shift' applies to signals and images"):
         GraphData(torch.randn(4, 2), torch.tensor([[0, 2], [1, 3]]), torch.tensor([0, 0, 1, 1]),
                   torch.tensor([0, 1])).augmented(augmentation_resolver("shift"))
+    with pytest.raises(ConfigError, match="every view of a graph is masked alike"):  # no weak first view either
+        GraphData(torch.randn(4, 2), torch.tensor([[0, 2], [1, 3]]), torch.tensor([0, 0, 1, 1]),
+                  torch.tensor([0, 1])).augmented(masking, augmentation_resolver("shift"))
 
 
 def test_views_stack_masked_copies_of_the_chosen_graphs_as_one_union(paths_and_stars):

@@ -1,4 +1,6 @@
 """Pseudo-labels (FixMatch per module): which rows get labels, what the classifiers learn from, what they send."""
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -113,6 +115,15 @@ def test_mole_with_pseudo_labels_trains_every_module_and_its_head_on_them():
     assert res.score(x, y) > 0.9
     again = mole.fit(_net(), x, budget, config=cfg)
     assert torch.equal(res.predict(x), again.predict(x))  # seeded
+
+
+def test_a_weak_first_view_reaches_training():
+    x, _, budget = _data()
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=1e-2, seed=0, augment="shift", augment_pixels=1,
+                      objective=ObjectiveConfig(lambda_view=0.1, view_term="clusters", pseudo_labels=0.5))
+    same = mole.fit(_net(), x, budget, config=cfg).network(x)
+    weak = mole.fit(_net(), x, budget, config=replace(cfg, weak_augment="none")).network(x)
+    assert not torch.allclose(same, weak)  # the same seed and batches; only the first view's augmentation differs
 
 
 @pytest.mark.parametrize("tau", [-0.1, 1.5, float("nan"), "high"])

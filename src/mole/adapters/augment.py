@@ -19,6 +19,13 @@ perturbed batches). Evaluation never augments.
 * ``"mask"`` (:class:`~mole.adapters.graph_masking.GraphMasking`): graph collections only; GraphCL's attribute
   masking and edge dropping at a fixed ratio of 0.2 (no pixels).
 
+**Weak and strong views** (FixMatch, Sohn et al. 2020). A batch of several views of each sample
+(:attr:`~mole.batch.LocalBatch.views`) perturbs them all by the run's augmentation, unless a *weak*
+augmentation is given for its first view (:func:`weak_augmentation_resolver`; ``"none"``:
+:class:`Unperturbed`): pseudo-labels are guessed on that first view and learnt on the others, which keep
+the run's (strong) augmentation. A guess on a lightly perturbed sample is right more often, and learning
+it on a strongly perturbed one teaches more.
+
 Shapes: input ``(n, C, *spatial)`` -> output of the same shape.
 """
 from __future__ import annotations
@@ -133,6 +140,21 @@ class RandomAffine(Augmentation):
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+class Unperturbed:
+    """The weak view ``"none"``: the batch as it is (any signal or image shape)."""
+
+    name = "none"
+
+    def check(self, shape: tuple) -> None:
+        """Any sample shape can stay as it is."""
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return x
+
+    def __repr__(self) -> str:
+        return "Unperturbed()"
+
+
 def augmentation_resolver(name: str, pixels: int | None = None):
     """``"none"`` -> None; ``"shift"`` / ``"crop-flip"`` / ``"affine"`` with ``pixels`` (default 2 / 4 / 3);
     ``"mask"`` -> :class:`~mole.adapters.graph_masking.GraphMasking` (graph collections)."""
@@ -145,3 +167,25 @@ def augmentation_resolver(name: str, pixels: int | None = None):
         return GraphMasking() if name == "mask" else None
     cls = {"shift": RandomShift, "crop-flip": RandomCropFlip, "affine": RandomAffine}[name]
     return cls(DEFAULT_PIXELS[name] if pixels is None else pixels)
+
+
+WEAK_AUGMENTATIONS = ("same", "none", "shift", "crop-flip", "affine")
+
+
+def weak_augmentation_resolver(name: str, pixels: int | None = None, augment: str = "none"):
+    """The augmentation of a batch's first view: ``"same"`` -> None (the run's own, ``augment``); ``"none"`` ->
+    :class:`Unperturbed`; ``"shift"`` / ``"crop-flip"`` / ``"affine"`` with ``pixels`` (defaults as above)."""
+    from ..validation import choose
+    name = choose("weak_augment", name, WEAK_AUGMENTATIONS)
+    if name != "same" and augment == "none":
+        raise ConfigError(f"weak_augment {name!r} sets a batch's first view apart from the others, which augment 'none' "
+                          "does not perturb; add --augment shift, crop-flip or affine, or drop --weak-augment")
+    if name != "same" and augment == "mask":
+        raise ConfigError(f"weak_augment {name!r} applies to signals and images; every view of a graph is masked "
+                          "alike. Drop --weak-augment")
+    if name in ("same", "none"):
+        if pixels is not None:
+            raise ConfigError(f"weak_augment_pixels={pixels!r} applies to weak_augment 'shift', 'crop-flip' or "
+                              "'affine'; add --weak-augment shift or drop --weak-augment-pixels")
+        return None if name == "same" else Unperturbed()
+    return augmentation_resolver(name, pixels)

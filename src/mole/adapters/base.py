@@ -99,8 +99,9 @@ class TrainData(ABC):
     #: True if :meth:`batches` perturbs the input each time (then a frozen module's output cannot be cached)
     augments: bool = False
 
-    def augmented(self, augmentation) -> "TrainData":
-        """The same data, its training batches perturbed by ``augmentation`` (signals and images only)."""
+    def augmented(self, augmentation, first_view=None) -> "TrainData":
+        """The same data, its training batches perturbed by ``augmentation`` (signals and images only); a batch of
+        several views perturbs its first view by ``first_view`` instead, where given (FixMatch's weak view)."""
         raise ConfigError(f"augment {augmentation.name!r} applies to {applies_to(augmentation)}; "
                           f"{type(self).__name__} cannot be augmented so. Use augment='none'")
 
@@ -165,7 +166,9 @@ class TensorData(TrainData):
     input is perturbed afresh, with randomness from the batch generator; batches of anything but
     ``x`` itself are refused then (a cached representation would not match the perturbed input).
     With ``views`` = V > 1 (augmented data only), a batch holds V independently augmented copies of its
-    samples, stacked (:attr:`LocalBatch.views`), for label-free terms between views.
+    samples, stacked (:attr:`LocalBatch.views`), for label-free terms between views. A ``first_view``
+    augmentation, where given, perturbs the first copy instead: the weak view that pseudo-labels guess from,
+    the others being the strong views they are learnt on (FixMatch). A batch of one view ignores it.
 
     Partly labelled data (a label budget: some ``y`` are −1, :mod:`mole.adapters.labels`) is batched as in
     semi-supervised learning: each step takes the next ``min(batch_size, |L|)`` labelled samples (a stream
@@ -174,30 +177,34 @@ class TensorData(TrainData):
     and the label-free terms see every sample once per epoch.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, augmentation=None, views: int = 1):
-        self.x, self.y, self.augmentation, self.views = x, y, augmentation, views
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, augmentation=None, views: int = 1, first_view=None):
+        self.x, self.y, self.augmentation, self.views, self.first_view = x, y, augmentation, views, first_view
 
     @property
     def augments(self) -> bool:
         return self.augmentation is not None
 
-    def augmented(self, augmentation):
+    def augmented(self, augmentation, first_view=None):
         if getattr(augmentation, "graphs", False):
-            return super().augmented(augmentation)
-        augmentation.check(tuple(self.x.shape[1:]))
-        return TensorData(self.x, self.y, augmentation, self.views)
+            return super().augmented(augmentation, first_view)
+        for a in (augmentation, first_view):
+            if a is not None:
+                a.check(tuple(self.x.shape[1:]))
+        return TensorData(self.x, self.y, augmentation, self.views, first_view)
 
     def with_views(self, views: int) -> "TensorData":
         if views > 1 and not self.augments:
             raise ConfigError(f"{views} views of a sample need an augmentation to make them differ; add --augment "
                               "shift (signals, images), crop-flip or affine (images), or set lambda_view and "
                               "pseudo_labels to 0")
-        return TensorData(self.x, self.y, self.augmentation, views)
+        return TensorData(self.x, self.y, self.augmentation, views, self.first_view)
 
     def _batch(self, t, idx, y, generator) -> LocalBatch:
         if not self.augments:
             return LocalBatch(t[idx], self.x[idx], y)
-        x = torch.cat([self.augmentation(self.x[idx], generator) for _ in range(self.views)])
+        first = self.first_view if self.first_view is not None and self.views > 1 else self.augmentation
+        x = torch.cat([first(self.x[idx], generator)]
+                      + [self.augmentation(self.x[idx], generator) for _ in range(self.views - 1)])
         return LocalBatch(x, x, y.repeat(self.views), views=self.views)
 
     def batches(self, t, batch_size, generator, hops=1):
@@ -216,10 +223,10 @@ class TensorData(TrainData):
                               generator)
 
     def take(self, positions):
-        return TensorData(self.x[positions], self.y[positions], self.augmentation, self.views)
+        return TensorData(self.x[positions], self.y[positions], self.augmentation, self.views, self.first_view)
 
     def with_labels(self, positions):
-        return TensorData(self.x, keep_labels(self.y, positions), self.augmentation, self.views)
+        return TensorData(self.x, keep_labels(self.y, positions), self.augmentation, self.views, self.first_view)
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

@@ -54,9 +54,12 @@ class GraphData(TrainData):
     def augments(self) -> bool:
         return self.augmentation is not None
 
-    def augmented(self, augmentation):
+    def augmented(self, augmentation, first_view=None):
         if not getattr(augmentation, "graphs", False):
-            return super().augmented(augmentation)
+            return super().augmented(augmentation, first_view)
+        if first_view is not None:
+            raise ConfigError(f"weak_augment {first_view.name!r} applies to signals and images; every view of a graph "
+                              "is masked alike. Drop --weak-augment")
         data = copy.copy(self)
         data.augmentation = augmentation
         return data
