@@ -7,7 +7,8 @@ first view's prediction :math:`p_i = \mathrm{softmax}(g(t_i))` labels an unlabel
 .. math:: \hat y_i = \arg\max_c p_{ic} \quad\text{for unlabelled } i \text{ with } \max_c p_{ic} \ge \tau,
 
 and :math:`g` learns from the labelled rows :math:`L` and from the other views of the confident samples
-:math:`M` (FixMatch's unlabelled loss, mole's augmentation serving as both its weak and strong one):
+:math:`M` (FixMatch's unlabelled loss; the first view is FixMatch's weak one where the run gives it an augmentation
+of its own, ``weak_augment`` in :mod:`mole.adapters.augment`, else the run's augmentation serves as both):
 
 .. math:: \mathcal{L}_g = \frac{1}{|L|}\sum_{j \in L} \mathrm{CE}(g(t_j), y_j)
           + \frac{1}{n(V-1)} \sum_{i \in M} \sum_{v=1}^{V-1} \mathrm{CE}(g(t_{i+vn}), \hat y_i).
