@@ -35,3 +35,23 @@ def test_fit_predict_contract(wine):
         clf.predict(X[:, :5])
     with pytest.raises(DataError, match="inconsistent numbers of samples"):
         MOLEClassifier(epochs=1).fit(X, y[:-1])
+
+
+def test_unlabelled_samples_are_no_class_and_mole_learns_from_them(wine):
+    X, names = wine
+    X = StandardScaler().fit_transform(X)
+    y = np.unique(names, return_inverse=True)[1]
+    few = np.full(len(y), -1)
+    keep = np.concatenate([np.flatnonzero(y == c)[:5] for c in range(3)])  # 5 labels per class
+    few[keep] = y[keep]
+    for method in ("mole", "bp"):
+        clf = MOLEClassifier(epochs=15, batch_size=64, lr=1e-2, method=method, unlabelled=-1, random_state=0)
+        clf.fit(X, few)
+        assert list(clf.classes_) == [0, 1, 2] and set(clf.predict(X)) <= {0, 1, 2}  # -1 is no class
+        assert clf.score(X, y) > 0.8  # chance is 0.40
+    as_class = MOLEClassifier(epochs=1, batch_size=64, random_state=0).fit(X, few)  # without it, -1 is a label
+    assert list(as_class.classes_) == [-1, 0, 1, 2]
+    with pytest.raises(DataError, match="every sample is unlabelled"):
+        MOLEClassifier(epochs=1, unlabelled=-1).fit(X, np.full(len(y), -1))
+    strings = MOLEClassifier(epochs=1, batch_size=64, unlabelled=-1, random_state=0).fit(X, names)  # nothing is -1
+    assert list(strings.classes_) == sorted(set(names))

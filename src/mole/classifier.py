@@ -36,6 +36,9 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
         estimator (str): MI estimator name; estimator_options (dict or None): its options,
             e.g. ``{"alpha": 2.0, "sigma": "median"}`` (None: the estimator's defaults).
         lambda_y, lambda_x, beta (float): local objective weights.
+        unlabelled (label or None): the label that marks an unlabelled sample (scikit-learn's semi-supervised
+            convention is ``-1``): such samples are no class; MOLE's label-free terms (``lambda_x``) and its
+            batches learn from them, backprop and the supervised rules leave them out. None: every label is a class.
         random_state (int, RandomState or None): seeds initialization and batch order.
         device (str): torch device. verbose (bool): progress bars.
     """
@@ -43,21 +46,28 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, hidden=(256, 128), batch_norm=True, epochs=TrainConfig.epochs, batch_size=TrainConfig.batch_size,
                  lr=TrainConfig.lr, method="mole", rule_options=None, estimator=EstimatorConfig.name,
                  estimator_options=None, lambda_y=ObjectiveConfig.lambda_y, lambda_x=ObjectiveConfig.lambda_x,
-                 beta=ObjectiveConfig.beta, random_state=None, device=TrainConfig.device, verbose=False):
+                 beta=ObjectiveConfig.beta, unlabelled=None, random_state=None, device=TrainConfig.device,
+                 verbose=False):
         self.hidden, self.batch_norm, self.epochs, self.batch_size, self.lr = hidden, batch_norm, epochs, batch_size, lr
         self.method, self.rule_options = method, rule_options
         self.estimator, self.estimator_options = estimator, estimator_options
-        self.lambda_y, self.lambda_x, self.beta = lambda_y, lambda_x, beta
+        self.lambda_y, self.lambda_x, self.beta, self.unlabelled = lambda_y, lambda_x, beta, unlabelled
         self.random_state, self.device, self.verbose = random_state, device, verbose
 
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and class labels y (n_samples,) of any hashable type."""
         X, y = _sk(lambda: validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2, y_numeric=False))
         _sk(lambda: check_classification_targets(y))
-        self.label_encoder_ = LabelEncoder().fit(y)
+        labelled = np.ones(len(y), bool) if self.unlabelled is None else ~_equal(y, self.unlabelled)
+        if not labelled.any():
+            raise DataError(f"every sample is unlabelled (label {self.unlabelled!r}); label at least one sample of "
+                            "each of 2 classes")
+        self.label_encoder_ = LabelEncoder().fit(y[labelled])
         self.classes_ = self.label_encoder_.classes_
         if len(self.classes_) < 2:
             raise DataError(f"{type(self).__name__} needs at least 2 classes; got 1 class ({self.classes_[0]!r})")
+        codes = np.full(len(y), -1, dtype=np.int64)  # mole.fit's unlabelled
+        codes[labelled] = self.label_encoder_.transform(y[labelled])
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed, device=self.device,
                              estimator=EstimatorConfig(self.estimator, dict(self.estimator_options or {})),
@@ -68,7 +78,7 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = MLP(x.shape[1], len(self.classes_), hidden=tuple(self.hidden), batch_norm=self.batch_norm)
-        self.result_ = fit(net, x, self.label_encoder_.transform(y), method=self.method, config=config,
+        self.result_ = fit(net, x, codes, method=self.method, config=config,
                            callbacks=[ProgressBar(desc=self.method)] if self.verbose else [])
         return self
 
@@ -80,6 +90,14 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)  # checks that the classifier is fitted
         return self.classes_[proba.argmax(1)]
+
+
+def _equal(y: np.ndarray, label) -> np.ndarray:
+    """Which entries of ``y`` are ``label`` (False for all where the two cannot be compared, e.g. -1 among strings)."""
+    try:
+        return np.asarray(y == label, dtype=bool).reshape(len(y))
+    except (TypeError, ValueError):
+        return np.zeros(len(y), bool)
 
 
 def _sk(check):
