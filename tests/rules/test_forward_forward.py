@@ -146,6 +146,18 @@ def test_sampled_neighbourhoods_and_bad_options_are_refused():
         mole.fit(net, SampledNodeData.of(data, fanout=2), method="forward-forward", config=TrainConfig(epochs=1))
 
 
+def test_too_few_features_for_the_label_are_refused_only_where_it_is_written_into_them():
+    y = torch.arange(40) % 4
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        mlp, cnn = mole.models.MLP(3, 4, hidden=(8,)), mole.models.CNN((1 + 4, 3), 4, channels=(4,))
+    with pytest.raises(ConfigError, match="first 4 input features, and the samples have only 3"):
+        mole.fit(mlp, torch.randn(40, 3), y, method="forward-forward", config=TrainConfig(epochs=1))
+    res = mole.fit(cnn, torch.randn(40, 1, 3), y, method="forward-forward",  # a CNN takes it as 4 extra channels
+                   config=TrainConfig(epochs=1, batch_size=8))
+    assert res.predict(torch.randn(5, 1, 3)).shape == (5,)
+
+
 def _communities():
     """150 nodes in 3 communities, dense inside, sparse across; weak features (3 columns)."""
     from mole.adapters import NodeData

@@ -304,11 +304,11 @@ class ForwardForward(Rule):
             return ForwardForwardGraphs(data, n_classes, float(self.label_scale))
         if not isinstance(data, TensorData):
             raise ConfigError(f"forward-forward takes vectors, signals, images and graphs; got {type(data).__name__}")
-        if data.x[0].numel() <= n_classes:
+        channels = network is not None and _takes_grids(network)  # a convolution takes the label as C channels
+        if not channels and data.x[0].numel() <= n_classes:
             raise ConfigError(f"forward-forward writes the label into the first {n_classes} input features, and the "
                               f"samples have only {data.x[0].numel()}")
-        return ForwardForwardData(data, n_classes, float(self.label_scale),
-                                  channels=network is not None and _takes_grids(network))
+        return ForwardForwardData(data, n_classes, float(self.label_scale), channels=channels)
 
     def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:
         first = network.blocks[0]
