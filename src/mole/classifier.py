@@ -93,7 +93,8 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _equal(y: np.ndarray, label) -> np.ndarray:
-    """Which entries of ``y`` are ``label`` (False for all where the two cannot be compared, e.g. -1 among strings)."""
+    """Which entries of ``y`` are ``label``: False for all where the two cannot be compared (-1 among strings, where
+    numpy before 2 returns one scalar instead of an array)."""
     try:
         return np.asarray(y == label, dtype=bool).reshape(len(y))
     except (TypeError, ValueError):

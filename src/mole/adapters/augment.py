@@ -169,6 +169,12 @@ def augmentation_resolver(name: str, pixels: int | None = None):
     return cls(DEFAULT_PIXELS[name] if pixels is None else pixels)
 
 
+def no_weak_view_of_graphs(name: str) -> ConfigError:
+    """The error of a weak first view asked of graph collections, whose views are all masked alike."""
+    return ConfigError(f"weak_augment {name!r} applies to signals and images; every view of a graph is masked alike. "
+                       "Drop --weak-augment")
+
+
 WEAK_AUGMENTATIONS = ("same", "none", "shift", "crop-flip", "affine")
 
 
@@ -181,8 +187,7 @@ def weak_augmentation_resolver(name: str, pixels: int | None = None, augment: st
         raise ConfigError(f"weak_augment {name!r} sets a batch's first view apart from the others, which augment 'none' "
                           "does not perturb; add --augment shift, crop-flip or affine, or drop --weak-augment")
     if name != "same" and augment == "mask":
-        raise ConfigError(f"weak_augment {name!r} applies to signals and images; every view of a graph is masked "
-                          "alike. Drop --weak-augment")
+        raise no_weak_view_of_graphs(name)
     if name in ("same", "none"):
         if pixels is not None:
             raise ConfigError(f"weak_augment_pixels={pixels!r} applies to weak_augment 'shift', 'crop-flip' or "

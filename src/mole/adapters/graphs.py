@@ -27,6 +27,7 @@ from torch_geometric.utils import subgraph
 from ..errors import ConfigError
 from ..batch import LocalBatch
 from .base import TrainData, count_batches, labelled_positions, labelled_stream, minibatches
+from .augment import no_weak_view_of_graphs
 from .labels import keep_labels
 
 POOLS = {"mean": global_mean_pool, "sum": global_add_pool}
@@ -58,8 +59,7 @@ class GraphData(TrainData):
         if not getattr(augmentation, "graphs", False):
             return super().augmented(augmentation, first_view)
         if first_view is not None:
-            raise ConfigError(f"weak_augment {first_view.name!r} applies to signals and images; every view of a graph "
-                              "is masked alike. Drop --weak-augment")
+            raise no_weak_view_of_graphs(first_view.name)
         data = copy.copy(self)
         data.augmentation = augmentation
         return data
