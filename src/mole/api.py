@@ -23,12 +23,13 @@ from .config import TrainConfig, resolve_device
 from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
-from .adapters import GraphData, NodeData, TensorData, TrainData
+from .adapters import GraphData, NodeData, TrainData
+from .adapters.datasets import as_train_data, carries_labels
 from .adapters.augment import augmentation_resolver, weak_augmentation_resolver
 from .rules import Rule, rule_resolver
 from .schedules import schedule_resolver
 from .stage import Stage
-from .validation import as_features, as_labels, raise_all
+from .validation import raise_all
 
 #: settings that change how training runs but not its result: a checkpoint may be resumed with others
 RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout", "checkpoint_every")
@@ -55,19 +56,21 @@ class FitResult:
         return self.rule.get("estimator", {})
 
     def predict_proba(self, X) -> torch.Tensor:
-        """Class probabilities for features X (n, ...) or for the samples of a data adapter."""
-        data = X if isinstance(X, TrainData) else TensorData(as_features(X), torch.zeros(len(X), dtype=torch.long))
+        """Class probabilities for features X (n, ...), the samples of a ``Dataset`` or ``DataLoader`` (in the
+        dataset's order), a memory-mapped array, or a data adapter."""
+        data, _ = as_train_data(X)
         return data.to(torch.device(self.config.device)).logits(self.network).softmax(1).cpu()
 
     def predict(self, X) -> torch.Tensor:
         return self.predict_proba(X).argmax(1)
 
     def score(self, X, y=None) -> float:
-        """Accuracy on (X, y), or on a data adapter's own labels."""
-        if isinstance(X, TrainData):
-            return float((self.predict(X) == X.y.cpu()).float().mean())
-        y = as_labels(y, as_features(X).shape[0])
-        return float((self.predict(X) == y).float().mean())
+        """Accuracy on (X, y), or on the labels a ``Dataset``, ``DataLoader`` or data adapter carries."""
+        if y is None and not carries_labels(X):
+            raise DataError(f"score needs labels: pass y, or a Dataset / DataLoader of (x, y) items; got "
+                            f"{type(X).__name__} without y")
+        data, _ = as_train_data(X, y)
+        return float((self.predict(data) == data.y.cpu()).float().mean())
 
     def modules(self) -> list[dict]:
         """Per module: index, layer names, final loss (mean over the last epoch): the module's local loss,
@@ -155,20 +158,26 @@ def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> 
 
 def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule = "mole",
         config: TrainConfig | None = None, groups: Sequence[Sequence[int]] | None = None,
-        callbacks: Iterable[Callback] = (), checkpoint: str | None = None, resume: bool = False) -> FitResult:
+        cuts: Sequence[str] | None = None, callbacks: Iterable[Callback] = (), checkpoint: str | None = None,
+        resume: bool = False) -> FitResult:
     """Train ``model`` on (X, y) with a local rule (``method``: ``"mole"``, ``"dgl"``, ``"predsim"``,
     ``"hsic-bottleneck"``, ``"infopro"``, ``"forward-forward"``, see :data:`mole.rules.RULES`) or end-to-end
     backprop (``"bp"``).
 
     Args:
-        model: an ``nn.Sequential``, a list of layers, or a :class:`ModularNetwork`.
-        X: features (n, ...) with y, integer class labels (n,) in 0..C-1, −1 for an unlabelled sample; or a data
-            adapter (:class:`mole.adapters.TrainData`, e.g. a graph) that carries its labels (y is then None).
+        model: an ``nn.Sequential``, a list of layers, a :class:`ModularNetwork`, or any ``nn.Module`` with ``cuts``.
+        X: features (n, ...) with y, integer class labels (n,) in 0..C-1, −1 for an unlabelled sample (a memory-mapped
+            array, ``numpy.load(path, mmap_mode="r")``, is read from disk batch by batch, never whole); or a map-style
+            ``Dataset`` of ``(x, y)`` items, a ``DataLoader`` over one (its batch size, ``shuffle``, workers,
+            ``pin_memory`` and ``collate_fn``), or a data adapter (:class:`mole.adapters.TrainData`, e.g. a graph),
+            each carrying its labels (y is then None). See :mod:`mole.adapters.datasets`.
             Unlabelled samples feed the label-free terms of rules that have them (MOLE's I(T;X) and views,
             :attr:`Rule.uses_unlabelled`); every other rule, and backprop, trains on the labelled samples only.
         method: a registered rule name (options from ``config.rule_options[name]``) or a :class:`Rule`.
         config: a :class:`TrainConfig` (defaults if None).
-        groups: explicit module grouping of the model's top-level layers.
+        groups: explicit module grouping of the model's top-level layers (an ``nn.Sequential``).
+        cuts: names of submodules to cut any ``nn.Module`` after (:mod:`mole.cuts`: torch.fx); the part after the
+            last cut is the head.
         callbacks: extra :class:`Callback` objects (progress bars, logging).
         checkpoint: file written at the end of an epoch once ``config.checkpoint_every`` seconds have passed since
             the last (0: every epoch), and after every finished stage (see :mod:`mole.checkpoint`);
@@ -178,11 +187,12 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     if config.device == "auto":
         config = replace(config, device=resolve_device(config.device))
     rule = _rule(method, config)
-    if isinstance(X, TrainData):
-        data = X
-    else:
-        x = as_features(X)
-        data = TensorData(x, as_labels(y, x.shape[0], unlabelled=True))
+    if y is None and not carries_labels(X):
+        raise DataError(f"y is missing: pass one class label per sample of X, or a Dataset / DataLoader of (x, y) "
+                        f"items; got {type(X).__name__} without y")
+    data, loader_batch = as_train_data(X, y)
+    if loader_batch is not None and loader_batch != config.batch_size:  # a DataLoader's batch size is the user's
+        config = replace(config, batch_size=loader_batch)
     if not rule.uses_unlabelled:
         data = data.labelled()
     augmentation = augmentation_resolver(config.augment, config.augment_pixels)
@@ -194,7 +204,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         data = data.with_views(views)
     if len(data) < 2:
         raise DataError(f"need at least 2 training samples; got {len(data)}")
-    network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups)
+    network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups, cuts)
     device = torch.device(config.device)
     network.to(device)
     data = data.to(device)

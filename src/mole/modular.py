@@ -114,12 +114,36 @@ class ModularNetwork(nn.Module):
     """A network as a chain of modules ``blocks[0] ... blocks[K-1]`` (the last is the head).
 
     Args:
-        layers: an ``nn.Sequential`` or a list of layers.
+        layers: an ``nn.Sequential`` or a list of layers; with ``cuts``, any ``nn.Module``.
         groups: optional explicit grouping of top-level layer indices into modules.
+        cuts: names of submodules to cut any ``nn.Module`` after (:func:`mole.cuts.split`, torch.fx); the part
+            after the last cut is the head.
     """
 
-    def __init__(self, layers: nn.Sequential | Sequence[nn.Module], groups: Sequence[Sequence[int]] | None = None):
+    def __init__(self, layers: nn.Module | Sequence[nn.Module], groups: Sequence[Sequence[int]] | None = None,
+                 cuts: Sequence[str] | None = None):
         super().__init__()
+        self.readout: nn.Module | None = None  # a rule's own prediction from the modules (Forward-Forward's goodness)
+        self.cuts = list(cuts) if cuts is not None else None
+        if cuts is not None:
+            from .cuts import split
+            if groups is not None:
+                raise ConfigError("pass groups (of a Sequential's layers) or cuts (after named submodules), not both")
+            if not isinstance(layers, nn.Module):
+                raise ConfigError(f"cuts cut an nn.Module after named submodules; got {type(layers).__name__}")
+            blocks = split(layers, cuts)
+            self.groups = [[k] for k in range(len(blocks))]
+            self.blocks = nn.ModuleList(blocks)
+            return
+        if isinstance(layers, nn.Module) and not isinstance(layers, (nn.Sequential, nn.ModuleList)):
+            from .cuts import top_level, valid_cuts
+            valid = valid_cuts(layers)
+            example = ", ".join(repr(n) for n in valid[:4]) or "'layer1'"
+            can = (f"it can be cut after {', '.join(valid)}" if valid else
+                   f"its top-level submodules are {', '.join(top_level(layers)) or 'none'}")
+            raise ConfigError(f"{type(layers).__name__} is an nn.Module, not an nn.Sequential: name the submodules "
+                              f"to cut it into modules after, e.g. cuts=[{example}] (--cuts at the command line); "
+                              f"{can}")
         layers = list(layers.children()) if isinstance(layers, nn.Sequential) else list(layers)
         if not layers or not all(isinstance(m, nn.Module) for m in layers):
             raise ConfigError("model must be an nn.Sequential or a non-empty list of nn.Module layers")
@@ -128,7 +152,6 @@ class ModularNetwork(nn.Module):
             raise ConfigError(f"the network has {len(groups)} module; MOLE needs at least 2 "
                               "(hidden modules + a classifier head). Add a layer or pass groups.")
         self.groups = groups
-        self.readout: nn.Module | None = None  # a rule's own prediction from the modules (Forward-Forward's goodness)
         self.blocks = nn.ModuleList(
             Chain(*[layers[i] for i in g]) if len(g) > 1 else layers[g[0]] for g in groups)
 

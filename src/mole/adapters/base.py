@@ -23,6 +23,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..batch import LocalBatch
 from .labels import UNLABELLED, keep_labels
+from .rows import Rows
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -154,13 +155,16 @@ class TrainData(ABC):
 
     def to(self, device: torch.device) -> "TrainData":
         for name, value in vars(self).items():
-            if isinstance(value, torch.Tensor):
+            if isinstance(value, (torch.Tensor, Rows)):
                 setattr(self, name, value.to(device))
         return self
 
 
 class TensorData(TrainData):
     """Samples are the rows of ``x`` (n, ...): vectors, signals, images.
+
+    ``x`` is a tensor, or :class:`~mole.adapters.rows.Rows` read on demand (a torch Dataset, a file on disk; see
+    :class:`~mole.adapters.datasets.DatasetData`).
 
     With an ``augmentation`` (see :mod:`mole.adapters.augment`), every training batch of the raw
     input is perturbed afresh, with randomness from the batch generator; batches of anything but
@@ -180,6 +184,12 @@ class TensorData(TrainData):
     def __init__(self, x: torch.Tensor, y: torch.Tensor, augmentation=None, views: int = 1, first_view=None):
         self.x, self.y, self.augmentation, self.views, self.first_view = x, y, augmentation, views, first_view
 
+    def _like(self, **changes) -> "TensorData":
+        """The same kind of adapter with some of its settings changed."""
+        settings = {"x": self.x, "y": self.y, "augmentation": self.augmentation, "views": self.views,
+                    "first_view": self.first_view, **changes}
+        return type(self)(**settings)
+
     @property
     def augments(self) -> bool:
         return self.augmentation is not None
@@ -190,45 +200,61 @@ class TensorData(TrainData):
         for a in (augmentation, first_view):
             if a is not None:
                 a.check(tuple(self.x.shape[1:]))
-        return TensorData(self.x, self.y, augmentation, self.views, first_view)
+        return self._like(augmentation=augmentation, first_view=first_view)
 
     def with_views(self, views: int) -> "TensorData":
-        if views > 1 and not self.augments:
+        if views > 1 and self.augmentation is None:
             raise ConfigError(f"{views} views of a sample need an augmentation to make them differ; add --augment "
                               "shift (signals, images), crop-flip or affine (images), or set lambda_view and "
                               "pseudo_labels to 0")
-        return TensorData(self.x, self.y, self.augmentation, views, self.first_view)
+        return self._like(views=views)
 
-    def _batch(self, t, idx, y, generator) -> LocalBatch:
-        if not self.augments:
-            return LocalBatch(t[idx], self.x[idx], y)
+    def _batch(self, t, idx, y, generator, rows=None) -> LocalBatch:
+        """The batch of samples ``idx`` with labels ``y``; ``rows``: their raw input, where already read."""
+        x = self.x[idx] if rows is None else rows
+        if self.augmentation is None:
+            return LocalBatch(x if t is self.x else t[idx], x, y)
         first = self.first_view if self.first_view is not None and self.views > 1 else self.augmentation
-        x = torch.cat([first(self.x[idx], generator)]
-                      + [self.augmentation(self.x[idx], generator) for _ in range(self.views - 1)])
+        x = torch.cat([first(x, generator)] + [self.augmentation(x, generator) for _ in range(self.views - 1)])
         return LocalBatch(x, x, y.repeat(self.views), views=self.views)
+
+    def _order(self, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+        """The epoch's batches of positions 0..n-1 (shuffled by ``generator``)."""
+        return minibatches(len(self), batch_size, generator)
+
+    def _plan(self, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(positions, labels) of each batch of one epoch, drawn as they are asked for."""
+        labelled = labelled_positions(self.y)
+        if len(labelled) == len(self.y):
+            for idx in self._order(batch_size, generator):
+                yield idx, self.y[idx]
+            return
+        order = self._order(batch_size, generator)
+        stream = labelled_stream(labelled, min(batch_size, len(labelled)), generator)
+        unlabelled = torch.full((batch_size,), UNLABELLED, dtype=self.y.dtype, device=self.y.device)
+        for idx in order:
+            chosen = next(stream)
+            yield torch.cat([chosen, idx]), torch.cat([self.y[chosen], unlabelled[:len(idx)]])
 
     def batches(self, t, batch_size, generator, hops=1):
         if self.augments and t is not self.x:
             raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
-        labelled = labelled_positions(self.y)
-        if len(labelled) == len(self.y):
-            for idx in minibatches(len(self), batch_size, generator):
-                yield self._batch(t, idx, self.y[idx], generator)
-            return
-        stream = labelled_stream(labelled, min(batch_size, len(labelled)), generator)
-        unlabelled = torch.full((batch_size,), UNLABELLED, dtype=self.y.dtype, device=self.y.device)
-        for idx in minibatches(len(self), batch_size, generator):
-            chosen = next(stream)
-            yield self._batch(t, torch.cat([chosen, idx]), torch.cat([self.y[chosen], unlabelled[:len(idx)]]),
-                              generator)
+        for idx, y in self._plan(batch_size, generator):
+            yield self._batch(t, idx, y, generator)
 
     def take(self, positions):
-        return TensorData(self.x[positions], self.y[positions], self.augmentation, self.views, self.first_view)
+        return self._like(x=self.x[positions], y=self.y[positions])
 
     def with_labels(self, positions):
-        return TensorData(self.x, keep_labels(self.y, positions), self.augmentation, self.views, self.first_view)
+        return self._like(y=keep_labels(self.y, positions))
+
+    def outputs(self, module: nn.Module, t, batch_size: int) -> Iterator[torch.Tensor]:
+        """``module``'s outputs on ``t`` in consecutive chunks of ``batch_size`` rows (evaluation mode)."""
+        module.eval()
+        with torch.no_grad():
+            for i in range(0, t.shape[0], batch_size):
+                yield module(t[i:i + batch_size])
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):
-        module.eval()
-        return torch.cat([module(t[i:i + batch_size]) for i in range(0, t.shape[0], batch_size)])
+        return torch.cat(list(self.outputs(module, t, batch_size)))

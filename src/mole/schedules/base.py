@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..adapters import TensorData, TrainData
+from ..adapters.rows import Rows
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..batch import LocalBatch
@@ -87,7 +88,8 @@ class FrozenInput:
     How the cached T_k is held without augmentation (``mode``): ``"memory"`` (a tensor), ``"disk"`` (a
     memory-mapped ``.npy`` file in ``folder``, written chunk by chunk, deleted by :meth:`close` unless
     ``keep``), ``"recompute"`` (nothing held: the frozen modules run on every batch), or ``"auto"``: memory
-    while T_k fits ``limit_bytes``, else disk while the folder's file system has room, else recompute. All
+    while T_k fits ``limit_bytes`` (never for data read on demand, :class:`~mole.adapters.rows.Rows`: its outputs
+    would grow with it), else disk while the folder's file system has room, else recompute. All
     three give the same inputs (each frozen module runs in evaluation mode, per sample).
     """
 
@@ -146,7 +148,7 @@ class FrozenInput:
         if shape is None:
             return "memory"
         need = self.t.shape[0] * math.prod(shape) * self.t.element_size()
-        if need <= self.limit:
+        if need <= self.limit and not isinstance(self.data.x, Rows):  # data read on demand: nothing grows with it
             return "memory"
         return "disk" if shutil.disk_usage(self._cache_folder()).free > 1.2 * need else "recompute"
 
@@ -162,13 +164,14 @@ class FrozenInput:
         module.eval()
         with torch.no_grad():
             if isinstance(self.data, TensorData):
-                n, array = self.t.shape[0], None
-                for i in range(0, n, self.batch_size):  # the chunks TensorData.transform uses: the same values
-                    chunk = module(self.t[i:i + self.batch_size]).cpu().numpy()
+                n, array, i = self.t.shape[0], None, 0
+                for out in self.data.outputs(module, self.t, self.batch_size):  # TensorData.transform's chunks
+                    chunk = out.cpu().numpy()
                     if array is None:  # the first chunk tells the row shape and dtype
                         array = np.lib.format.open_memmap(path, mode="w+", dtype=chunk.dtype,
                                                           shape=(n, *chunk.shape[1:]))
-                    array[i:i + self.batch_size] = chunk
+                    array[i:i + len(chunk)] = chunk
+                    i += len(chunk)
             else:
                 out = self.data.transform(module, self.t, self.batch_size).cpu().numpy()
                 array = np.lib.format.open_memmap(path, mode="w+", dtype=out.dtype, shape=out.shape)

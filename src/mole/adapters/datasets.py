@@ -1,0 +1,145 @@
+"""A user's data as PyTorch users hold it: a ``Dataset``, a ``DataLoader``, or an array on disk.
+
+:class:`DatasetData` is :class:`~mole.adapters.TensorData` whose X is read on demand
+(:class:`~mole.adapters.rows.Rows`): every rule, schedule, label budget and augmentation of tensors works on it,
+batch for batch the same. An epoch's batches are drawn exactly as for a tensor (the same generator, the same
+positions), and their samples are read ahead by a ``DataLoader`` (its worker processes, ``pin_memory``,
+``collate_fn``), so a tensor and the same samples in a ``TensorDataset`` train identical weights. A frozen
+module's outputs are cached as they are for tensors (memory, disk, or recomputed); over data read on demand the
+``auto`` cache puts them on disk, so nothing in memory grows with the data. A dataset whose items vary between
+reads (random transforms) is treated as augmented: frozen modules then run on every batch.
+
+:func:`as_train_data` turns whatever ``mole.fit`` was given into an adapter.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+
+from ..errors import ConfigError, DataError
+from ..validation import as_features, as_labels
+from .base import TensorData, TrainData
+from .rows import ArrayRows, DatasetRows, Rows, batch_seed, dataset_labels, epoch_key, loader_settings
+
+logger = logging.getLogger("mole")
+
+ORDERS = ("shuffle", "sequential")
+
+
+class DatasetData(TensorData):
+    """Samples read on demand (see the module docstring).
+
+    Args:
+        x: the rows (:class:`~mole.adapters.rows.DatasetRows`, :class:`~mole.adapters.rows.ArrayRows`).
+        y: one label per row (n,), −1 for an unlabelled sample.
+        order: ``"shuffle"`` (each epoch a permutation drawn from the run's generator, as for tensors) or
+            ``"sequential"`` (0..n-1 every epoch, a DataLoader's ``shuffle=False``).
+        drop_last: drop a last batch smaller than the batch size (a last batch of one sample is always dropped).
+    """
+
+    def __init__(self, x: Rows, y: torch.Tensor, augmentation=None, views: int = 1, first_view=None,
+                 order: str = "shuffle", drop_last: bool = False):
+        super().__init__(x, y, augmentation, views, first_view)
+        if order not in ORDERS:
+            raise ConfigError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")
+        self.order, self.drop_last = order, drop_last
+
+    def _like(self, **changes) -> "DatasetData":
+        return super()._like(order=self.order, drop_last=self.drop_last, **changes)
+
+    @property
+    def augments(self) -> bool:
+        return self.augmentation is not None or self.x.varies
+
+    def _order(self, batch_size, generator):
+        if self.order == "shuffle":
+            batches = super()._order(batch_size, generator)
+        else:
+            batches = list(torch.arange(len(self)).split(batch_size))
+            if len(batches) > 1 and batches[-1].numel() < 2:
+                batches.pop()
+        if self.drop_last and len(batches) > 1 and batches[-1].numel() < batch_size:
+            batches.pop()
+        return batches
+
+    def n_batches(self, batch_size: int) -> int:
+        n = super().n_batches(batch_size)
+        return n - (self.drop_last and n > 1 and len(self) % batch_size >= 2)
+
+    def batches(self, t, batch_size, generator, hops=1):
+        if self.augments and t is not self.x:
+            raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
+        key, planned = epoch_key(generator), deque()
+
+        def positions():  # drawn lazily, as TensorData draws them: the generator's use is the same
+            for idx, y in self._plan(batch_size, generator):
+                planned.append((idx, y))
+                yield idx
+
+        seeds = (batch_seed(key, b) for b in itertools.count())
+        for rows in self.x.stream(positions(), seeds):
+            idx, y = planned.popleft()
+            yield self._batch(t, idx, y, generator, rows)
+
+    def take(self, positions):
+        return self._like(x=self.x.subset(positions), y=self.y[positions])
+
+    def outputs(self, module: nn.Module, t, batch_size: int) -> Iterator[torch.Tensor]:
+        if not isinstance(t, Rows):
+            yield from super().outputs(module, t, batch_size)
+            return
+        module.eval()
+        chunks = torch.arange(len(t)).split(batch_size)
+        with torch.no_grad():
+            for rows in t.stream(chunks, (batch_seed(0, b) for b in itertools.count())):
+                yield module(rows)
+
+    @torch.no_grad()
+    def representations(self, blocks, batch_size: int = 4096) -> list[torch.Tensor]:
+        return TensorData(self.x.materialize(), self.y).representations(blocks, batch_size)
+
+
+def carries_labels(X) -> bool:
+    """Whether ``X`` holds its own labels (an adapter, a Dataset, a DataLoader)."""
+    return isinstance(X, (TrainData, Dataset, DataLoader))
+
+
+def as_train_data(X, y=None, *, name: str = "X") -> tuple[TrainData, int | None]:
+    """An adapter for what ``mole.fit`` (or ``score``/``predict``) was given, and the batch size it sets (a
+    DataLoader's; None otherwise):
+
+    * an adapter (:class:`~mole.adapters.TrainData`) as it is;
+    * a map-style ``Dataset`` of ``(x, y)`` items (``y`` must be None): labels from the dataset;
+    * a ``DataLoader`` over one: its batch size, order (``shuffle``), ``drop_last``, workers, ``pin_memory`` and
+      ``collate_fn``;
+    * a memory-mapped array (``numpy.load(path, mmap_mode="r")``) with labels ``y``: read from disk, never whole;
+    * anything else array-like, with labels ``y`` (None: for prediction only).
+    """
+    if isinstance(X, TrainData):
+        return X, None
+    if isinstance(X, (Dataset, DataLoader)):
+        if y is not None:
+            raise DataError(f"{name} is a {type(X).__name__}, whose items carry their labels; pass y=None")
+        if isinstance(X, IterableDataset):
+            raise ConfigError(f"{name} is an IterableDataset, whose samples have no positions to batch the same way "
+                              "for every method and worker; wrap its samples in a map-style Dataset")
+        batch_size, order, drop_last, settings, dataset = None, "shuffle", False, {}, X
+        if isinstance(X, DataLoader):
+            dataset, settings, order, batch_size, drop_last = loader_settings(X)
+        rows = DatasetRows(dataset, settings)
+        return DatasetData(rows, as_labels(dataset_labels(dataset), len(rows), name=f"{name}'s labels",
+                                           unlabelled=True), order=order, drop_last=drop_last), batch_size
+    if isinstance(X, np.memmap):
+        rows = ArrayRows(X)
+        labels = torch.zeros(len(rows), dtype=torch.long) if y is None else as_labels(y, len(rows), unlabelled=True)
+        return DatasetData(rows, labels), None
+    x = as_features(X, name=name)
+    labels = torch.zeros(x.shape[0], dtype=torch.long) if y is None else as_labels(y, x.shape[0], unlabelled=True)
+    return TensorData(x, labels), None

@@ -1,0 +1,147 @@
+"""Any nn.Module as the network: cut after named submodules with torch.fx, skip connections across a cut refused."""
+import pytest
+import torch
+from torch import nn
+
+import mole
+from mole import ConfigError, TrainConfig
+from mole.cuts import split
+from mole.rules import RULES
+
+
+class Res(nn.Module):
+    """A model with a skip connection, as people write them (issue 32's snippet)."""
+
+    def __init__(self, d=8, c=3):
+        super().__init__()
+        self.a, self.b, self.head = nn.Linear(d, 32), nn.Linear(32, 32), nn.Linear(32, c)
+
+    def forward(self, x):
+        h = torch.relu(self.a(x))
+        return self.head(torch.relu(self.b(h)) + h)
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv, self.bn = nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)) + x)  # the skip stays inside the block
+
+
+class SignalNet(nn.Module):
+    def __init__(self, c=3):
+        super().__init__()
+        self.stem, self.layer1, self.layer2 = nn.Conv1d(1, 8, 3, padding=1), Block(8), Block(8)
+        self.fc = nn.Linear(8, c)
+
+    def forward(self, x):
+        x = self.layer2(self.layer1(torch.relu(self.stem(x))))
+        return self.fc(x.mean(-1))
+
+
+def _res(seed=0, **kw):
+    torch.manual_seed(seed)
+    return Res(**kw)
+
+
+def test_a_cut_model_computes_what_the_model_computes(blobs):
+    x, _ = blobs
+    model = _res()
+    net = mole.ModularNetwork(model, cuts=["a"])
+    assert len(net) == 2 and torch.allclose(net(x), model(x))
+    signal = SignalNet().eval()
+    cut = mole.ModularNetwork(signal, cuts=["layer1", "layer2"])
+    s = torch.randn(5, 1, 16)
+    assert len(cut) == 3 and torch.allclose(cut(s), signal(s), atol=1e-6)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_a_model_class_trains_under_every_rule(blobs, rule):
+    x, y = blobs
+    res = mole.fit(_res(), x, y, method=rule, cuts=["a"], config=TrainConfig(epochs=3, batch_size=60, lr=1e-2))
+    assert len(res.history) and res.score(x, y) > 0.5  # 3 well separated classes: chance is 1/3
+
+
+@pytest.mark.parametrize("schedule, options", [("simultaneous", {}), ("async", {"workers": 2})])
+def test_a_model_class_trains_under_every_schedule(blobs, schedule, options):
+    x, y = blobs
+    cfg = TrainConfig(epochs=3, batch_size=60, lr=1e-2, schedule=schedule, **options)
+    res = mole.fit(_res(), x, y, cuts=["a"], config=cfg)
+    simultaneous = mole.fit(_res(), x, y, cuts=["a"], config=TrainConfig(epochs=3, batch_size=60, lr=1e-2,
+                                                                         schedule="simultaneous"))
+    assert res.score(x, y) > 0.5
+    if schedule == "async":  # the pieces travel to the worker processes and make the simultaneous updates
+        for a, b in zip(res.network.parameters(), simultaneous.network.parameters()):
+            assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_a_pyg_model_class_trains_on_a_graph():
+    from torch_geometric.nn import GCNConv
+    from mole.data import load_dataset
+
+    class GCN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = GCNConv(34, 16), GCNConv(16, 4)
+
+        def forward(self, x, edge_index):
+            return self.conv2(torch.relu(self.conv1(x, edge_index)), edge_index)
+
+    karate = load_dataset("karate")  # 4 communities (chance 1/4), one labelled node each
+    model = GCN()
+    net = mole.ModularNetwork(model, cuts=["conv1"])
+    g = karate.train
+    assert len(net) == 2 and torch.allclose(net(g.x, g.edge_index), model(g.x, g.edge_index))
+    scores = {}
+    for method in ("mole", "bp"):
+        torch.manual_seed(0)
+        res = mole.fit(GCN(), karate.train, method=method, cuts=["conv1"], config=TrainConfig(epochs=30, lr=0.01))
+        scores[method] = res.score(karate.test)
+    assert scores["mole"] > 0.3 and scores["bp"] > 0.6, scores
+
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.head = nn.Linear(8, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        if x.sum() > 0:  # a branch on a tensor's value: torch.fx cannot capture it
+            x = self.a(x)
+        return self.head(x)
+
+
+class Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.head = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.b(self.a(x)) + x)  # the input skips past both cuts
+
+
+@pytest.mark.parametrize("model, cuts, words", [
+    (Res(), ["b"], "a skip connection crosses the cut after 'b': 'add' \\(after it\\) reads 'relu' \\(before it\\)"),
+    (Res(), ["a", "b"], "crosses the cut after 'b'"),
+    (Res(), ["bb"], "no submodule 'bb' to cut after; its top-level submodules are a, b, head. Did you mean 'b'"),
+    (Res(), ["head"], "nothing of Res's output is computed after the last cut"),
+    (Res(), ["a", "a"], "twice"),
+    (Res(), [], "cuts is empty"),
+    (Wide(), ["a"], "the input 'x' reaches 'add' after the cut after 'a'"),
+    (Branchy(), ["a"], "Branchy.forward cannot be captured by torch.fx"),
+])
+def test_bad_cuts_are_one_line_errors(model, cuts, words):
+    with pytest.raises(ConfigError, match=words) as info:
+        split(model, cuts)
+    assert "\n" not in str(info.value)
+
+
+def test_a_model_class_without_cuts_says_where_it_can_be_cut(blobs):
+    x, y = blobs
+    with pytest.raises(ConfigError, match=r"Res is an nn.Module, not an nn.Sequential: .* cuts=\['a'\] .*"
+                                          "it can be cut after a$"):
+        mole.fit(Res(), x, y)
+    with pytest.raises(ConfigError, match="groups .* or cuts .*, not both"):
+        mole.ModularNetwork(Res(), groups=[[0], [1]], cuts=["a"])
