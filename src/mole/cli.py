@@ -43,6 +43,13 @@ def _ints(text: str) -> tuple:
     return values
 
 
+def _names(text: str) -> tuple:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated submodule names like layer1,layer2; got {text!r}")
+    return names
+
+
 def _sigma(text: str):
     if text in WIDTH_RULES:
         return text
@@ -82,12 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
                      "--), or a run folder's config.json (re-runs that run); flags given here override it")
     g = run.add_argument_group("data and model")
     g.add_argument("--dataset", default="digits", help=f"dataset name ({', '.join(DATASETS)}), sbm-N (a synthetic "
-                   "graph of N nodes in 10 planted communities), or a .npz (X, y) / .csv (label last) file")
+                   "graph of N nodes in 10 planted communities), a .npz (X, y) / .csv (label last) file, or a folder "
+                   "of images with one subfolder per class (ImageFolder's layout; DIR/train + DIR/test, else 20 %% "
+                   "held out)")
+    g.add_argument("--image-size", type=int, default=None, metavar="N", help="a folder of images: resize every "
+                   "image to N x N (default: as stored)")
+    g.add_argument("--loader-workers", type=int, default=0, help="a folder of images: DataLoader worker processes "
+                   "reading the images ahead of training")
     g.add_argument("--data-root", default=None, help="folder holding dataset files (e.g. MNIST/raw/); "
                    "default: $MOLE_DATA, else ~/.cache/mole/data")
     g.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")
     g.add_argument("--model", default=None, help=f"model: {', '.join(MODELS)} (default: the dataset's: mlp for "
-                   "vectors and digits, cnn for signals and images, gcn for node-level and gin for graph-level graphs)")
+                   "vectors and digits, cnn for signals and images, gcn for node-level and gin for graph-level graphs), "
+                   "or your own model's factory, pkg.module:function or path/to/file.py:function (called with "
+                   "num_classes / n_classes / input_shape, as it takes them)")
+    g.add_argument("--cuts", type=_names, default=None, metavar="NAME,NAME", help="cut the model into modules after "
+                   "these submodules (any nn.Module, traced with torch.fx; e.g. layer1,layer2,layer3,layer4 for a "
+                   "torchvision ResNet); the part after the last cut is the head. Default: one module per layer of "
+                   "an nn.Sequential")
     g.add_argument("--hidden", type=_ints, default=None, help="MLP/GNN hidden widths, one module each "
                    "(default: the dataset's, else 256,128)")
     g.add_argument("--channels", type=_ints, default=(32, 64), help="CNN conv channels, one module each")
@@ -323,6 +342,7 @@ def _config(args):
                             methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
                             hidden=args.hidden, channels=args.channels, depth=args.depth,
                             module_size=args.module_size, batch_norm=not args.no_batch_norm, train=train,
+                            cuts=args.cuts, image_size=args.image_size, loader_workers=args.loader_workers,
                             dropout=args.dropout, folds=args.folds, pool=args.pool, labels=args.labels,
                             neighbor_sampling=args.neighbor_sampling, fanout=args.fanout,
                             sampling_budget_mb=args.sampling_budget_mb,

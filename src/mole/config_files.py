@@ -99,6 +99,8 @@ def _experiment_argv(c: dict) -> list[str]:
     for key in ("dataset", "model", "seed", "hidden", "channels", "depth", "module_size", "dropout", "folds", "pool",
                 "neighbor_sampling", "fanout", "sampling_budget_mb", "data_root"):
         _put(argv, key.replace("_", "-"), c[key])
+    for key in ("cuts", "image_size", "loader_workers"):  # config.json files older than the flags have none
+        _put(argv, key.replace("_", "-"), c.get(key))
     argv += ["--methods", _value(c["methods"])]
     argv += [] if c["batch_norm"] else ["--no-batch-norm"]
     argv += ["--download"] if c["download"] else []

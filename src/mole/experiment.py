@@ -32,18 +32,22 @@ from .api import RESULT_NEUTRAL, fit, validate_config
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import SampledNodeData, TensorData, TrainData
+from .adapters.datasets import DatasetData
+from .adapters.rows import DatasetRows, dataset_labels
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
+from .data.images import ImageFolderDataset
 from .crash import one_line, out_of_memory, write_crash_report
 from .errors import ConfigError, CrashError, MoleError, OutOfMemoryError, RunFinished
 from .modular import grouped
 from .saving import build_network, model_path, save_model
 from .logs import EpochMetrics
 from .models import DEPTHS, MODELS
+from .models.factory import is_factory
 from .models.gnn import EDGE_WEIGHTED
 from .rules import RULES, rule_resolver
-from .validation import MAX_WIDTH, changed_settings, choose
+from .validation import MAX_WIDTH, as_labels, changed_settings, choose
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"  # per-epoch metrics, written as they happen (mole.logs)
@@ -95,6 +99,10 @@ class ExperimentConfig:
     # the other training samples stay as unlabelled data (mole.adapters.labels)
     labels: Optional[str] = None
     pool: str = "mean"  # graph-level read-out: mean or sum
+    # any nn.Module (e.g. --model torchvision.models:resnet18) cut into modules after these submodules (mole.cuts)
+    cuts: Optional[tuple] = None
+    image_size: Optional[int] = None  # a folder of images: resize to this square size (None: as stored)
+    loader_workers: int = 0  # DataLoader worker processes reading data held on disk (image folders)
     # node-level graphs: "on" trains on sampled neighbourhoods of target-node batches, "off" on the whole graph
     # every step, "auto" samples when a full-graph step would exceed sampling_budget_mb (see mole.adapters)
     neighbor_sampling: str = "auto"
@@ -136,7 +144,16 @@ class ExperimentConfig:
             raise ConfigError(f"fanout must be a positive integer, or -1 for every neighbour; got {self.fanout!r}")
         if not (isinstance(self.sampling_budget_mb, (int, float)) and 0 < self.sampling_budget_mb < float("inf")):
             raise ConfigError(f"sampling_budget_mb must be a positive number; got {self.sampling_budget_mb!r}")
-        self.model = choose("model", self.model, MODELS)
+        if self.cuts is not None:
+            self.cuts = tuple(str(c).strip() for c in self.cuts if str(c).strip())
+            if not self.cuts:
+                raise ConfigError("cuts is empty; name at least one submodule to cut the model after")
+        if self.image_size is not None and not (isinstance(self.image_size, int) and self.image_size >= 1):
+            raise ConfigError(f"image_size must be a positive integer (pixels); got {self.image_size!r}")
+        if not (isinstance(self.loader_workers, int) and self.loader_workers >= 0):
+            raise ConfigError(f"loader_workers must be an integer >= 0; got {self.loader_workers!r}")
+        if not is_factory(self.model):
+            self.model = choose("model", self.model, MODELS)
         if self.depth is not None and self.model not in DEPTHS:
             raise ConfigError(f"depth applies to --model resnet or vgg, not {self.model!r}; drop --depth")
         self.train.seed = self.seed
@@ -205,7 +222,7 @@ def run_folder(cfg: ExperimentConfig) -> Path:
 
 
 #: what a resume may change without changing the run (where it runs, what is measured, how it is cached)
-RESUME_NEUTRAL = ("out", "resume", "download", "data_root", "analysis", *(f"train.{k}" for k in RESULT_NEUTRAL))
+RESUME_NEUTRAL = ("out", "resume", "download", "data_root", "analysis", "loader_workers", *(f"train.{k}" for k in RESULT_NEUTRAL))
 
 
 def _changed_since(out: Path, cfg: ExperimentConfig) -> list[str]:
@@ -262,6 +279,9 @@ def _splits(dataset, cfg: ExperimentConfig, sampling: Optional[dict] = None) -> 
         return [(train, train.subset(dataset.test.index))]
     if isinstance(dataset, NodeDataset):
         return [(dataset.train, dataset.test)]
+    if isinstance(dataset, ImageFolderDataset):  # read on demand, by DataLoaders of cfg.loader_workers workers
+        return [tuple(DatasetData(DatasetRows(d, {"num_workers": cfg.loader_workers}), as_labels(dataset_labels(d), len(d)))
+                      for d in (dataset.train, dataset.test))]
     return [(TensorData(dataset.x_train, dataset.y_train), TensorData(dataset.x_test, dataset.y_test))]
 
 
@@ -346,7 +366,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
             net = build_network(build)
-        groups = grouped(list(net.children()), cfg.module_size) if cfg.module_size > 1 else None
+        groups = grouped(list(net.children()), cfg.module_size) if cfg.module_size > 1 and not cfg.cuts else None
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name
         extra = callbacks(method)
@@ -358,8 +378,8 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
                                    every=max(1, a.accuracy_every))
             extra = extra + ([monitor] if monitor else []) + [metrics]
         train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
-        res = fit(net, train, method=method, config=train_cfg, groups=groups, callbacks=extra, checkpoint=ckpt,
-                  resume=cfg.resume)
+        res = fit(net, train, method=method, config=train_cfg, groups=groups, cuts=cfg.cuts, callbacks=extra,
+                  checkpoint=ckpt, resume=cfg.resume)
         if not is_primary():
             return {"method": method}  # another node's worker: rank 0 holds the trained network and reports
         save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
@@ -419,7 +439,8 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
     """
     start = time.perf_counter()
     cfg.validate()
-    dataset = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed, download=cfg.download, pool=cfg.pool)
+    dataset = load_dataset(cfg.dataset, cfg.data_root, seed=cfg.seed, download=cfg.download, pool=cfg.pool,
+                           image_size=cfg.image_size)
     _check_model_for_data(cfg.model, dataset)
     if isinstance(dataset, GraphDataset) and cfg.folds > len(dataset.graphs) // 2:
         raise ConfigError(f"--folds {cfg.folds} is too many for {len(dataset.graphs)} graphs: each test fold needs "

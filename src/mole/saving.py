@@ -33,7 +33,7 @@ def save_model(path: str | os.PathLike, network: ModularNetwork, build: dict, me
     the options of the rule that trained it (a rule may shape how the network predicts)."""
     path = Path(path)
     payload = {"format": FORMAT, "method": method, "rule_options": dict(rule_options or {}), "build": build,
-               "groups": [list(g) for g in network.groups], "preprocess": preprocess, "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
+               "groups": [list(g) for g in network.groups], "cuts": network.cuts, "preprocess": preprocess, "state_dict": {k: v.detach().cpu() for k, v in network.state_dict().items()}}
     tmp = path.with_name(path.name + ".partial")
     torch.save(payload, tmp)
     os.replace(tmp, path)
@@ -81,7 +81,8 @@ def network_from(payload: dict, device: str | torch.device = "cpu") -> ModularNe
     """The network a model file's contents (:func:`~mole.saving.read_model`) describe: rebuilt, its weights loaded and
     its rule's set-up applied, on ``device`` and in evaluation mode."""
     from .rules import RULES
-    network = ModularNetwork(build_network(payload["build"]), payload["groups"])
+    cuts = payload.get("cuts")  # a model cut after named submodules (mole.cuts), else a Sequential's groups
+    network = ModularNetwork(build_network(payload["build"]), None if cuts else payload["groups"], cuts)
     network.load_state_dict(payload["state_dict"])
     if payload.get("method") in RULES:  # a rule's set-up without weights (Forward-Forward's normalization, read-out)
         RULES[payload["method"]](**payload.get("rule_options", {})).prepare_network(

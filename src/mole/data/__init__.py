@@ -12,6 +12,7 @@ from pathlib import Path
 from ..validation import choose
 from .base import Dataset, data_root
 from .files import SUFFIXES, load_file
+from .images import ImageFolderDataset, is_image_folder, load_image_folder
 from .graphs import PLANETOID, TU, GraphDataset, NodeDataset, load_karate, load_planetoid, load_tu
 from .mnist import load_mnist, read_idx
 from .mnist1d import load_mnist1d
@@ -47,8 +48,10 @@ DATASETS = tuple(DEFAULTS)
 
 
 def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0, download: bool = False,
-                 pool: str = "mean") -> Dataset | NodeDataset | GraphDataset:
-    """Load a dataset by name, or from a ``.npz``/``.csv`` file path.
+                 pool: str = "mean", image_size: int | None = None
+                 ) -> Dataset | NodeDataset | GraphDataset | ImageFolderDataset:
+    """Load a dataset by name, from a ``.npz``/``.csv`` file path, or from a folder of images in ``ImageFolder``'s
+    layout (:mod:`mole.data.images`, resized to ``image_size`` where given).
 
     ``root`` (or ``$MOLE_DATA``) is the folder of file-based benchmark datasets such as MNIST, Cora, MUTAG.
     ``seed`` fixes the train/test split of datasets that have no official one; ``pool`` is the
@@ -56,6 +59,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
     """
     if Path(str(name)).suffix in SUFFIXES:
         return load_file(name, seed=seed)
+    if is_image_folder(name):
+        return load_image_folder(name, seed=seed, image_size=image_size)
     if is_sbm(name):
         return load_sbm(name)  # a fixed graph and split: the run's seed does not change them
     name = choose("dataset", name, DATASETS)
@@ -82,6 +87,8 @@ def dataset_defaults(dataset: str) -> dict:
     ``lambda_graph``) where it is not the Rényi estimate of I(T;Y) alone."""
     if is_sbm(dataset):
         return dict(_NODE)
+    if is_image_folder(dataset):  # images: a CNN with the contrastive signal, as on MNIST
+        return {"model": "cnn", **_CONTRASTIVE}
     return dict(DEFAULTS.get(dataset, {"model": "mlp"}))
 
 

@@ -7,6 +7,7 @@ batching and read-out in the data adapter, so a new schedule (simultaneous, asyn
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import shutil
@@ -20,7 +21,7 @@ import torch
 from torch import nn
 
 from ..adapters import TensorData, TrainData
-from ..adapters.rows import Rows
+from ..adapters.rows import ArrayRows, Rows
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..batch import LocalBatch
@@ -158,28 +159,30 @@ class FrozenInput:
         os.makedirs(self.folder, exist_ok=True)
         return self.folder
 
-    def _to_disk(self, module: nn.Module) -> torch.Tensor:
-        """T_k in a memory-mapped .npy file, written in chunks of ``batch_size`` rows (plain tensors) or at once."""
+    def _to_disk(self, module: nn.Module) -> torch.Tensor | Rows:
+        """T_k in a ``.npy`` file, written in chunks of ``batch_size`` rows (plain tensors) or at once, by plain file
+        writes (no written page stays mapped into the process). Read back memory-mapped, or, over data read on
+        demand, as :class:`~mole.adapters.rows.ArrayRows` (read with ``pread``: the process's memory stays flat)."""
         path = os.path.join(self._cache_folder(), f"T{len(self.held)}.npy")
         module.eval()
         with torch.no_grad():
             if isinstance(self.data, TensorData):
-                n, array, i = self.t.shape[0], None, 0
-                for out in self.data.outputs(module, self.t, self.batch_size):  # TensorData.transform's chunks
-                    chunk = out.cpu().numpy()
-                    if array is None:  # the first chunk tells the row shape and dtype
-                        array = np.lib.format.open_memmap(path, mode="w+", dtype=chunk.dtype,
-                                                          shape=(n, *chunk.shape[1:]))
-                    array[i:i + len(chunk)] = chunk
-                    i += len(chunk)
+                chunks = (out.cpu().numpy() for out in self.data.outputs(module, self.t, self.batch_size))
             else:
-                out = self.data.transform(module, self.t, self.batch_size).cpu().numpy()
-                array = np.lib.format.open_memmap(path, mode="w+", dtype=out.dtype, shape=out.shape)
-                array[:] = out
-        array.flush()
+                chunks = iter([self.data.transform(module, self.t, self.batch_size).cpu().numpy()])
+            with open(path, "wb") as f:
+                first = next(chunks)  # the first chunk tells the row shape and dtype
+                header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
+                          "shape": (self.t.shape[0], *first.shape[1:])}
+                np.lib.format.write_array_header_2_0(f, header)
+                for chunk in itertools.chain([first], chunks):
+                    f.write(np.ascontiguousarray(chunk).tobytes())
         previous = os.path.join(self.folder, f"T{len(self.held) - 1}.npy")
         if os.path.exists(previous) and not self.keep:
-            os.remove(previous)  # T_{k-1} is no longer needed (the mapping stays valid until released)
+            os.remove(previous)  # T_{k-1} is no longer needed (an open mapping or file stays valid until released)
+        array = np.load(path, mmap_mode="r+")  # writable: torch warns on a tensor over read-only memory
+        if isinstance(self.data.x, Rows):
+            return ArrayRows(array).to(self.data.x.device)
         return torch.from_numpy(array).to(self.data.x.device)
 
     def close(self) -> None:
