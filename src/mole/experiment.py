@@ -33,7 +33,7 @@ from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import SampledNodeData, TensorData, TrainData
 from .adapters.datasets import DatasetData
-from .adapters.rows import DatasetRows, dataset_labels
+from .adapters.dataset_rows import DatasetRows, dataset_labels
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset

@@ -112,8 +112,37 @@ class Items(Dataset):
 
 
 class Stream(IterableDataset):
+    """A stream of (x, y) items, shuffled by torch's global generator on every pass (as a shuffle buffer is)."""
+
+    def __init__(self, x, y, shuffle=False):
+        self.x, self.y, self.shuffle = x, y, shuffle
+
     def __iter__(self):
-        yield torch.zeros(3), 0
+        order = torch.randperm(len(self.x)) if self.shuffle else torch.arange(len(self.x))
+        for i in order:
+            yield self.x[i], int(self.y[i])
+
+
+def test_an_iterable_dataset_trains_in_its_own_order(tiny_mlp, blobs, monkeypatch):
+    from pathlib import Path
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # asynchronous workers unpickle Stream
+    x, y = blobs
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    xs, ys = x[perm], y[perm]  # a stream in its own (here shuffled once) order
+    stream = _fit(tiny_mlp, Stream(xs, ys))
+    loader = _fit(tiny_mlp, DataLoader(TensorDataset(xs, ys), batch_size=64, shuffle=False))
+    assert _same_weights(stream, loader)  # the order it yields: a DataLoader's shuffle=False
+    assert stream.score(Stream(x, y)) == stream.score(x, y)  # predictions on a stream, in its order
+    shuffled = [_fit(tiny_mlp, DataLoader(Stream(x, y, shuffle=True), batch_size=64), schedule=s, **options)
+                for s, options in (("simultaneous", {}), ("async", {"workers": 2}))]
+    for a, b in zip(*(r.network.parameters() for r in shuffled)):  # each worker process read the same batches
+        assert torch.allclose(a, b, atol=1e-5)
+    again = _fit(tiny_mlp, DataLoader(Stream(x, y, shuffle=True), batch_size=64), schedule="simultaneous")
+    assert _same_weights(shuffled[0], again)  # the stream's own shuffling drew under mole's seeds
+    partial = y.clone()
+    partial[::2] = -1
+    with pytest.raises(ConfigError, match="IterableDataset with unlabelled samples"):
+        _fit(tiny_mlp, Stream(x, partial))
 
 
 @pytest.mark.parametrize("data, error, words", [
@@ -123,7 +152,7 @@ class Stream(IterableDataset):
     (Items([(torch.zeros(3), 0), (torch.ones(3), -2)]), DataError, "negative labels"),
     (Items([(torch.zeros(3), 0), (torch.ones(3), 0.5)]), DataError, "integer class labels"),
     (Items([]), DataError, "holds no samples"),
-    (Stream(), ConfigError, "IterableDataset"),
+    (Stream(torch.zeros(0, 3), torch.zeros(0)), DataError, "yields no samples"),
     (DataLoader(TensorDataset(torch.zeros(4, 3), torch.arange(4) % 2), sampler=WeightedRandomSampler([1.0] * 4, 4)),
      ConfigError, "sets its own batches"),
 ])
@@ -142,3 +171,19 @@ def test_nan_in_a_sample_names_it_and_labels_are_not_given_twice(tiny_mlp):
         mole.fit(tiny_mlp(d=3, c=2), TensorDataset(x, torch.arange(20) % 2), torch.arange(20) % 2)
     with pytest.raises(DataError, match="y is missing"):
         mole.fit(tiny_mlp(d=3, c=2), x)
+
+
+@pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
+def test_a_run_on_a_dataloader_resumes_exactly(tiny_mlp, blobs, tmp_path, schedule):
+    from interrupt import StopAt, losses
+    x, y = blobs
+    loader = DataLoader(Noisy(x, y), batch_size=32, shuffle=True)  # random transforms: augmented epochs kept
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-2, seed=5, checkpoint_every=0, schedule=schedule)
+    full = mole.fit(tiny_mlp(), loader, config=cfg)
+    for cut in (4, 23):  # inside module 1's epochs, and inside a later module's (sequential) / epoch 3
+        ckpt = tmp_path / f"{cut}.pt"
+        with pytest.raises(KeyboardInterrupt):
+            mole.fit(tiny_mlp(), loader, config=cfg, checkpoint=ckpt, callbacks=[StopAt(cut)])
+        resumed = mole.fit(tiny_mlp(), loader, config=cfg, checkpoint=ckpt, resume=True)
+        assert losses(resumed.history) == losses(full.history), f"cut after {cut} steps"
+        assert _same_weights(full, resumed), f"cut after {cut} steps"

@@ -26,7 +26,12 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from ..errors import ConfigError, DataError
 from ..validation import as_features, as_labels
 from .base import TensorData, TrainData
-from .rows import ArrayRows, DatasetRows, Rows, batch_seed, dataset_labels, epoch_key, loader_settings
+from torch.utils.data._utils.collate import default_collate
+
+from .array_rows import ArrayRows
+from .dataset_rows import DatasetRows, dataset_labels, loader_settings
+from .rows import Rows, batch_seed, epoch_key
+from .stream_rows import StreamRows
 
 logger = logging.getLogger("mole")
 
@@ -37,7 +42,8 @@ class DatasetData(TensorData):
     """Samples read on demand (see the module docstring).
 
     Args:
-        x: the rows (:class:`~mole.adapters.rows.DatasetRows`, :class:`~mole.adapters.rows.ArrayRows`).
+        x: the rows (:class:`~mole.adapters.dataset_rows.DatasetRows`, :class:`~mole.adapters.stream_rows.StreamRows`,
+            :class:`~mole.adapters.array_rows.ArrayRows`).
         y: one label per row (n,), −1 for an unlabelled sample.
         order: ``"shuffle"`` (each epoch a permutation drawn from the run's generator, as for tensors) or
             ``"sequential"`` (0..n-1 every epoch, a DataLoader's ``shuffle=False``).
@@ -77,6 +83,8 @@ class DatasetData(TensorData):
         if self.augments and t is not self.x:
             raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
         key, planned = epoch_key(generator), deque()
+        if self.order == "sequential":  # nothing drawn for the order: move on, so each epoch has seeds of its own
+            torch.randint(2, (1,), generator=generator)
 
         def positions():  # drawn lazily, as TensorData draws them: the generator's use is the same
             for idx, y in self._plan(batch_size, generator):
@@ -106,6 +114,22 @@ class DatasetData(TensorData):
         return TensorData(self.x.materialize(), self.y).representations(blocks, batch_size)
 
 
+def _stream_data(stream: IterableDataset, given, name: str) -> tuple["DatasetData", int | None]:
+    """An IterableDataset (or a DataLoader over one), in its own order (:mod:`mole.adapters.stream_rows`)."""
+    loader = given if isinstance(given, DataLoader) else None
+    rows = StreamRows(stream, loader.collate_fn if loader is not None else default_collate)
+    if loader is not None and loader.num_workers:
+        logger.info("the IterableDataset is read in the training process (each of %d loader workers would yield "
+                    "the whole stream unless it shards itself)", loader.num_workers)
+    labels = as_labels(rows.labels, len(rows), name=f"{name}'s labels", unlabelled=True)
+    if (labels < 0).any():
+        raise ConfigError(f"{name} is an IterableDataset with unlabelled samples (-1); few-label batches draw "
+                          "labelled samples out of order, which a stream cannot give: use a map-style Dataset")
+    drop_last = bool(loader.drop_last) if loader is not None else False
+    return DatasetData(rows, labels, order="sequential", drop_last=drop_last), (
+        loader.batch_size if loader is not None else None)
+
+
 def carries_labels(X) -> bool:
     """Whether ``X`` holds its own labels (an adapter, a Dataset, a DataLoader)."""
     return isinstance(X, (TrainData, Dataset, DataLoader))
@@ -119,6 +143,8 @@ def as_train_data(X, y=None, *, name: str = "X") -> tuple[TrainData, int | None]
     * a map-style ``Dataset`` of ``(x, y)`` items (``y`` must be None): labels from the dataset;
     * a ``DataLoader`` over one: its batch size, order (``shuffle``), ``drop_last``, workers, ``pin_memory`` and
       ``collate_fn``;
+    * an ``IterableDataset`` (or a DataLoader over one): trained in the order it yields
+      (:mod:`mole.adapters.stream_rows`);
     * a memory-mapped array (``numpy.load(path, mmap_mode="r")``) with labels ``y``: read from disk, never whole;
     * anything else array-like, with labels ``y`` (None: for prediction only).
     """
@@ -127,9 +153,9 @@ def as_train_data(X, y=None, *, name: str = "X") -> tuple[TrainData, int | None]
     if isinstance(X, (Dataset, DataLoader)):
         if y is not None:
             raise DataError(f"{name} is a {type(X).__name__}, whose items carry their labels; pass y=None")
-        if isinstance(X, IterableDataset):
-            raise ConfigError(f"{name} is an IterableDataset, whose samples have no positions to batch the same way "
-                              "for every method and worker; wrap its samples in a map-style Dataset")
+        stream = X.dataset if isinstance(X, DataLoader) else X
+        if isinstance(stream, IterableDataset):
+            return _stream_data(stream, X, name)
         batch_size, order, drop_last, settings, dataset = None, "shuffle", False, {}, X
         if isinstance(X, DataLoader):
             dataset, settings, order, batch_size, drop_last = loader_settings(X)

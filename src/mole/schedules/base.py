@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from ..adapters import TensorData, TrainData
-from ..adapters.rows import ArrayRows, Rows
+from ..adapters.array_rows import ArrayRows
+from ..adapters.rows import Rows
 from ..callbacks import CallbackList
 from ..memory import ActivationMemory
 from ..batch import LocalBatch
@@ -162,7 +163,7 @@ class FrozenInput:
     def _to_disk(self, module: nn.Module) -> torch.Tensor | Rows:
         """T_k in a ``.npy`` file, written in chunks of ``batch_size`` rows (plain tensors) or at once, by plain file
         writes (no written page stays mapped into the process). Read back memory-mapped, or, over data read on
-        demand, as :class:`~mole.adapters.rows.ArrayRows` (read with ``pread``: the process's memory stays flat)."""
+        demand, as :class:`~mole.adapters.array_rows.ArrayRows` (read with ``pread``: the process's memory stays flat)."""
         path = os.path.join(self._cache_folder(), f"T{len(self.held)}.npy")
         module.eval()
         with torch.no_grad():

@@ -1,0 +1,97 @@
+"""The samples of an ``IterableDataset``: rows in the order it yields them.
+
+An iterable dataset has no positions to draw shuffled batches from, so mole trains on it in its own order: position
+i is the i-th item one pass yields, and every epoch's batches are consecutive runs of positions (a ``DataLoader``'s
+``shuffle=False``). A first pass counts the items and reads their labels. Each batch's items are pulled from the
+iterator under the batch's seed (:func:`~mole.adapters.rows.seeded`), in this process, so a stream that shuffles
+or augments with torch's, Python's or NumPy's global generators yields the same batches to every method and
+asynchronous worker; a stream shuffling with a generator of its own is the user's to seed. Rows asked for out of
+order (an analysis sample) cost one pass.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import IterableDataset
+from torch.utils.data._utils.collate import default_collate
+
+from ..errors import DataError
+from .rows import Rows, _as_features, _as_sample, batch_seed, seeded
+
+
+def _pair(item, i: int, name: str):
+    if not isinstance(item, (tuple, list)) or len(item) < 2:
+        raise DataError(f"item {i} of the {name} is a {type(item).__name__}; mole trains on datasets whose items "
+                        "are (features, label) pairs")
+    return item
+
+
+def _label(y):
+    return y.reshape(-1)[0].item() if isinstance(y, torch.Tensor) and y.numel() == 1 else y
+
+
+class StreamRows(Rows):
+    """The features of an ``IterableDataset`` (see the module docstring); :attr:`labels` holds every item's label."""
+
+    def __init__(self, dataset: IterableDataset, collate=default_collate):
+        name, labels, first = type(dataset).__name__, [], None
+        with seeded(batch_seed(-3, 0)):
+            for i, item in enumerate(dataset):
+                x, y = _pair(item, i, name)[:2]
+                first = first if first is not None else _as_sample(x, f"item 0 of the {name}")
+                labels.append(_label(y))
+        if not labels:
+            raise DataError(f"the {name} yields no samples; pass a dataset with at least 2")
+        try:
+            self.labels = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError):
+            raise DataError(f"the {name}'s labels must be integer class indices, one per item") from None
+        super().__init__(len(labels), tuple(first.shape))
+        self.dataset, self.collate = dataset, collate
+        a, b = (self._features([0], seed) for seed in (1, 2))
+        self.varies = a.shape != b.shape or not torch.equal(a, b)
+
+    def _features(self, positions: list[int], seed: int) -> torch.Tensor:
+        """One pass under ``seed``, picking the items at ``positions`` (any order, repeats allowed)."""
+        wanted, found = set(positions), {}
+        with seeded(seed):
+            for i, item in enumerate(self.dataset):
+                if i in wanted:
+                    found[i] = item
+                    if len(found) == len(wanted):
+                        break
+        if len(found) < len(wanted):
+            raise DataError(f"the {type(self.dataset).__name__} yielded fewer items than in its first pass "
+                            f"({self.n}); a stream must yield the same items on every pass")
+        return self._batch([found[i] for i in positions], positions)
+
+    def _batch(self, items: list, positions: list[int]) -> torch.Tensor:
+        batch = self.collate(items)
+        return _as_features(batch[0] if isinstance(batch, (tuple, list)) else batch, positions)
+
+    def read(self, source_positions, seed=None):
+        return self._features(source_positions.tolist(), seed if seed is not None else batch_seed(-1, 0))
+
+    def stream(self, batches, seeds=None) -> Iterator[torch.Tensor]:
+        """Consecutive runs of positions from 0 on are read in one pass, each under its batch's seed; any other
+        batch costs a pass of its own."""
+        seeds = iter(seeds) if seeds is not None else (batch_seed(-1, b) for b in itertools.count())
+        items, at = None, 0
+        for pos in batches:
+            source, seed = self._source(pos).tolist(), next(seeds)
+            if items is None and source[:1] == [0]:
+                with seeded(seed):  # an __iter__ that shuffles at once draws under the first batch's seed
+                    items = iter(self.dataset)
+            if items is None or source != list(range(at, at + len(source))):
+                items = None
+                yield self._features(source, seed).to(self.device)
+                continue
+            with seeded(seed):
+                chunk = list(itertools.islice(items, len(source)))
+            if len(chunk) < len(source):
+                raise DataError(f"the {type(self.dataset).__name__} yielded fewer items than in its first pass "
+                                f"({self.n}); a stream must yield the same items on every pass")
+            at += len(source)
+            yield self._batch(chunk, source).to(self.device)
