@@ -9,6 +9,7 @@ This module is the core's front door: it never imports the CLI, plots or dataset
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,8 @@ from .rules import Rule, rule_resolver
 from .schedules import schedule_resolver
 from .stage import Stage
 from .validation import raise_all
+
+logger = logging.getLogger("mole")
 
 #: settings that change how training runs but not its result: a checkpoint may be resumed with others
 RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout", "checkpoint_every")
@@ -130,8 +133,10 @@ def _rule(method: str | Rule, config: TrainConfig) -> Rule:
 
 
 def _output_shapes(network: ModularNetwork, data: TrainData) -> list[tuple]:
-    """Per module, the shape of its read-out output per sample, from a forward pass over two samples."""
-    batch = next(iter(data.batches(data.x, 2, torch.Generator().manual_seed(0))))
+    """Per module, the shape of its read-out output per sample, from a forward pass over two samples (of a sample of
+    two: an epoch's plan of batches of two would hold n/2 index tensors, ~100 MB per million samples)."""
+    small = data.sample(2)
+    batch = next(iter(small.batches(small.x, 2, torch.Generator().manual_seed(0))))
     was, shapes, t = network.training, [], batch.t_in
     with torch.no_grad():
         network.eval()
@@ -191,7 +196,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         raise DataError(f"y is missing: pass one class label per sample of X, or a Dataset / DataLoader of (x, y) "
                         f"items; got {type(X).__name__} without y")
     data, loader_batch = as_train_data(X, y)
-    if loader_batch is not None and loader_batch != config.batch_size:  # a DataLoader's batch size is the user's
+    if loader_batch == 1:  # PyTorch's default: a batch of one sample holds no information to estimate from
+        logger.info("the DataLoader's batch_size is 1 (PyTorch's default), and local objectives estimate over a batch; "
+                    "training with batch_size=%d (TrainConfig.batch_size)", config.batch_size)
+    elif loader_batch is not None and loader_batch != config.batch_size:  # a DataLoader's batch size is the user's
         config = replace(config, batch_size=loader_batch)
     if not rule.uses_unlabelled:
         data = data.labelled()

@@ -144,3 +144,22 @@ def test_torchvision_resnet18_cut_at_its_stages_trains_on_a_folder(tmp_path):
                       config=mole.TrainConfig(epochs=1))
     assert len(fitted.network) == 5 and 0 <= fitted.score(data.test) <= 1
     assert fitted.predict(DataLoader(data.test, batch_size=4)).shape == (len(data.test),)
+
+
+@vision
+@pytest.mark.parametrize("rule, schedule", [*((r, "sequential") for r in ("dgl", "predsim", "hsic-bottleneck",
+                                                                          "infopro")),
+                                            ("mole", "simultaneous"), ("mole", "async")])
+def test_torchvision_resnet18_trains_under_every_rule_and_schedule(tmp_path, rule, schedule):
+    """mole and bp above; Forward-Forward appends the label as 3 more channels, which resnet18's 3-channel stem does
+    not take (a factory taking in_channels gets them)."""
+    from torch.utils.data import DataLoader
+    from torchvision.models import resnet18
+    images = make_images(tmp_path / "images", per_class=4, size=16)
+    data = load_image_folder(images)
+    torch.manual_seed(0)
+    options = {"workers": 2} if schedule == "async" else {}
+    fitted = mole.fit(resnet18(num_classes=3), DataLoader(data.train, batch_size=4, shuffle=True), method=rule,
+                      cuts=["layer1", "layer2", "layer3", "layer4"],
+                      config=mole.TrainConfig(epochs=1, schedule=schedule, **options))
+    assert len(fitted.network) == 5 and fitted.predict(data.test).shape == (len(data.test),)

@@ -109,6 +109,12 @@ class DatasetData(TensorData):
             for rows in t.stream(chunks, (batch_seed(0, b) for b in itertools.count())):
                 yield module(rows)
 
+    def sample(self, n: int, seed: int = 0) -> TrainData:
+        """A fixed random subset of at most ``n`` samples, read once into memory (analysis samples: the information
+        plane, probes and t-SNE read them many times)."""
+        subset = super().sample(n, seed)
+        return TensorData(subset.x.materialize(), subset.y)
+
     @torch.no_grad()
     def representations(self, blocks, batch_size: int = 4096) -> list[torch.Tensor]:
         return TensorData(self.x.materialize(), self.y).representations(blocks, batch_size)
