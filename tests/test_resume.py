@@ -167,7 +167,9 @@ def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path, stagge
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     snapshots = killed / "checkpoints" / "mole.workers"
     deadline = time.time() + 120
-    while not list(snapshots.glob("worker1-epoch*.pt")) and time.time() < deadline:
+    # both workers have a snapshot before the kill: a staggered worker 1 that waits for its start draws its epochs
+    # ahead of worker 0, and on a busy machine its first snapshot could otherwise come before any of worker 0's
+    while not all(list(snapshots.glob(f"worker{r}-epoch*.pt")) for r in (0, 1)) and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(random.uniform(0.0, 1.0))
     proc.send_signal(signal.SIGKILL)

@@ -64,6 +64,7 @@ class Segment(nn.Module):
 
 
 def top_level(model: nn.Module) -> list[str]:
+    """The names of ``model``'s direct submodules, in order."""
     return [name for name, _ in model.named_children()]
 
 

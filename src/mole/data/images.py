@@ -34,6 +34,7 @@ STATS_SAMPLES = 256
 
 
 def has_torchvision() -> bool:
+    """Whether torchvision imports here (absent, or built against another torch: then Pillow reads the images)."""
     try:
         import torchvision  # noqa: F401
     except Exception:  # noqa: BLE001 - absent, or built against another torch: read with Pillow
@@ -123,6 +124,7 @@ def _reader(root: Path, image_size: Optional[int], transform=None) -> Dataset:
 
 
 def is_image(path) -> bool:
+    """Whether ``path`` ends as an image file ImageFolder reads (:data:`EXTENSIONS`)."""
     return Path(path).suffix.lower() in EXTENSIONS
 
 
