@@ -24,7 +24,7 @@ from .config import TrainConfig, resolve_device
 from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
-from .adapters import GraphData, NodeData, TrainData
+from .adapters import GraphData, NodeData, SampledNodeData, TrainData
 from .adapters.datasets import as_train_data, carries_labels
 from .adapters.augment import augmentation_resolver, weak_augmentation_resolver
 from .rules import Rule, rule_resolver
@@ -226,6 +226,9 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         raise ConfigError(f"pseudo_labels labels the unlabelled rows of a batch, but {type(data).__name__} reads out "
                           "its labelled samples only (node-level graphs); set pseudo_labels to 0 (node-level "
                           "label-free terms: lambda_graph, lambda_view)")
+    objectives = config.objective if isinstance(config.objective, list) else [config.objective]
+    if rule.uses_unlabelled and any(o.lambda_graph for o in objectives) and isinstance(data, SampledNodeData):
+        data = data.with_label_free_targets(config.batch_size)  # the graph term reads every node, as on the graph
     data = rule.prepare_data(data, n_classes, network)
     shapes = _check_network(network, data, n_classes)
     rule.prepare_network(network, n_classes, graphs=graphs)

@@ -30,6 +30,8 @@ class LocalBatch:
             the selected nodes, or per-graph pooling, for graphs).
         corrupt: maps ``t_in`` to a corrupted input for label-free contrastive terms (node-level graphs: the
             rows shuffled, Deep Graph Infomax's corruption); None where the data has no such view.
+        scope: maps a module's whole output to the rows its label-free graph terms read (sampled subgraphs: the
+            target nodes, whose neighbourhoods were drawn, not the outer hop's, whose were cut); None: every row.
         views: the rows are ``views`` stacked blocks of the same samples under independent augmentations (row i
             and row i + n/views are two views of one sample), for label-free terms between views; 1: plain rows.
         output, corrupted_output: the module's whole output on ``t_in`` (before read-out; all nodes of a graph,
@@ -43,6 +45,7 @@ class LocalBatch:
     context: tuple = ()
     readout: Callable[[torch.Tensor], torch.Tensor] = field(default=_identity)
     corrupt: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    scope: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
     views: int = 1
     output: Optional[torch.Tensor] = None
     corrupted_output: Optional[torch.Tensor] = None

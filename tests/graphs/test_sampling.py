@@ -185,3 +185,27 @@ def test_cli_switches_sampling_on_by_budget_or_flag(tmp_path):
     assert read("budget")["neighbor_sampling"]["why"].endswith("over the budget")
     assert read("on")["neighbor_sampling"] == {"fanout": 3, "why": "forced"}
     assert main([*common, "--fanout", "0", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_the_graph_term_of_sampled_steps_reads_targets_drawn_from_every_node(sbm):
+    """With lambda_graph, each sampled step draws label-free targets from a pass over every node (the full-graph
+    term reads every node), the labelled targets first; the term reads the targets' rows, not the outer hop's."""
+    train, _ = sbm
+    data = SampledNodeData.of(train, fanout=3, weights="gcn")
+    plain = next(data.batches(train.x, 64, torch.Generator().manual_seed(0)))
+    assert plain.scope(torch.arange(10_000)).numel() == 64  # no label-free targets: the labelled ones
+    wide = data.with_label_free_targets(128)
+    assert wide.label_free == 128 and wide.subset(train.index[:5]).label_free == 128
+    seen = set()
+    for batch in wide.batches(train.x, 64, torch.Generator().manual_seed(0)):
+        rows = batch.scope(torch.arange(10_000))
+        b = len(batch.y)  # the batch's labelled targets, read out first
+        assert b < rows.numel() <= b + 128 and torch.equal(batch.readout(torch.arange(10_000)), rows[:b])
+        seen.update(rows.tolist())
+    labelled = set(train.index.tolist())
+    assert len(seen - labelled) > 128  # unlabelled nodes too, fresh ones each step
+    cfg = mole.TrainConfig(epochs=2, batch_size=64, objective=mole.ObjectiveConfig(lambda_graph=1.0))
+    torch.manual_seed(0)
+    net = build_model("gcn", (32,), 10, hidden=(16,), task="node", edge_weights=True)
+    res = mole.fit(net, data, config=cfg)
+    assert all("I_TS" in r for r in res.history.for_module(0))

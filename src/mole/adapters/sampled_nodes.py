@@ -51,6 +51,7 @@ class SampledNodeData(NodeData):
                  fanout: int = 10, weights: str | None = None, chunk: int = 8192, in_edges: InEdges | None = None):
         super().__init__(x, edge_index, y, index)
         self.fanout, self.weights, self.chunk = int(fanout), weights, int(chunk)
+        self.label_free = 0  # target nodes per step drawn from every node for label-free terms
         self.in_edges = in_edges or InEdges(edge_index.cpu(), x.shape[0], weights)
 
     @classmethod
@@ -64,12 +65,34 @@ class SampledNodeData(NodeData):
     def _on_device(self, context: tuple, device: torch.device) -> tuple:
         return tuple(c.to(device) for c in context)
 
+    def with_label_free_targets(self, size: int) -> "SampledNodeData":
+        """The same data, each step drawing ``size`` more target nodes from a pass over *every* node, for the
+        label-free graph term (Deep Graph Infomax's I(T;S)): on the whole graph it reads every node, and a subgraph
+        around the labelled targets alone holds few of them (Cora: 140 of 2,708) and many with cut
+        neighbourhoods."""
+        data = self.subset(self.index)
+        data.label_free = int(size)
+        return data
+
     def batches(self, t, batch_size, generator, hops=1):
+        order = self._label_free_order(generator)
         for idx in minibatches(len(self), batch_size, generator):
             nodes = self.index[idx]
-            n_id, context = self.in_edges.subgraph(nodes.cpu(), max(hops, 1), self.fanout, generator)
+            extra = next(order)
+            extra = extra[~torch.isin(extra, nodes.cpu())]  # targets once each: the labelled ones stay first
+            targets = torch.cat([nodes.cpu(), extra])
+            n_id, context = self.in_edges.subgraph(targets, max(hops, 1), self.fanout, generator)
             yield LocalBatch(t[n_id.to(t.device)], self.x[nodes], self.y_all[nodes], self._on_device(context, t.device),
-                             readout=lambda out, b=len(nodes): out[:b], corrupt=shuffled_rows(generator))
+                             readout=lambda out, b=len(nodes): out[:b], corrupt=shuffled_rows(generator),
+                             scope=lambda out, m=len(targets): out[:m])
+
+    def _label_free_order(self, generator: torch.Generator):
+        """Endless chunks of :attr:`label_free` nodes, a fresh permutation of all nodes each pass (none: empty)."""
+        from .base import labelled_stream
+        if not self.label_free:
+            while True:
+                yield torch.empty(0, dtype=torch.long)
+        yield from labelled_stream(torch.arange(self.x.shape[0]), self.label_free, generator)
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):
@@ -91,5 +114,7 @@ class SampledNodeData(NodeData):
         return out
 
     def subset(self, index: torch.Tensor) -> "SampledNodeData":
-        return SampledNodeData(self.x, self.edge_index, self.y_all, index, self.fanout, self.weights, self.chunk,
+        data = SampledNodeData(self.x, self.edge_index, self.y_all, index, self.fanout, self.weights, self.chunk,
                                self.in_edges)
+        data.label_free = self.label_free
+        return data

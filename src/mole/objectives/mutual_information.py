@@ -99,7 +99,8 @@ class MutualInformationObjective(LocalObjective):
         value_of = {"I_TY": lambda: with_labels(y), "I_TX": lambda: mi(out, batch.x.flatten(1)),
                     "I_TXY": lambda: with_labels((batch.x.flatten(1), y)),
                     "I_Tprev": lambda: mi(out, self.reduce(batch.readout(batch.t_in))),
-                    "I_TS": lambda: self.infomax(batch.output, batch.corrupted_output),
+                    "I_TS": lambda: self.infomax(*(t if batch.scope is None else batch.scope(t)
+                                                   for t in (batch.output, batch.corrupted_output))),
                     "I_TTview": lambda: self._views(out, batch)}
         sign = {"I_Tprev": -1.0}
         objective = out.new_zeros((), dtype=torch.float64)
