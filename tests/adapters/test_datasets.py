@@ -162,6 +162,14 @@ def test_bad_datasets_are_one_line_errors(tiny_mlp, data, error, words):
     assert "\n" not in str(info.value)
 
 
+def test_bad_items_read_by_loader_workers_are_one_line_errors_too(tiny_mlp):
+    items = Items([(torch.zeros(3), 0), (torch.ones(3), 1)] * 4 + [(torch.ones(4), 1)])
+    with pytest.raises(DataError, match="^the dataset's items have different shapes") as info:
+        mole.fit(tiny_mlp(d=3, c=2), DataLoader(items, batch_size=3, num_workers=2),
+                 config=TrainConfig(epochs=1, schedule="simultaneous"))
+    assert "\n" not in str(info.value) and "worker" not in str(info.value)
+
+
 def test_nan_in_a_sample_names_it_and_labels_are_not_given_twice(tiny_mlp):
     x = torch.randn(20, 3)
     x[7, 1] = float("nan")

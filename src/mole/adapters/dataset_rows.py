@@ -135,8 +135,11 @@ class DatasetRows(Rows):
         collate = settings.pop("collate_fn")
         reader = _BatchReader(self.dataset, collate)
         loader = DataLoader(reader, batch_size=None, sampler=_Keys(keys), collate_fn=_as_is, **settings)
-        for x, positions in loader:
-            yield _as_features(x, positions)
+        try:
+            for x, positions in loader:
+                yield _as_features(x, positions)
+        except DataError as exc:  # raised in a loader worker, re-raised with its traceback: the one line again
+            raise DataError(str(exc).strip().splitlines()[-1].split("DataError: ", 1)[-1]) from None
 
 
 class _Keys:
