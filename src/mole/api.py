@@ -73,6 +73,9 @@ class FitResult:
             raise DataError(f"score needs labels: pass y, or a Dataset / DataLoader of (x, y) items; got "
                             f"{type(X).__name__} without y")
         data, _ = as_train_data(X, y)
+        if bool((data.y < 0).any()):
+            raise DataError("score needs a class label for every sample; got unlabelled ones (-1): score the "
+                            "labelled samples only")
         return float((self.predict(data) == data.y.cpu()).float().mean())
 
     def modules(self) -> list[dict]:
