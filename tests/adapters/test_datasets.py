@@ -153,8 +153,9 @@ def test_an_iterable_dataset_trains_in_its_own_order(tiny_mlp, blobs, monkeypatc
     (Items([(torch.zeros(3), 0), (torch.ones(3), 0.5)]), DataError, "integer class labels"),
     (Items([]), DataError, "holds no samples"),
     (Stream(torch.zeros(0, 3), torch.zeros(0)), DataError, "yields no samples"),
-    (DataLoader(TensorDataset(torch.zeros(4, 3), torch.arange(4) % 2), sampler=WeightedRandomSampler([1.0] * 4, 4)),
-     ConfigError, "sets its own batches"),
+    (DataLoader(TensorDataset(torch.zeros(4, 3), torch.tensor([0, 1, -1, -1])), sampler=WeightedRandomSampler([1.0] * 4,
+                                                                                                       4)),
+     ConfigError, "a sampler of its own and unlabelled samples"),
 ])
 def test_bad_datasets_are_one_line_errors(tiny_mlp, data, error, words):
     with pytest.raises(error, match=words) as info:
@@ -195,3 +196,21 @@ def test_a_run_on_a_dataloader_resumes_exactly(tiny_mlp, blobs, tmp_path, schedu
         resumed = mole.fit(tiny_mlp(), loader, config=cfg, checkpoint=ckpt, resume=True)
         assert losses(resumed.history) == losses(full.history), f"cut after {cut} steps"
         assert _same_weights(full, resumed), f"cut after {cut} steps"
+
+
+def test_a_sampler_of_its_own_draws_the_batches_the_same_everywhere(tiny_mlp, blobs):
+    """A WeightedRandomSampler (class 2 never drawn) sets the batches; iterated under the run's seeds, two runs, and
+    the simultaneous and asynchronous schedules, draw the same ones."""
+    x, y = blobs
+    weights = (y != 2).double()
+    loader = lambda: DataLoader(TensorDataset(x, y), batch_size=30, sampler=WeightedRandomSampler(weights, 120))  # noqa
+    data, batch = as_train_data(loader())
+    assert batch == 30 and data.n_batches(30) == 4
+    epochs = [[b.y for b in data.batches(data.x, 30, g)] for g in [torch.Generator().manual_seed(0)] * 2]
+    assert all(len(e) == 4 and not (torch.cat(e) == 2).any() for e in epochs)  # the sampler's draws
+    assert not torch.equal(torch.cat(epochs[0]), torch.cat(epochs[1]))  # each epoch draws afresh
+    runs = [_fit(tiny_mlp, loader(), schedule=s, **o) for s, o in (("simultaneous", {}), ("simultaneous", {}),
+                                                                    ("async", {"workers": 2}))]
+    assert _same_weights(runs[0], runs[1])
+    for a, b in zip(runs[0].network.parameters(), runs[2].network.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)

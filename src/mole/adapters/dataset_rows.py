@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
 from torch.utils.data._utils.collate import default_collate
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .rows import Rows, _as_features, _as_sample, batch_seed, seeded
 
 logger = logging.getLogger("mole")
@@ -193,18 +193,19 @@ def dataset_labels(dataset: Dataset) -> torch.Tensor:
                         f"{type(labels[0]).__name__}") from None
 
 
-def loader_settings(loader: DataLoader) -> tuple[Dataset, dict, str, int | None, bool]:
-    """What mole takes from a user's DataLoader: (its dataset, its reading settings, the order of its sampler:
-    ``"shuffle"`` or ``"sequential"``, its batch size, drop_last). A sampler of its own order (weighted, distributed,
-    a batch_sampler) is refused: mole draws the batches so that every method and worker sees the same."""
+def loader_settings(loader: DataLoader) -> tuple[Dataset, dict, str, int | None, bool, object]:
+    """What mole takes from a user's DataLoader: (its dataset, its reading settings, the order of its batches, its
+    batch size, drop_last, its batch sampler). The order is ``"shuffle"`` (a plain ``shuffle=True``: mole draws the
+    permutation, as for tensors), ``"sequential"`` (``shuffle=False``), or ``"sampler"`` (a sampler or
+    batch_sampler of its own, e.g. a ``WeightedRandomSampler``: iterated each epoch under a seed of the run, so that
+    every method and worker draws the same batches)."""
+    batch_sampler = None
     if isinstance(loader.sampler, RandomSampler) and not loader.sampler.replacement and (
-            loader.sampler._num_samples is None):
+            loader.sampler._num_samples is None) and loader.sampler.generator is None:
         order = "shuffle"
-    elif isinstance(loader.sampler, SequentialSampler):
+    elif isinstance(loader.sampler, SequentialSampler) and loader.batch_size is not None:
         order = "sequential"
     else:
-        raise ConfigError(f"the DataLoader's sampler ({type(loader.sampler).__name__}) sets its own batches; mole "
-                          "draws them (seeded, the same for every method and worker): pass shuffle=True or False "
-                          "and no sampler or batch_sampler")
+        order, batch_sampler = "sampler", loader.batch_sampler
     settings = {k: getattr(loader, k) for k in LOADER_SETTINGS if hasattr(loader, k)}
-    return loader.dataset, settings, order, loader.batch_size, bool(loader.drop_last)
+    return loader.dataset, settings, order, loader.batch_size, bool(loader.drop_last), batch_sampler

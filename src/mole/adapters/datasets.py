@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, IterableDataset
 
 from ..errors import ConfigError, DataError
 from ..validation import as_features, as_labels
@@ -30,12 +30,12 @@ from torch.utils.data._utils.collate import default_collate
 
 from .array_rows import ArrayRows
 from .dataset_rows import DatasetRows, dataset_labels, loader_settings
-from .rows import Rows, batch_seed, epoch_key
+from .rows import Rows, batch_seed, epoch_key, seeded
 from .stream_rows import StreamRows
 
 logger = logging.getLogger("mole")
 
-ORDERS = ("shuffle", "sequential")
+ORDERS = ("shuffle", "sequential", "sampler")
 
 
 class DatasetData(TensorData):
@@ -45,26 +45,37 @@ class DatasetData(TensorData):
         x: the rows (:class:`~mole.adapters.dataset_rows.DatasetRows`, :class:`~mole.adapters.stream_rows.StreamRows`,
             :class:`~mole.adapters.array_rows.ArrayRows`).
         y: one label per row (n,), −1 for an unlabelled sample.
-        order: ``"shuffle"`` (each epoch a permutation drawn from the run's generator, as for tensors) or
-            ``"sequential"`` (0..n-1 every epoch, a DataLoader's ``shuffle=False``).
+        order: ``"shuffle"`` (each epoch a permutation drawn from the run's generator, as for tensors),
+            ``"sequential"`` (0..n-1 every epoch, a DataLoader's ``shuffle=False``) or ``"sampler"`` (the batches of
+            ``batch_sampler``, a DataLoader's own, iterated each epoch under a seed drawn from the run's generator).
         drop_last: drop a last batch smaller than the batch size (a last batch of one sample is always dropped).
+        batch_sampler: the batches of positions of order ``"sampler"``.
     """
 
     def __init__(self, x: Rows, y: torch.Tensor, augmentation=None, views: int = 1, first_view=None,
-                 order: str = "shuffle", drop_last: bool = False):
+                 order: str = "shuffle", drop_last: bool = False, batch_sampler=None):
         super().__init__(x, y, augmentation, views, first_view)
         if order not in ORDERS:
             raise ConfigError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")
-        self.order, self.drop_last = order, drop_last
+        if (order == "sampler") != (batch_sampler is not None):
+            raise ConfigError("order 'sampler' goes with a batch_sampler, and a batch_sampler with order 'sampler'")
+        self.order, self.drop_last, self.batch_sampler = order, drop_last, batch_sampler
 
     def _like(self, **changes) -> "DatasetData":
-        return super()._like(order=self.order, drop_last=self.drop_last, **changes)
+        if "x" in changes and self.order == "sampler":  # a subset: the sampler's positions are the whole dataset's
+            return super()._like(order="shuffle", drop_last=self.drop_last, batch_sampler=None, **changes)
+        return super()._like(order=self.order, drop_last=self.drop_last, batch_sampler=self.batch_sampler,
+                             **changes)
 
     @property
     def augments(self) -> bool:
         return self.augmentation is not None or self.x.varies
 
     def _order(self, batch_size, generator):
+        if self.order == "sampler":  # the sampler's own draws, under a seed of the run's: the same everywhere
+            with seeded(epoch_key(generator) >> 1):
+                batches = [torch.as_tensor(list(b), dtype=torch.long) for b in self.batch_sampler]
+            return [b for b in batches if b.numel() >= 2]  # a batch of one sample holds nothing to estimate from
         if self.order == "shuffle":
             batches = super()._order(batch_size, generator)
         else:
@@ -76,6 +87,11 @@ class DatasetData(TensorData):
         return batches
 
     def n_batches(self, batch_size: int) -> int:
+        if self.order == "sampler":
+            sampler = self.batch_sampler
+            single = (isinstance(sampler, BatchSampler) and not sampler.drop_last
+                      and len(sampler.sampler) % sampler.batch_size == 1)
+            return len(sampler) - single
         n = super().n_batches(batch_size)
         return n - (self.drop_last and n > 1 and len(self) % batch_size >= 2)
 
@@ -83,7 +99,7 @@ class DatasetData(TensorData):
         if self.augments and t is not self.x:
             raise ValueError("augmented data batches the raw input only; run frozen modules per batch instead")
         key, planned = epoch_key(generator), deque()
-        if self.order == "sequential":  # nothing drawn for the order: move on, so each epoch has seeds of its own
+        if self.order != "shuffle":  # nothing drawn for the order: move on, so each epoch has seeds of its own
             torch.randint(2, (1,), generator=generator)
 
         def positions():  # drawn lazily, as TensorData draws them: the generator's use is the same
@@ -162,12 +178,15 @@ def as_train_data(X, y=None, *, name: str = "X") -> tuple[TrainData, int | None]
         stream = X.dataset if isinstance(X, DataLoader) else X
         if isinstance(stream, IterableDataset):
             return _stream_data(stream, X, name)
-        batch_size, order, drop_last, settings, dataset = None, "shuffle", False, {}, X
+        batch_size, order, drop_last, settings, dataset, sampler = None, "shuffle", False, {}, X, None
         if isinstance(X, DataLoader):
-            dataset, settings, order, batch_size, drop_last = loader_settings(X)
+            dataset, settings, order, batch_size, drop_last, sampler = loader_settings(X)
         rows = DatasetRows(dataset, settings)
-        return DatasetData(rows, as_labels(dataset_labels(dataset), len(rows), name=f"{name}'s labels",
-                                           unlabelled=True), order=order, drop_last=drop_last), batch_size
+        labels = as_labels(dataset_labels(dataset), len(rows), name=f"{name}'s labels", unlabelled=True)
+        if sampler is not None and bool((labels < 0).any()):
+            raise ConfigError(f"{name}'s DataLoader has a sampler of its own and unlabelled samples (-1); few-label "
+                              "batches draw labelled samples of their own: pass shuffle=True and no sampler")
+        return DatasetData(rows, labels, order=order, drop_last=drop_last, batch_sampler=sampler), batch_size
     if isinstance(X, np.memmap):
         rows = ArrayRows(X)
         labels = torch.zeros(len(rows), dtype=torch.long) if y is None else as_labels(y, len(rows), unlabelled=True)
