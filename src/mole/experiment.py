@@ -32,8 +32,7 @@ from .api import RESULT_NEUTRAL, fit, validate_config
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import SampledNodeData, TensorData, TrainData
-from .adapters.datasets import DatasetData
-from .adapters.dataset_rows import DatasetRows, dataset_labels
+from .adapters.datasets import as_train_data
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
@@ -47,7 +46,7 @@ from .models import DEPTHS, MODELS
 from .models.factory import is_factory
 from .models.gnn import EDGE_WEIGHTED
 from .rules import RULES, rule_resolver
-from .validation import MAX_WIDTH, as_labels, changed_settings, choose
+from .validation import MAX_WIDTH, changed_settings, choose
 
 RESULTS = "results.json"
 METRICS = "metrics.csv"  # per-epoch metrics, written as they happen (mole.logs)
@@ -280,7 +279,7 @@ def _splits(dataset, cfg: ExperimentConfig, sampling: Optional[dict] = None) -> 
     if isinstance(dataset, NodeDataset):
         return [(dataset.train, dataset.test)]
     if isinstance(dataset, ImageFolderDataset):  # read on demand, by DataLoaders of cfg.loader_workers workers
-        return [tuple(DatasetData(DatasetRows(d, {"num_workers": cfg.loader_workers}), as_labels(dataset_labels(d), len(d)))
+        return [tuple(as_train_data(d, loader={"num_workers": cfg.loader_workers})[0]
                       for d in (dataset.train, dataset.test))]
     return [(TensorData(dataset.x_train, dataset.y_train), TensorData(dataset.x_test, dataset.y_test))]
 

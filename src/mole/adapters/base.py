@@ -26,14 +26,18 @@ from .labels import UNLABELLED, keep_labels
 from .rows import Rows
 
 
-def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Shuffled index batches covering 0..n-1; a trailing batch of one sample is dropped
-    (a one-sample Gram matrix carries no information)."""
-    perm = torch.randperm(n, generator=generator)
-    batches = list(perm.split(batch_size))
+def split_batches(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """``order`` cut into batches of ``batch_size``; a trailing batch of one sample is dropped (a one-sample Gram
+    matrix carries no information)."""
+    batches = list(order.split(batch_size))
     if len(batches) > 1 and batches[-1].numel() < 2:
         batches.pop()
     return batches
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Shuffled index batches covering 0..n-1 (:func:`split_batches` of a permutation)."""
+    return split_batches(torch.randperm(n, generator=generator), batch_size)
 
 
 def count_batches(n: int, batch_size: int) -> int:

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampl
 from torch.utils.data._utils.collate import default_collate
 
 from ..errors import DataError
-from .rows import Rows, _as_features, _as_sample, batch_seed, seeded
+from .rows import Rows, _as_features, _as_sample, as_pair, batch_seed, labels_tensor, seeded
 
 logger = logging.getLogger("mole")
 
@@ -160,10 +160,7 @@ def _item(dataset: Dataset, i: int):
     except Exception as exc:  # noqa: BLE001 - a user's __getitem__: its own error, on one line
         raise DataError(f"reading item {i} of the {type(dataset).__name__} failed: {type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    if not isinstance(item, (tuple, list)) or len(item) < 2:
-        raise DataError(f"item {i} of the {type(dataset).__name__} is a {type(item).__name__}; mole trains on "
-                        "datasets whose items are (features, label) pairs")
-    return item
+    return as_pair(item, i, type(dataset).__name__)
 
 
 def dataset_labels(dataset: Dataset) -> torch.Tensor:
@@ -183,14 +180,7 @@ def dataset_labels(dataset: Dataset) -> torch.Tensor:
     logger.info("reading the labels of %d items of the %s once (give it a `targets` attribute to skip this)", n,
                 type(dataset).__name__)
     with seeded(0):  # the caller's generators untouched
-        labels = [_item(dataset, i)[1] for i in range(n)]
-    labels = [y.reshape(-1)[0].item() if isinstance(y, (torch.Tensor, np.ndarray)) and np.prod(y.shape) == 1 else y
-              for y in labels]
-    try:
-        return torch.as_tensor(labels)
-    except (TypeError, ValueError, RuntimeError):
-        raise DataError(f"the {type(dataset).__name__}'s labels must be integer class indices, one per item; got "
-                        f"{type(labels[0]).__name__}") from None
+        return labels_tensor([_item(dataset, i)[1] for i in range(n)], type(dataset).__name__)
 
 
 def loader_settings(loader: DataLoader) -> tuple[Dataset, dict, str, int | None, bool, object]:

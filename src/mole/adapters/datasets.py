@@ -22,13 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, IterableDataset
+from torch.utils.data._utils.collate import default_collate
 
 from ..errors import ConfigError, DataError
 from ..validation import as_features, as_labels
-from .base import TensorData, TrainData
-from torch.utils.data._utils.collate import default_collate
-
 from .array_rows import ArrayRows
+from .base import TensorData, TrainData, split_batches
 from .dataset_rows import DatasetRows, dataset_labels, loader_settings
 from .rows import Rows, batch_seed, epoch_key, seeded
 from .stream_rows import StreamRows
@@ -79,9 +78,7 @@ class DatasetData(TensorData):
         if self.order == "shuffle":
             batches = super()._order(batch_size, generator)
         else:
-            batches = list(torch.arange(len(self)).split(batch_size))
-            if len(batches) > 1 and batches[-1].numel() < 2:
-                batches.pop()
+            batches = split_batches(torch.arange(len(self)), batch_size)
         if self.drop_last and len(batches) > 1 and batches[-1].numel() < batch_size:
             batches.pop()
         return batches
@@ -157,12 +154,13 @@ def carries_labels(X) -> bool:
     return isinstance(X, (TrainData, Dataset, DataLoader))
 
 
-def as_train_data(X, y=None, *, name: str = "X") -> tuple[TrainData, int | None]:
+def as_train_data(X, y=None, *, name: str = "X", loader: dict | None = None) -> tuple[TrainData, int | None]:
     """An adapter for what ``mole.fit`` (or ``score``/``predict``) was given, and the batch size it sets (a
     DataLoader's; None otherwise):
 
     * an adapter (:class:`~mole.adapters.TrainData`) as it is;
-    * a map-style ``Dataset`` of ``(x, y)`` items (``y`` must be None): labels from the dataset;
+    * a map-style ``Dataset`` of ``(x, y)`` items (``y`` must be None): labels from the dataset, read with the
+      DataLoader settings ``loader`` (e.g. ``{"num_workers": 2}``);
     * a ``DataLoader`` over one: its batch size, order (``shuffle``), ``drop_last``, workers, ``pin_memory`` and
       ``collate_fn``;
     * an ``IterableDataset`` (or a DataLoader over one): trained in the order it yields
@@ -178,7 +176,7 @@ def as_train_data(X, y=None, *, name: str = "X") -> tuple[TrainData, int | None]
         stream = X.dataset if isinstance(X, DataLoader) else X
         if isinstance(stream, IterableDataset):
             return _stream_data(stream, X, name)
-        batch_size, order, drop_last, settings, dataset, sampler = None, "shuffle", False, {}, X, None
+        batch_size, order, drop_last, settings, dataset, sampler = None, "shuffle", False, loader or {}, X, None
         if isinstance(X, DataLoader):
             dataset, settings, order, batch_size, drop_last, sampler = loader_settings(X)
         rows = DatasetRows(dataset, settings)

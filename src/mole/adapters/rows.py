@@ -29,7 +29,6 @@ import torch
 from ..errors import DataError
 
 
-
 def batch_seed(key: int, b: int) -> int:
     """The seed of batch ``b`` of the epoch whose key is ``key`` (63 bits)."""
     digest = hashlib.blake2b(f"{key}:{b}".encode(), digest_size=8).digest()
@@ -70,6 +69,25 @@ def _as_sample(x, where: str) -> torch.Tensor:
             "(or transforms.ToTensor()) to the dataset's transform" if type(x).__module__.startswith("PIL")
             else " make __getitem__ return (tensor, int label)")
     raise DataError(f"{where} holds a {type(x).__name__} where a tensor of features was expected;{hint}")
+
+
+def as_pair(item, i: int, name: str):
+    """Item ``i`` of the dataset ``name`` if it is a ``(features, label, ...)`` pair, else one DataError line."""
+    if not isinstance(item, (tuple, list)) or len(item) < 2:
+        raise DataError(f"item {i} of the {name} is a {type(item).__name__}; mole trains on datasets whose items "
+                        "are (features, label) pairs")
+    return item
+
+
+def labels_tensor(labels: list, name: str) -> torch.Tensor:
+    """Items' labels (ints, or one-element tensors / arrays) as a tensor; anything else is one DataError line."""
+    labels = [y.reshape(-1)[0].item() if isinstance(y, (torch.Tensor, np.ndarray)) and np.prod(y.shape) == 1 else y
+              for y in labels]
+    try:
+        return torch.as_tensor(labels)
+    except (TypeError, ValueError, RuntimeError):
+        raise DataError(f"the {name}'s labels must be integer class indices, one per item; got "
+                        f"{type(labels[0]).__name__}") from None
 
 
 def _as_features(x, positions: list[int]) -> torch.Tensor:

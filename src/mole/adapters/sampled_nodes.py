@@ -20,7 +20,7 @@ from torch import nn
 
 from ..batch import LocalBatch
 from ..modular import Chain, takes_context
-from .base import minibatches
+from .base import labelled_stream, minibatches
 from .nodes import NodeData, shuffled_rows
 from .sampling import InEdges, message_passing_depth
 
@@ -88,7 +88,6 @@ class SampledNodeData(NodeData):
 
     def _label_free_order(self, generator: torch.Generator):
         """Endless chunks of :attr:`label_free` nodes, a fresh permutation of all nodes each pass (none: empty)."""
-        from .base import labelled_stream
         if not self.label_free:
             while True:
                 yield torch.empty(0, dtype=torch.long)

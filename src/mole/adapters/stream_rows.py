@@ -18,18 +18,7 @@ from torch.utils.data import IterableDataset
 from torch.utils.data._utils.collate import default_collate
 
 from ..errors import DataError
-from .rows import Rows, _as_features, _as_sample, batch_seed, seeded
-
-
-def _pair(item, i: int, name: str):
-    if not isinstance(item, (tuple, list)) or len(item) < 2:
-        raise DataError(f"item {i} of the {name} is a {type(item).__name__}; mole trains on datasets whose items "
-                        "are (features, label) pairs")
-    return item
-
-
-def _label(y):
-    return y.reshape(-1)[0].item() if isinstance(y, torch.Tensor) and y.numel() == 1 else y
+from .rows import Rows, _as_features, _as_sample, as_pair, batch_seed, labels_tensor, seeded
 
 
 class StreamRows(Rows):
@@ -39,15 +28,12 @@ class StreamRows(Rows):
         name, labels, first = type(dataset).__name__, [], None
         with seeded(batch_seed(-3, 0)):
             for i, item in enumerate(dataset):
-                x, y = _pair(item, i, name)[:2]
+                x, y = as_pair(item, i, name)[:2]
                 first = first if first is not None else _as_sample(x, f"item 0 of the {name}")
-                labels.append(_label(y))
+                labels.append(y)
         if not labels:
             raise DataError(f"the {name} yields no samples; pass a dataset with at least 2")
-        try:
-            self.labels = torch.as_tensor(labels)
-        except (TypeError, ValueError, RuntimeError):
-            raise DataError(f"the {name}'s labels must be integer class indices, one per item") from None
+        self.labels = labels_tensor(labels, name)
         super().__init__(len(labels), tuple(first.shape))
         self.dataset, self.collate = dataset, collate
         a, b = (self._features([0], seed) for seed in (1, 2))
@@ -63,9 +49,12 @@ class StreamRows(Rows):
                     if len(found) == len(wanted):
                         break
         if len(found) < len(wanted):
-            raise DataError(f"the {type(self.dataset).__name__} yielded fewer items than in its first pass "
-                            f"({self.n}); a stream must yield the same items on every pass")
+            raise self._fewer()
         return self._batch([found[i] for i in positions], positions)
+
+    def _fewer(self) -> DataError:
+        return DataError(f"the {type(self.dataset).__name__} yielded fewer items than in its first pass ({self.n}); "
+                         "a stream must yield the same items on every pass")
 
     def _batch(self, items: list, positions: list[int]) -> torch.Tensor:
         batch = self.collate(items)
@@ -91,7 +80,6 @@ class StreamRows(Rows):
             with seeded(seed):
                 chunk = list(itertools.islice(items, len(source)))
             if len(chunk) < len(source):
-                raise DataError(f"the {type(self.dataset).__name__} yielded fewer items than in its first pass "
-                                f"({self.n}); a stream must yield the same items on every pass")
+                raise self._fewer()
             at += len(source)
             yield self._batch(chunk, source).to(self.device)
