@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sampling-budget-mb", type=float, default=1024.0,
                    help="--neighbor-sampling auto: the largest estimated full-graph step, in MB")
     g = run.add_argument_group("training")
-    g.add_argument("--methods", default="mole,bp", help="comma-separated training rules, run side by side on the "
+    g.add_argument("--methods", default=None, help="comma-separated training rules, run side by side on the "
                    "same network, initial weights and batches: " + "; ".join(f"{n}: {c.summary}" for n, c in RULES.items()))
     g.add_argument("--rule-option", action="append", default=[], metavar="RULE.KEY=VALUE",
                    help="an option of a rule, e.g. predsim.beta=0.99 or hsic-bottleneck.beta=100 (repeatable)")
@@ -151,13 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "once module k-1 has trained this many epochs, then trains on its fresh outputs (0: all at once)")
     g.add_argument("--worker-timeout", type=float, default=TrainConfig.worker_timeout, help="async: seconds without progress before a "
                    "worker counts as hung and the run stops")
-    g.add_argument("--augment", choices=AUGMENTATIONS, default="none", help="training-batch augmentation for every "
+    g.add_argument("--augment", choices=AUGMENTATIONS, default=None, help="training-batch augmentation for every "
                    "method: random shifts (signals, images), random crop + horizontal flip (natural images) or a random "
                    "rotation, scaling and translation (affine; images); graph collections: GraphCL's feature masking and edge "
                    "dropping at 20 %% (mask)")
     g.add_argument("--augment-pixels", type=int, default=None, help="largest shift / crop padding / translation in pixels "
                    "(default: 2 for shift, 4 for crop-flip, 3 for affine)")
-    g.add_argument("--weak-augment", choices=WEAK_AUGMENTATIONS, default=TrainConfig.weak_augment, help="a batch of "
+    g.add_argument("--weak-augment", choices=WEAK_AUGMENTATIONS, default=None, help="a batch of "
                    "several views (--lambda-view, --pseudo-labels): the first view's augmentation, FixMatch's weak one "
                    "that pseudo-labels are guessed on (the other views keep --augment): same, none or a lighter one")
     g.add_argument("--weak-augment-pixels", type=int, default=None, help="largest shift / crop padding / translation "
@@ -190,13 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lambda-graph", type=float, default=None, help="node-level graphs: weight of Deep Graph "
                    "Infomax's label-free I(T;S) over every node (the module on a row-shuffled graph gives the "
                    "negatives) (default: the dataset's, else 0)")
-    g.add_argument("--lambda-view", type=float, default=0.0, help="signals and images: weight of the label-free "
+    g.add_argument("--lambda-view", type=float, default=None, help="signals and images: weight of the label-free "
                    "I(T;T') between the outputs on two augmentations of each sample (needs --augment; with "
                    "--estimator infonce, SimCLR's contrastive loss per module)")
-    g.add_argument("--view-term", choices=VIEW_TERMS, default="instance", help="how I(T;T') is measured: the run's "
+    g.add_argument("--view-term", choices=VIEW_TERMS, default=None, help="how I(T;T') is measured: the run's "
                    "estimator against each row's sample identity (instance), or the exact MI of the two views' "
                    "soft assignments to as many clusters as classes (clusters: Invariant Information Clustering)")
-    g.add_argument("--pseudo-labels", type=float, default=0.0, metavar="TAU", help="few labels (--labels): each "
+    g.add_argument("--pseudo-labels", type=float, default=None, metavar="TAU", help="few labels (--labels): each "
                    "module's own classifier, and the head, label the unlabelled samples they predict with at "
                    "least this confidence, and learn from them on the other view (FixMatch; 0.95 is its choice); "
                    "0: off")
@@ -312,7 +312,15 @@ def rule_options(pairs: list) -> dict:
 def _config(args):
     from .data import dataset_defaults
     from .experiment import AnalysisConfig, ExperimentConfig, make_train_config
-    defaults = dataset_defaults(args.dataset)
+    from .data import FEW_LABELS, few_label_kind
+    defaults = dataset_defaults(args.dataset, few_labels=args.labels is not None)
+    few = {} if args.labels is None else {k: v for k, v in FEW_LABELS[few_label_kind(args.dataset)].items()
+                                          if getattr(args, k) is None}  # the few-label settings no flag overrides
+
+    def given(name: str, fallback):
+        """The flag's value, else the dataset's (few-label) default, else ``fallback``."""
+        value = getattr(args, name)
+        return value if value is not None else defaults.get(name, fallback)
     if args.workers is not None and args.schedule != "async":
         raise ConfigError(f"--workers applies to --schedule async, not {args.schedule!r}; add --schedule async "
                           "or drop --workers")
@@ -328,22 +336,28 @@ def _config(args):
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
-        worker_timeout=args.worker_timeout, balance=args.balance, stagger=args.stagger, augment=args.augment,
-        augment_pixels=args.augment_pixels, weak_augment=args.weak_augment, weak_augment_pixels=args.weak_augment_pixels,
+        worker_timeout=args.worker_timeout, balance=args.balance, stagger=args.stagger,
+        augment=given("augment", TrainConfig.augment), augment_pixels=args.augment_pixels,
+        weak_augment=given("weak_augment", TrainConfig.weak_augment),
+        weak_augment_pixels=given("weak_augment_pixels", TrainConfig.weak_augment_pixels),
         device=args.device,
         estimator=args.estimator,
         estimator_options={**default_options, **estimator_options(args)},
         objective=ObjectiveConfig(lambda_y=args.lambda_y, lambda_x=args.lambda_x, beta=args.beta,
                                   lambda_graph=defaults.get("lambda_graph", 0.0) if args.lambda_graph is None
                                   else args.lambda_graph, graph_critic=args.graph_critic,
-                                  lambda_view=args.lambda_view, view_term=args.view_term,
-                                  pseudo_labels=args.pseudo_labels, reduce=args.reduce, project_dim=args.project_dim))
+                                  lambda_view=given("lambda_view", ObjectiveConfig.lambda_view),
+                                  view_term=given("view_term", ObjectiveConfig.view_term),
+                                  pseudo_labels=given("pseudo_labels", ObjectiveConfig.pseudo_labels),
+                                  reduce=args.reduce, project_dim=args.project_dim))
     return ExperimentConfig(dataset=args.dataset, model=args.model, seed=args.seed,
-                            methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+                            methods=None if args.methods is None else tuple(
+                                m.strip() for m in args.methods.split(",") if m.strip()),
                             hidden=args.hidden, channels=args.channels, depth=args.depth,
                             module_size=args.module_size, batch_norm=not args.no_batch_norm, train=train,
                             cuts=args.cuts, image_size=args.image_size, loader_workers=args.loader_workers,
                             dropout=args.dropout, folds=args.folds, pool=args.pool, labels=args.labels,
+                            few_label_defaults=few,
                             neighbor_sampling=args.neighbor_sampling, fanout=args.fanout,
                             sampling_budget_mb=args.sampling_budget_mb,
                             data_root=args.data_root, download=args.download, out=args.out, resume=args.resume,
@@ -357,13 +371,13 @@ def _config(args):
 
 def format_table(results: dict) -> str:
     """The table ``mole run`` prints: one row per method of a results dict (accuracy, seconds, throughput, memory)."""
-    rows = [("method", "test acc", "train s", "samples/s", "peak MB", "modules")]
+    rows = [("method", "test acc", "epochs", "train s", "samples/s", "peak MB", "modules")]
     for r in results["runs"]:
         notes = [r["signal"]] if r.get("signal") else []  # what trains MOLE's modules, e.g. infonce
         if r.get("schedule", "sequential") != "sequential":
             notes.append(r["schedule"] + (f", {r['workers']} workers" if r.get("workers") else ""))
         name = r["method"] + (f" ({', '.join(notes)})" if notes else "")
-        rows.append((name, f"{100 * r['test_accuracy']:.2f} %", f"{r['train_seconds']:.1f}",
+        rows.append((name, f"{100 * r['test_accuracy']:.2f} %", str(r.get("epochs", "")), f"{r['train_seconds']:.1f}",
                      f"{r.get('samples_per_second', 0):.0f}", f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
@@ -501,6 +515,9 @@ def _report(results: dict) -> None:
         b = results["labels"]
         size += f"; labels: {b['budget']}{'' if b['budget'].endswith('%') else ' per class'}, {b['labelled']} of {b['of']}"
     print(f"{results['dataset']} ({size}), model {results['model']}, seed {results['seed']}")
+    if results.get("labels", {}).get("defaults"):
+        print("few labels, measured to help on this kind of data (flags override): "
+              + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in results["labels"]["defaults"].items()))
     print(format_table(results))
     probes = format_probes(results)
     if probes:

@@ -31,7 +31,7 @@ from .analysis import InformationMonitor, linear_probes, monitor_estimator, tsne
 from .api import RESULT_NEUTRAL, fit, validate_config
 from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
-from .adapters import SampledNodeData, TensorData, TrainData
+from .adapters import NodeData, SampledNodeData, TensorData, TrainData
 from .adapters.datasets import as_train_data
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
@@ -85,7 +85,8 @@ class AnalysisConfig:
 class ExperimentConfig:
     dataset: str = "digits"
     model: Optional[str] = None  # None: the dataset's (mlp: vectors, digits; cnn: signals, images; gcn/gin: graphs)
-    methods: tuple = ("mole", "bp")
+    # None: mole and bp, and bp-semi (backprop with MOLE's unlabelled-data terms) under a label budget
+    methods: Optional[tuple] = None
     seed: int = 0  # data split, weight initialization and batch order
     hidden: Optional[tuple] = None  # MLP/GNN hidden widths, one module each (None: the dataset's, else 256,128)
     channels: tuple = (32, 64)  # CNN conv channels (one module each)
@@ -97,6 +98,8 @@ class ExperimentConfig:
     # label budget: None (every training label), "N" labels per class or "P%" of each class (stratified, seeded);
     # the other training samples stay as unlabelled data (mole.adapters.labels)
     labels: Optional[str] = None
+    # the few-label settings the run took as defaults (mole.data.few_labels), recorded in results.json
+    few_label_defaults: dict = field(default_factory=dict)
     pool: str = "mean"  # graph-level read-out: mean or sum
     # any nn.Module (e.g. --model torchvision.models:resnet18) cut into modules after these submodules (mole.cuts)
     cuts: Optional[tuple] = None
@@ -115,6 +118,8 @@ class ExperimentConfig:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def validate(self) -> "ExperimentConfig":
+        if self.methods is None:
+            self.methods = ("mole", "bp") + (("bp-semi",) if self.labels is not None else ())
         self.methods = tuple(choose("method", m, RULES) for m in self.methods)
         if not self.methods:
             raise ConfigError(f"methods is empty; pass at least one of {', '.join(RULES)}")
@@ -341,13 +346,29 @@ def _embeddings(writer, res, test: TrainData, cfg: ExperimentConfig) -> None:
         writer.add_embedding(rows[k + 1].flatten(1).float().cpu(), metadata=labels, tag=f"module{k + 1}")
 
 
-def signal(rule: dict) -> str:
+def labelled_epochs(train: TrainData, epochs: int, batch_size: int) -> int:
+    """Epochs over the labelled samples of ``train`` that take as many optimizer steps as ``epochs`` over all of them:
+    the budget of a rule that trains on the labelled samples alone (backprop, the supervised local rules) beside
+    one that steps through every sample (MOLE, bp-semi). Node-level graphs take one step per batch of labelled
+    target nodes either way."""
+    if isinstance(train, (NodeData, SampledNodeData)):
+        return epochs
+    steps = lambda n: max(1, -(-n // batch_size))  # noqa: E731
+    return max(epochs, round(epochs * steps(len(train)) / steps(len(train.labelled()))))
+
+
+def signal(rule: dict, end_to_end: bool = False) -> str:
     """What trains MOLE's hidden modules, in a few words: the estimator's name, then its label-free terms,
-    ``+ graph infomax``, ``+ views`` or ``+ view clusters`` (e.g. ``renyi + graph infomax``)."""
+    ``+ graph infomax``, ``+ views`` or ``+ view clusters``, and ``+ pseudo-labels τ`` (e.g. ``renyi + graph
+    infomax``); ``end_to_end`` (semi-supervised backprop): ``cross-entropy`` and its terms."""
     objectives = rule.get("objective", [])
     extra = " + graph infomax" if any(o.get("lambda_graph") for o in objectives) else ""
     views = {o.get("view_term", "instance") for o in objectives if o.get("lambda_view")}
     extra += "".join(" + view clusters" if v == "clusters" else " + views" for v in sorted(views))
+    tau = max((o.get("pseudo_labels") or 0.0 for o in objectives), default=0.0)
+    extra += f" + pseudo-labels {tau:g}" if tau else ""
+    if end_to_end:  # semi-supervised backprop: cross-entropy plus these terms
+        return "cross-entropy" + extra
     return rule["estimator"]["name"] + extra
 
 
@@ -377,6 +398,8 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
                                    every=max(1, a.accuracy_every))
             extra = extra + ([monitor] if monitor else []) + [metrics]
         train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
+        if cfg.labels is not None and not RULES[method].uses_unlabelled:  # as many steps as on every sample
+            train_cfg = replace(train_cfg, epochs=labelled_epochs(train, train_cfg.epochs, train_cfg.batch_size))
         res = fit(net, train, method=method, config=train_cfg, groups=groups, cuts=cfg.cuts, callbacks=extra,
                   checkpoint=ckpt, resume=cfg.resume)
         if not is_primary():
@@ -391,7 +414,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
     res, train, test = first
     run = {"method": method, "test_accuracy": sum(accs) / len(accs), "train_accuracy": sum(train_accs) / len(accs),
            "train_seconds": seconds, "samples_per_second": res.samples_per_second, "peak_memory_mb": memory,
-           "epochs": cfg.train.epochs,
+           "epochs": train_cfg.epochs,
            "modules": res.modules(), "history": res.history.records}
     if len(splits) > 1:
         run.update(folds=len(splits), fold_accuracies=accs,
@@ -401,7 +424,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         run["cache"] = res.schedule["cache"]  # how each frozen module's output was held (sequential)
     if res.estimator:
         run["estimator"] = res.estimator
-        run["signal"] = signal(res.rule)
+        run["signal"] = signal(res.rule, res.end_to_end)
     if res.schedule.get("workers"):
         run.update(workers=res.schedule["workers"], schedule_info=res.schedule)
     # seconds per part: training (all folds, without the monitor), information plane (the monitor's
@@ -477,6 +500,8 @@ def _experiment(cfg: ExperimentConfig, dataset, out: Path, callbacks, argv, star
         results["labels"] = budget[0] if len(budget) == 1 else {**{k: v for k, v in budget[0].items()
                                                                    if k != "positions"},
                                                                 "folds": budget}
+        if cfg.few_label_defaults:
+            results["labels"]["defaults"] = dict(cfg.few_label_defaults)
     for method in cfg.methods:
         try:
             results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..validation import choose
 from .base import Dataset, data_root
+from .few_labels import FEW_LABELS
 from .files import SUFFIXES, load_file
 from .images import ImageFolderDataset, is_image_folder, load_image_folder
 from .graphs import PLANETOID, TU, GraphDataset, NodeDataset, load_karate, load_planetoid, load_tu
@@ -81,16 +82,32 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, seed: int = 0
     return load_mnist(data_root(root), name, download_missing=download)
 
 
-def dataset_defaults(dataset: str) -> dict:
+def dataset_defaults(dataset: str, few_labels: bool = False) -> dict:
     """Model and training settings for a dataset (empty for files): ``model``, ``hidden``, ``epochs``,
     ``batch_size``, ``lr``, ``weight_decay``, and MOLE's signal (``estimator``, ``estimator_options``,
-    ``lambda_graph``) where it is not the Rényi estimate of I(T;Y) alone."""
+    ``lambda_graph``) where it is not the Rényi estimate of I(T;Y) alone. ``few_labels`` (a label budget): with
+    the settings measured to help with few labels on its kind of data (:func:`few_label_kind`,
+    :mod:`mole.data.few_labels`) over them."""
     if is_sbm(dataset):
-        return dict(_NODE)
-    if is_image_folder(dataset):  # images: a CNN with the contrastive signal, as on MNIST
-        return {"model": "cnn", **_CONTRASTIVE}
-    return dict(DEFAULTS.get(dataset, {"model": "mlp"}))
+        defaults = dict(_NODE)
+    elif is_image_folder(dataset):  # images: a CNN with the contrastive signal, as on MNIST
+        defaults = {"model": "cnn", **_CONTRASTIVE}
+    else:
+        defaults = dict(DEFAULTS.get(dataset, {"model": "mlp"}))
+    return {**defaults, **FEW_LABELS[few_label_kind(dataset)]} if few_labels else defaults
 
 
-__all__ = ["Dataset", "NodeDataset", "GraphDataset", "DATASETS", "DEFAULTS", "data_root", "dataset_defaults",
+def few_label_kind(dataset: str) -> str:
+    """The kind of data whose few-label settings (:data:`mole.data.few_labels.FEW_LABELS`) a dataset gets:
+    ``image`` (MNIST-sized images and larger, folders of images), ``signal`` (MNIST-1D), ``node``, ``graph``, or
+    ``vector`` (tables, files, digits' 8×8 images: nothing measured)."""
+    if is_sbm(dataset) or dataset in PLANETOID or dataset in OGB or dataset == "karate":
+        return "node"
+    if is_image_folder(dataset) or dataset in ("mnist", "fashion_mnist") or dataset in NATURAL:
+        return "image"
+    return {"mnist1d": "signal", **{name: "graph" for name in TU}}.get(dataset, "vector")
+
+
+__all__ = ["Dataset", "NodeDataset", "GraphDataset", "DATASETS", "DEFAULTS", "FEW_LABELS", "data_root", "dataset_defaults",
+           "few_label_kind",
            "load_dataset", "read_idx"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..validation import raise_all, registered
 from .base import Rule
 from .bp import Backprop
+from .bp_semi import SemiSupervisedBackprop
 from .dgl import DGL
 from .forward_forward import ForwardForward
 from .hsic_bottleneck import HSICBottleneck
@@ -15,8 +16,8 @@ from .mole import MOLE
 from .predsim import PredSim
 
 #: every registered rule by name (``--methods``): a rule class, built by :func:`rule_resolver`
-RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, DGL, PredSim, HSICBottleneck, InfoPro,
-                                                           ForwardForward)}
+RULES: dict[str, type[Rule]] = {cls.name: cls for cls in (MOLE, Backprop, SemiSupervisedBackprop, DGL, PredSim,
+                                                           HSICBottleneck, InfoPro, ForwardForward)}
 
 
 def rule_resolver(name: str | Rule, **options) -> Rule:
@@ -28,4 +29,4 @@ def rule_resolver(name: str | Rule, **options) -> Rule:
     return rule
 
 
-__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "DGL", "PredSim", "HSICBottleneck", "ForwardForward", "InfoPro"]
+__all__ = ["RULES", "Rule", "rule_resolver", "MOLE", "Backprop", "SemiSupervisedBackprop", "DGL", "PredSim", "HSICBottleneck", "ForwardForward", "InfoPro"]
