@@ -65,7 +65,8 @@ def run_setting(key: str, seeds: int, root, methods=None, signals=()) -> dict:
     signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
-    variants = [*([(None, tuple(methods or RULES), "sequential", signal)] if methods != [] else []),
+    every = tuple(m for m in RULES if m != "bp-semi")  # bp-semi is the few-label baseline (benchmarks/labels.py)
+    variants = [*([(None, tuple(methods or every), "sequential", signal)] if methods != [] else []),
                 *((name, (m,), sched, signal) for name, m, sched in EXTRA.get(key, []) if methods is None or m in methods),
                 *((f"mole ({e})", ("mole",), "sequential", {"estimator": e}) for e in signals)]
     for seed in range(seeds):

@@ -225,6 +225,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         held = f"a single class ({int(classes[0])})" if len(classes) else "no labelled sample"
         raise DataError(f"the training labels hold {held}; a classifier needs labelled samples of at least 2 classes")
     graphs = isinstance(data, (GraphData, NodeData))
+    nodes = isinstance(data, (NodeData, SampledNodeData))  # a node-level graph
     if rule.pseudo_labels(config) and not data.reads_out_unlabelled:
         raise ConfigError(f"pseudo_labels labels the unlabelled rows of a batch, but {type(data).__name__} reads out "
                           "its labelled samples only (node-level graphs); set pseudo_labels to 0 (node-level "
@@ -234,7 +235,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         data = data.with_label_free_targets(config.batch_size)  # the graph term reads every node, as on the graph
     data = rule.prepare_data(data, n_classes, network)
     shapes = _check_network(network, data, n_classes)
-    rule.prepare_network(network, n_classes, graphs=graphs)
+    rule.prepare_network(network, n_classes, graphs=graphs, nodes=nodes)
     stages = rule.stages(network, shapes, n_classes, config)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()

@@ -142,8 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule, help="learning rate "
                    "over each stage's epochs: constant, cosine annealing, or x0.1 at 1/2 and 3/4")
     g.add_argument("--schedule", default="sequential", help=f"module schedule: {', '.join(SCHEDULES)}")
-    g.add_argument("--workers", type=int, default=None, help="async: worker processes, each owning a contiguous "
-                   "group of modules (1..number of modules; default 2)")
+    g.add_argument("--workers", type=_workers, default=None, help="async: worker processes, each owning a contiguous "
+                   "group of modules (1..number of modules), or auto (the default): as many as the cost model predicts "
+                   "train soonest, start-up included; one means no pipeline (the modules train in this process)")
     g.add_argument("--balance", choices=BALANCES, default=TrainConfig.balance, help="async: how each module's step "
                    "is costed to split the modules among workers: model (counted: the same split on any machine and "
                    "load) or timed (measured on this machine at start-up)")
@@ -288,6 +289,16 @@ def estimator_options(args) -> dict:
 TRAIN_FALLBACKS = ("epochs", "batch_size", "lr", "weight_decay")  # the dataset's default, else TrainConfig's
 
 
+def _workers(text: str):
+    """``--workers``: a count or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of workers or auto; got {text!r}") from None
+
+
 def _literal(text: str):
     """A flag value as a Python literal (number, bool, None) where it parses as one, else the string."""
     import ast
@@ -335,7 +346,7 @@ def _config(args):
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
-        schedule=args.schedule, workers=TrainConfig.workers if args.workers is None else args.workers,
+        schedule=args.schedule, workers="auto" if args.workers is None else args.workers,
         worker_timeout=args.worker_timeout, balance=args.balance, stagger=args.stagger,
         augment=given("augment", TrainConfig.augment), augment_pixels=args.augment_pixels,
         weak_augment=given("weak_augment", TrainConfig.weak_augment),
@@ -375,7 +386,13 @@ def format_table(results: dict) -> str:
     for r in results["runs"]:
         notes = [r["signal"]] if r.get("signal") else []  # what trains MOLE's modules, e.g. infonce
         if r.get("schedule", "sequential") != "sequential":
-            notes.append(r["schedule"] + (f", {r['workers']} workers" if r.get("workers") else ""))
+            auto = r.get("schedule_info", {}).get("auto")
+            if auto:  # --workers auto: what the cost model predicted beside what was measured (samples/s)
+                chosen = auto["candidates"][str(auto["chosen"])]
+                notes.append(f"{r['schedule']}, auto: {auto['chosen']} worker{'s' if auto['chosen'] > 1 else ''}, "
+                             f"predicted {chosen['samples_per_second']:.0f} samples/s")
+            else:
+                notes.append(r["schedule"] + (f", {r['workers']} workers" if r.get("workers") else ""))
         name = r["method"] + (f" ({', '.join(notes)})" if notes else "")
         rows.append((name, f"{100 * r['test_accuracy']:.2f} %", str(r.get("epochs", "")), f"{r['train_seconds']:.1f}",
                      f"{r.get('samples_per_second', 0):.0f}", f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))

@@ -100,7 +100,9 @@ class TrainConfig:
     momentum: float = 0.9  # sgd only
     lr_schedule: str = "constant"  # constant, cosine or step, over each stage's epochs
     schedule: str = "sequential"  # sequential, simultaneous or async
-    workers: int = 2  # async: worker processes, each owning a contiguous group of modules
+    # async: worker processes, each owning a contiguous group of modules; "auto" (`mole run`'s default): as many as
+    # the cost model predicts train soonest, start-up included (one: no pipeline, the stages in the training process)
+    workers: Union[int, str] = 2
     worker_timeout: float = 60.0  # async: seconds without progress before a worker counts as hung
     # async: how each module's step is costed to balance the workers: a counted cost model (deterministic: the
     # same command splits the same way on any machine and load) or timed on this machine (mole.schedules.costs)
@@ -137,8 +139,8 @@ class TrainConfig:
                             f"{self.batch_size!r}")
         if not _int(self.seed) or not 0 <= self.seed < 2 ** 32:
             problems.append(f"seed must be an integer in 0..2**32-1; got {self.seed!r}")
-        if not isinstance(self.workers, int) or self.workers < 1:
-            problems.append(f"workers must be an integer >= 1; got {self.workers!r}")
+        if self.workers != "auto" and (not _int(self.workers) or self.workers < 1):
+            problems.append(f"workers must be an integer >= 1 or 'auto'; got {self.workers!r}")
         if not (_number(self.worker_timeout) and 0 < self.worker_timeout <= MAX_TIMEOUT):
             problems.append(f"worker_timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}]; got "
                             f"{self.worker_timeout!r}")

@@ -86,5 +86,6 @@ def network_from(payload: dict, device: str | torch.device = "cpu") -> ModularNe
     network.load_state_dict(payload["state_dict"])
     if payload.get("method") in RULES:  # a rule's set-up without weights (Forward-Forward's normalization, read-out)
         RULES[payload["method"]](**payload.get("rule_options", {})).prepare_network(
-            network, payload["build"]["n_classes"], graphs=payload["build"].get("task") in ("node", "graph"))
+            network, payload["build"]["n_classes"], graphs=payload["build"].get("task") in ("node", "graph"),
+            nodes=payload["build"].get("task") == "node")
     return network.to(device).eval()

@@ -171,22 +171,49 @@ def _communities():
     return train, train.subset(perm[60:])
 
 
-def test_node_batches_label_the_targets_of_two_copies_of_the_graph():
+def test_node_batches_read_each_target_in_its_labels_copy_and_in_a_wrong_labels_copy():
+    """C copies of the graph, every node of copy c labelled c (as the prediction labels the graph for candidate c),
+    the label at label_scale x each node's length; the positive row of a target is its output in its own label's
+    copy, the negative one in a wrong label's copy."""
     from mole.rules.forward_forward import ForwardForwardNodes
     train, _ = _communities()
-    b = next(iter(ForwardForwardNodes(train, 3, 1.0).batches(train.x, 16, torch.Generator().manual_seed(0))))
+    b = next(iter(ForwardForwardNodes(train, 3, 0.5).batches(train.x, 16, torch.Generator().manual_seed(0))))
     rows, n = b.t_in, 150
-    assert rows.shape == (300, 6) and torch.equal(rows[:n, :3], rows[n:, :3])
-    targets = b.readout(torch.arange(300)[:, None]).squeeze(1)  # which rows the objective reads
-    assert len(targets) == 32 and torch.equal(targets[16:], targets[:16] + n)
-    labels_pos, labels_neg = rows[targets[:16], 3:], rows[targets[16:], 3:]
-    assert torch.equal(labels_pos.argmax(1), b.y[:16]) and (labels_neg.argmax(1) != b.y[:16]).all()
-    others = torch.ones(n, dtype=torch.bool)
-    others[targets[:16]] = False
-    assert torch.allclose(rows[:n][others, 3:], torch.full((int(others.sum()), 3), 1 / 3))  # the neutral label
+    assert rows.shape == (3 * n, 6)
+    length = train.x.norm(dim=1)
+    for c in range(3):
+        copy = rows[c * n:(c + 1) * n]
+        assert torch.equal(copy[:, :3], train.x)
+        assert torch.allclose(copy[:, 3:], F.one_hot(torch.full((n,), c), 3) * 0.5 * length[:, None])
     edges = b.context[0]
-    assert torch.equal(edges[:, edges.shape[1] // 2:], edges[:, :edges.shape[1] // 2] + n)
+    e = train.edge_index.shape[1]
+    assert edges.shape[1] == 3 * e and all(torch.equal(edges[:, c * e:(c + 1) * e], train.edge_index + c * n)
+                                           for c in range(3))
+    targets = b.readout(torch.arange(3 * n)[:, None]).squeeze(1)  # which rows the objective reads
+    node, copy = targets % n, targets // n
+    assert len(targets) == 32 and torch.equal(node[16:], node[:16])
+    assert torch.equal(copy[:16], b.y[:16]) and (copy[16:] != b.y[:16]).all()
+    assert torch.equal(train.y_all[node[:16]], b.y[:16])
     assert rule_resolver("forward-forward").input_shape((3,), 3, "node") == (6,)
+
+
+def test_node_prediction_labels_every_node_as_training_did():
+    """The score of candidate c is the goodness of a node's output with c appended to every node at label_scale x
+    its length: the rows of training's copy c."""
+    train, _ = _communities()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = mole.models.GNN(6, 3, hidden=(8, 8), dropout=0.0)
+    res = mole.fit(net, train, method="forward-forward", config=TrainConfig(
+        epochs=1, lr=0.01, seed=0, rule_options={"forward-forward": {"label_scale": 0.5}}))
+    from mole.rules.forward_forward import ForwardForwardNodes
+    copies = next(iter(ForwardForwardNodes(train, 3, 0.5).batches(train.x, 16, torch.Generator()))).t_in
+    net, n = res.network.eval(), 150
+    edges = torch.cat([train.edge_index + c * n for c in range(3)], 1)
+    with torch.no_grad():
+        hidden = net.blocks[1](net.blocks[0](copies, edges), edges)  # two hidden modules: the second is scored
+        expected = goodness(hidden).view(3, n).T
+        assert torch.allclose(net(train.x, train.edge_index), expected, atol=1e-5)
 
 
 def test_node_forward_forward_learns_the_communities():

@@ -94,3 +94,41 @@ def test_a_pipeline_runs_at_its_slowest_workers_pace_transfers_included():
     # 1 MB leaves module 1 and enters module 2: at 1 GB/s and 1 ms latency, 2 ms on each side of the cut
     slow = costs.pipeline_rate(c, [[0], [1, 2, 3]], 100, [1e6, 1e6, 1e6, 0], bandwidth=1e9, latency=1e-3)
     assert slow == pytest.approx(100 / (0.005 + 0.002))
+
+
+def test_auto_workers_run_a_pipeline_only_where_the_model_predicts_it_pays():
+    """One worker (no pipeline, no start-up) for light modules or few steps; two for heavy, balanced ones over
+    many steps; never more workers than cores or stages."""
+    light, heavy = [1e-4, 1e-4, 1e-5], [0.01, 0.01, 1e-4]
+    assert costs.choose_workers(light, steps=1000, cores=2, batch_size=128)[0] == 1  # 0.2 s of work: start-up loses
+    assert costs.choose_workers(heavy, steps=10, cores=2, batch_size=128)[0] == 1
+    chosen, predicted = costs.choose_workers(heavy, steps=10_000, cores=2, batch_size=128)
+    assert chosen == 2 and predicted[2]["groups"] == [[1], [2, 3]]
+    assert predicted[2]["seconds"] == pytest.approx(costs.STARTUP_SECONDS * 2 + 10_000 * 0.0101)
+    assert predicted[1]["seconds"] == pytest.approx(10_000 * sum(heavy))
+    assert costs.choose_workers(heavy, steps=10_000, cores=1, batch_size=128)[0] == 1
+    assert set(costs.choose_workers(heavy, steps=10_000, cores=8, batch_size=128)[1]) == {1, 2, 3}
+
+
+def test_auto_workers_choosing_one_train_as_the_simultaneous_schedule_in_this_process():
+    x, y = _data().x, _data().y
+    nets = {}
+    for schedule, workers in (("simultaneous", 2), ("async", "auto")):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            net = mole.models.MLP(8, 3, hidden=(16, 16))
+        res = mole.fit(net, x, y, config=TrainConfig(epochs=2, batch_size=32, schedule=schedule, workers=workers))
+        nets[schedule] = (net, res)
+    info = nets["async"][1].schedule
+    assert info["workers"] == 1 and info["in_process"] and info["auto"]["chosen"] == 1
+    assert "1" in info["auto"]["candidates"]
+    for a, b in zip(nets["simultaneous"][0].state_dict().values(), nets["async"][0].state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_workers_take_a_count_or_auto_at_the_cli(capsys):
+    from mole.cli import main
+    assert main(["run", "--dataset", "digits", "--schedule", "async", "--workers", "two"]) == 2
+    assert "auto" in capsys.readouterr().err
+    with pytest.raises(mole.ConfigError, match="'auto'"):
+        validate_config(TrainConfig(schedule="async", workers="many"))

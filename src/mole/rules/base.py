@@ -81,10 +81,11 @@ class Rule(ABC):
         position of a grid, for ``kind`` ``"grid"``: a convolutional network's input)."""
         return shape
 
-    def prepare_network(self, network, n_classes: int, graphs: bool = False) -> None:
+    def prepare_network(self, network, n_classes: int, graphs: bool = False, nodes: bool = False) -> None:
         """Set up ``network`` for training and prediction under this rule, in place and idempotently (default:
         nothing; Forward-Forward normalizes each module's input and predicts by goodness). ``graphs``: the network
-        takes graph nodes. Also applied to a saved model when it is loaded, since it holds no weights."""
+        takes graph nodes; ``nodes``: of a node-level graph. Also applied to a saved model when it is loaded, since
+        it holds no weights."""
 
     def pseudo_labels(self, config) -> bool:
         """Whether the rule's objectives label unlabelled rows of a batch themselves (MOLE's ``pseudo_labels``)."""

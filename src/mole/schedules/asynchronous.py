@@ -44,7 +44,8 @@ from ..errors import ConfigError
 from ..memory import ActivationMemory
 from ..stage import Stage
 from .base import Schedule
-from .costs import BALANCES, stage_costs
+from .costs import BALANCES, choose_workers, stage_costs
+from .simultaneous import SimultaneousSchedule
 
 
 def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
@@ -57,6 +58,14 @@ def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
         if slowest < best - 1e-12:
             best, best_cuts = slowest, bounds
     return [list(range(a, b)) for a, b in zip(best_cuts, best_cuts[1:])]
+
+
+def _predicted(prediction: dict, chosen: int) -> dict:
+    """What ``--workers auto`` predicted, for results.json: the chosen count and every candidate's seconds and
+    samples/s."""
+    return {"chosen": chosen, "candidates": {str(w): {"seconds": round(p["seconds"], 3),
+                                                      "samples_per_second": round(p["samples_per_second"], 1),
+                                                      "groups": p["groups"]} for w, p in prediction.items()}}
 
 
 def _saved_epochs(folder: Path, rank: int) -> set[int]:
@@ -138,7 +147,9 @@ def describe_group(group: list[int]) -> str:
 class AsynchronousSchedule(Schedule):
     """
     Args:
-        workers: number of worker processes (1..number of modules).
+        workers: number of worker processes (1..number of modules), or ``"auto"``: the number the cost model
+            predicts trains soonest, start-up included (:func:`~mole.schedules.costs.choose_workers`); where that is
+            one, the stages train in this process as the simultaneous schedule trains them (no pipeline, no start-up).
         timeout: seconds without progress after which a worker counts as hung.
         max_in_flight: batches a worker may run ahead of the next one.
         balance: how stages are costed for the groups: ``"model"`` (counted, deterministic) or ``"timed"``.
@@ -150,14 +161,15 @@ class AsynchronousSchedule(Schedule):
 
     def __init__(self, workers: int = TrainConfig.workers, timeout: float = TrainConfig.worker_timeout,
                  max_in_flight: int = 4, balance: str = TrainConfig.balance, stagger: int = TrainConfig.stagger):
-        if not isinstance(workers, int) or workers < 1:
-            raise ConfigError(f"workers must be an integer >= 1; got {workers!r}")
+        if workers != "auto" and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+            raise ConfigError(f"workers must be an integer >= 1 or 'auto'; got {workers!r}")
         if not (isinstance(stagger, int) and not isinstance(stagger, bool) and stagger >= 0):
             raise ConfigError(f"stagger must be an integer >= 0 (epochs); got {stagger!r}")
         if balance not in BALANCES:
             raise ConfigError(f"balance must be one of {', '.join(BALANCES)}; got {balance!r}")
         if not timeout > 0:
             raise ConfigError(f"worker timeout must be positive; got {timeout!r}")
+        self.auto = workers == "auto"  # chosen per run from the cost model
         self.workers, self.timeout, self.max_in_flight = workers, float(timeout), int(max_in_flight)
         self.balance, self.stagger = balance, stagger
         self.loop_seconds: float | None = None
@@ -212,6 +224,22 @@ class AsynchronousSchedule(Schedule):
             start: int = 0, start_epoch: int = 0, restore=None, snapshots: str | None = None,
             resume: bool = False) -> None:
         from ..distributed import is_primary, launch_local
+        torchrun = "WORLD_SIZE" in os.environ and "MOLE_WORKER" not in os.environ
+        prediction = None
+        if self.auto and torchrun:
+            self.workers = int(os.environ["WORLD_SIZE"])  # torchrun started the workers: one per process
+        elif self.auto:
+            with torch.random.fork_rng(devices=[]):  # counting runs steps (dropout): the run's randomness stays
+                costs = stage_costs(stages, data, batch_size, start, self.balance)
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            self.workers, prediction = choose_workers(costs, (epochs - start_epoch) * data.n_batches(batch_size),
+                                                      cores, batch_size)
+            if self.workers == 1:  # no pipeline pays: every stage here, as the simultaneous schedule trains them
+                SimultaneousSchedule().run(stages, data, epochs=epochs, batch_size=batch_size, generator=generator,
+                                           callbacks=callbacks, memory=memory, start=start, start_epoch=start_epoch,
+                                           restore=restore)
+                self.info = {"workers": 1, "auto": _predicted(prediction, 1), "in_process": True}
+                return
         if self.workers > len(stages):
             raise ConfigError(f"{self.workers} workers but the network has only {len(stages)} modules; "
                               f"use --workers between 1 and {len(stages)}")
@@ -227,7 +255,6 @@ class AsynchronousSchedule(Schedule):
         tic = time.time()
         for stage in stages[:start]:  # already trained (resume): frozen, forward only in their worker
             stage.freeze()
-        torchrun = "WORLD_SIZE" in os.environ and "MOLE_WORKER" not in os.environ
         if torchrun and int(os.environ["WORLD_SIZE"]) != self.workers:
             raise ConfigError(f"torchrun started {os.environ['WORLD_SIZE']} processes but --workers is "
                               f"{self.workers}; make them equal")
@@ -255,6 +282,7 @@ class AsynchronousSchedule(Schedule):
         loops = [p["loop"] for p in gathered if p["loop"][0] is not None]
         self.loop_seconds = max(b for _, b in loops) - min(a for a, _ in loops) if loops else 0.0
         self.info = {"workers": self.workers, "groups": [[i + 1 for i in g] for g in groups],
+                     **({"auto": _predicted(prediction, self.workers)} if prediction else {}),
                      "balance": self.balance, "stagger": self.stagger, "stage_costs_ms": [round(1000 * c, 3) for c in costs],
                      "resumed_from_epoch": spec.resume_epoch,  # 0: a fresh start (or no snapshots)
                      "startup_seconds": (min(a for a, _ in loops) - tic) if loops else None,

@@ -178,3 +178,31 @@ def pipeline_rate(costs: list[float], groups: list[list[int]], batch_size: int, 
             transfer += latency + size / bandwidth
         worst = max(worst, sum(costs[k] for k in group) + transfer)
     return batch_size / worst if worst > 0 else float("inf")
+
+
+#: seconds a local launch of the asynchronous schedule's worker processes costs per worker (spawning Python,
+#: importing torch, the gloo rendezvous; the schedules benchmark measured 2.7-3.7 s for 2 workers and 5.0 s for 3 on
+#: 2 cores); one worker runs in the training process and pays none
+STARTUP_SECONDS = 1.6
+
+
+def choose_workers(costs: list[float], steps: int, cores: int, batch_size: int,
+                   startup: float = STARTUP_SECONDS) -> tuple[int, dict[int, dict]]:
+    r"""The number of pipeline workers that the cost model predicts trains ``steps`` batches soonest, start-up
+    included: for :math:`w` workers (at most one per core and per stage), the balanced groups' slowest worker sets
+    the pace,
+
+    .. math:: \hat t(w) = s\,[w > 1]\,w + \text{steps} \cdot \frac{B}{\text{rate}(w)},
+
+    with :math:`s` the start-up seconds per launched worker and rate from :func:`pipeline_rate` (one host:
+    transfers free). One worker is no pipeline: every stage in the training process. Returns (w, per candidate
+    ``{"seconds": t̂(w), "samples_per_second": rate(w), "groups": ...}``); the first of equal predictions wins."""
+    from .asynchronous import balanced_groups
+    predicted = {}
+    for w in range(1, max(1, min(cores, len(costs))) + 1):
+        groups = balanced_groups(costs, w)
+        rate = pipeline_rate(costs, groups, batch_size)
+        seconds = (startup * w if w > 1 else 0.0) + steps * batch_size / rate
+        predicted[w] = {"seconds": seconds, "samples_per_second": rate, "groups": [[i + 1 for i in g] for g in groups]}
+    best = min(predicted, key=lambda w: (predicted[w]["seconds"], w))
+    return best, predicted
