@@ -27,7 +27,7 @@ import mole  # noqa: E402
 from mole.data import load_dataset  # noqa: E402
 
 
-def run(ds, hidden, schedule: str, epochs: int, batch_size: int, workers: int, threads: int | None,
+def run(ds, hidden, schedule: str, epochs: int, batch_size: int, workers: int | str, threads: int | None,
         stagger: int = 0) -> dict:
     before = torch.get_num_threads()
     if threads:
@@ -44,7 +44,7 @@ def run(ds, hidden, schedule: str, epochs: int, batch_size: int, workers: int, t
         wall = time.perf_counter() - tic
         return {"acc": res.score(ds.x_test, ds.y_test), "rate": res.samples_per_second, "wall": wall,
                 "startup": res.schedule.get("startup_seconds"), "groups": res.schedule.get("groups"),
-                "seconds": res.schedule.get("worker_seconds")}
+                "seconds": res.schedule.get("worker_seconds"), "auto": res.schedule.get("auto")}
     finally:
         torch.set_num_threads(before)
 
@@ -65,6 +65,7 @@ def main() -> None:
     ds = load_dataset(args.dataset, args.data_root, seed=0)
     cases = [("sequential", "sequential", None, 1, 0), ("simultaneous", "simultaneous", None, 1, 0),
              ("simultaneous, 1 thread", "simultaneous", 1, 1, 0),
+             ("async, auto workers", "async", None, "auto", 0),
              *((f"async, {w} workers", "async", None, w, 0) for w in args.workers),
              *((f"async, 2 workers, stagger {s}", "async", None, 2, s) for s in args.stagger)]
     results = {}
@@ -78,6 +79,10 @@ def main() -> None:
                  "blocked receiving / blocked sending: " + "; ".join(
                      f"{w['compute']:.1f} / {w['receive_wait']:.1f} / {w['send_wait']:.1f}" for w in r["seconds"])
                  if r["startup"] is not None else "")
+        if r.get("auto"):  # --workers auto: the cost model's prediction per candidate
+            extra = (f"auto chose {r['auto']['chosen']}; predicted seconds / samples/s per worker count: " + ", ".join(
+                f"{w}: {c['seconds']:.1f} / {c['samples_per_second']:.0f}" for w, c in r["auto"]["candidates"].items())
+                + ("; " + extra if extra else " (in the training process)"))
         rows.append(f"| {label} | {r['rate']:.0f} | {r['rate'] / base:.2f}× | {r['rate'] / seq['rate']:.2f}× | "
                     f"{100 * r['acc']:.2f} ({100 * (r['acc'] - seq['acc']):+.2f}) | "
                     f"{r['wall']:.1f} | {extra} |")

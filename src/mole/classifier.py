@@ -39,6 +39,9 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
         unlabelled (label or None): the label that marks an unlabelled sample (scikit-learn's semi-supervised
             convention is ``-1``): such samples are no class; MOLE's label-free terms (``lambda_x``) and its
             batches learn from them, backprop and the supervised rules leave them out. None: every label is a class.
+            It turns on no other term: the estimator takes vectors, for which no few-label setting was measured to
+            help (``mole run --labels`` turns on the ones measured for images, signals and graphs:
+            :mod:`mole.data.few_labels`); ``method="bp-semi"`` is backprop with the same unlabelled-data terms.
         random_state (int, RandomState or None): seeds initialization and batch order.
         device (str): torch device. verbose (bool): progress bars.
     """

@@ -27,7 +27,6 @@ batch (process start-up, ``startup_seconds``, is reported apart).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import shutil
@@ -44,20 +43,8 @@ from ..errors import ConfigError
 from ..memory import ActivationMemory
 from ..stage import Stage
 from .base import Schedule
-from .costs import BALANCES, choose_workers, stage_costs
+from .costs import BALANCES, balanced_groups, choose_workers, stage_costs
 from .simultaneous import SimultaneousSchedule
-
-
-def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
-    """Contiguous split of ``range(len(costs))`` into ``workers`` groups minimizing the largest sum."""
-    n = len(costs)
-    best, best_cuts = float("inf"), None
-    for cuts in itertools.combinations(range(1, n), workers - 1):
-        bounds = (0, *cuts, n)
-        slowest = max(sum(costs[a:b]) for a, b in zip(bounds, bounds[1:]))
-        if slowest < best - 1e-12:
-            best, best_cuts = slowest, bounds
-    return [list(range(a, b)) for a, b in zip(best_cuts, best_cuts[1:])]
 
 
 def _predicted(prediction: dict, chosen: int) -> dict:

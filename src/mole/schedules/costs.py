@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import math
 import time
 
@@ -180,6 +181,18 @@ def pipeline_rate(costs: list[float], groups: list[list[int]], batch_size: int, 
     return batch_size / worst if worst > 0 else float("inf")
 
 
+def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
+    """Contiguous split of ``range(len(costs))`` into ``workers`` groups minimizing the largest sum."""
+    n = len(costs)
+    best, best_cuts = float("inf"), None
+    for cuts in itertools.combinations(range(1, n), workers - 1):
+        bounds = (0, *cuts, n)
+        slowest = max(sum(costs[a:b]) for a, b in zip(bounds, bounds[1:]))
+        if slowest < best - 1e-12:
+            best, best_cuts = slowest, bounds
+    return [list(range(a, b)) for a, b in zip(best_cuts, best_cuts[1:])]
+
+
 #: seconds a local launch of the asynchronous schedule's worker processes costs per worker (spawning Python,
 #: importing torch, the gloo rendezvous; the schedules benchmark measured 2.7-3.7 s for 2 workers and 5.0 s for 3 on
 #: 2 cores); one worker runs in the training process and pays none
@@ -197,7 +210,6 @@ def choose_workers(costs: list[float], steps: int, cores: int, batch_size: int,
     with :math:`s` the start-up seconds per launched worker and rate from :func:`pipeline_rate` (one host:
     transfers free). One worker is no pipeline: every stage in the training process. Returns (w, per candidate
     ``{"seconds": t̂(w), "samples_per_second": rate(w), "groups": ...}``); the first of equal predictions wins."""
-    from .asynchronous import balanced_groups
     predicted = {}
     for w in range(1, max(1, min(cores, len(costs))) + 1):
         groups = balanced_groups(costs, w)
