@@ -104,8 +104,14 @@ def test_auto_workers_run_a_pipeline_only_where_the_model_predicts_it_pays():
     assert costs.choose_workers(heavy, steps=10, cores=2, batch_size=128)[0] == 1
     chosen, predicted = costs.choose_workers(heavy, steps=10_000, cores=2, batch_size=128)
     assert chosen == 2 and predicted[2]["groups"] == [[1], [2, 3]]
-    assert predicted[2]["seconds"] == pytest.approx(costs.STARTUP_SECONDS * 2 + 10_000 * 0.0101)
-    assert predicted[1]["seconds"] == pytest.approx(10_000 * sum(heavy))
+    a, loop = costs.LOOP_FACTOR, costs.LOOP_SECONDS
+    assert predicted[2]["seconds"] == pytest.approx(costs.STARTUP_SECONDS * 2 + 10_000 * (a * 0.0101 + loop))
+    assert predicted[1]["seconds"] == pytest.approx(10_000 * (a * sum(heavy) + loop))
+    assert predicted[1]["samples_per_second"] == pytest.approx(128 / (a * sum(heavy) + loop))
+    # a pipeline predicted faster, but by less than the margin, is not chosen
+    close = [0.01, 0.001, 0.001]
+    chosen, predicted = costs.choose_workers(close, steps=10_000, cores=2, batch_size=128)
+    assert predicted[2]["seconds"] < predicted[1]["seconds"] and chosen == 1
     assert costs.choose_workers(heavy, steps=10_000, cores=1, batch_size=128)[0] == 1
     assert set(costs.choose_workers(heavy, steps=10_000, cores=8, batch_size=128)[1]) == {1, 2, 3}
 

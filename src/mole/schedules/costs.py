@@ -194,27 +194,41 @@ def balanced_groups(costs: list[float], workers: int) -> list[list[int]]:
 
 
 #: seconds a local launch of the asynchronous schedule's worker processes costs per worker (spawning Python,
-#: importing torch, the gloo rendezvous; the schedules benchmark measured 2.7-3.7 s for 2 workers and 5.0 s for 3 on
-#: 2 cores); one worker runs in the training process and pays none
-STARTUP_SECONDS = 1.6
+#: importing torch, the gloo rendezvous): 3.9 and 4.4 s for 2 workers on 2 quiet cores (MNIST MLPs, torch 2.13); one
+#: worker runs in the training process and pays none
+STARTUP_SECONDS = 2.0
+#: a training loop's seconds per batch against the model's stage costs: ``LOOP_FACTOR`` × the costs of the stages
+#: a process steps + ``LOOP_SECONDS`` (batch gathering, per-step Python, a worker's sends and receives), fitted to
+#: the measured seconds per batch of the simultaneous schedule and of each of 2 pipeline workers on MNIST MLPs
+#: 256-128 (InfoNCE) and 512-256-128 (Rényi), batch 256, 2 cores: the model's isolated steps are 1.2-1.35× faster
+#: than the same steps inside a loop, and every loop pays about 2.8 ms a batch
+LOOP_FACTOR, LOOP_SECONDS = 1.3, 2.8e-3
+#: a pipeline of more workers must be predicted this much faster than one of fewer to be chosen (the model is
+#: within about ±30 % per stage; a wrong pipeline costs start-up and cores)
+MARGIN = 0.15
 
 
 def choose_workers(costs: list[float], steps: int, cores: int, batch_size: int,
                    startup: float = STARTUP_SECONDS) -> tuple[int, dict[int, dict]]:
     r"""The number of pipeline workers that the cost model predicts trains ``steps`` batches soonest, start-up
-    included: for :math:`w` workers (at most one per core and per stage), the balanced groups' slowest worker sets
-    the pace,
+    included: for :math:`w` workers (at most one per core and per stage) split by :func:`balanced_groups`, the
+    slowest group :math:`G` sets the pace,
 
-    .. math:: \hat t(w) = s\,[w > 1]\,w + \text{steps} \cdot \frac{B}{\text{rate}(w)},
+    .. math:: \hat t(w) = s\,w\,[w > 1] + \text{steps}\,\big(a \textstyle\sum_{k \in G} c_k + \ell\big),
 
-    with :math:`s` the start-up seconds per launched worker and rate from :func:`pipeline_rate` (one host:
-    transfers free). One worker is no pipeline: every stage in the training process. Returns (w, per candidate
-    ``{"seconds": t̂(w), "samples_per_second": rate(w), "groups": ...}``); the first of equal predictions wins."""
+    with :math:`s` the start-up seconds per launched worker (:data:`STARTUP_SECONDS`) and :math:`a, \ell` the
+    loop's factor and seconds per batch (:data:`LOOP_FACTOR`, :data:`LOOP_SECONDS`). One worker is no pipeline:
+    every stage in the training process. More workers are chosen only when predicted at least :data:`MARGIN`
+    faster than the best of fewer. Returns (w, per candidate ``{"seconds": t̂(w), "samples_per_second": B / per
+    batch, "groups": 1-based module numbers}``)."""
     predicted = {}
     for w in range(1, max(1, min(cores, len(costs))) + 1):
         groups = balanced_groups(costs, w)
-        rate = pipeline_rate(costs, groups, batch_size)
-        seconds = (startup * w if w > 1 else 0.0) + steps * batch_size / rate
-        predicted[w] = {"seconds": seconds, "samples_per_second": rate, "groups": [[i + 1 for i in g] for g in groups]}
-    best = min(predicted, key=lambda w: (predicted[w]["seconds"], w))
+        per_batch = LOOP_FACTOR * max(sum(costs[k] for k in g) for g in groups) + LOOP_SECONDS
+        predicted[w] = {"seconds": (startup * w if w > 1 else 0.0) + steps * per_batch,
+                        "samples_per_second": batch_size / per_batch, "groups": [[i + 1 for i in g] for g in groups]}
+    best = 1
+    for w in sorted(predicted)[1:]:
+        if predicted[w]["seconds"] < (1 - MARGIN) * predicted[best]["seconds"]:
+            best = w
     return best, predicted
