@@ -24,6 +24,21 @@ def tiny_mlp():
 
 
 @pytest.fixture
+def communities():
+    """150 nodes in 3 communities, dense inside, sparse across, weak features (3 columns): (train, test) NodeData,
+    60 training nodes and the other 90 as the test split."""
+    from mole.adapters import NodeData
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(3).repeat_interleave(50)
+    adj = torch.triu(torch.rand(150, 150, generator=g) < torch.where(y[:, None] == y[None, :], 0.15, 0.005), 1)
+    edges = torch.cat([adj.nonzero().T, adj.nonzero().T.flip(0)], 1)
+    x = 0.5 * torch.eye(3)[y] + torch.randn(150, 3, generator=g)
+    perm = torch.randperm(150, generator=g)
+    train = NodeData(x, edges, y, perm[:60])
+    return train, train.subset(perm[60:])
+
+
+@pytest.fixture
 def paths_and_stars():
     """A factory of graph collections: paths (class 0) and stars (class 1) of 5-8 nodes, one-hot degree features
     (``width`` columns, degrees capped at width - 1)."""

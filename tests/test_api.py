@@ -107,3 +107,9 @@ def test_model_that_does_not_fit_the_data(tiny_mlp, blobs):
         mole.fit(tiny_mlp(d=5), x, y)
     with pytest.raises(DataError, match="3 classes"):
         mole.fit(tiny_mlp(c=2), x, y)
+
+
+def test_an_estimator_may_be_given_by_name_and_anything_else_is_refused_in_one_line():
+    assert mole.TrainConfig(estimator="infonce").estimator == mole.EstimatorConfig("infonce")
+    with pytest.raises(mole.ConfigError, match="estimator must be an estimator's name or an EstimatorConfig"):
+        mole.api.validate_config(mole.TrainConfig(estimator=5))

@@ -108,7 +108,7 @@ class TrainConfig:
     # same command splits the same way on any machine and load) or timed on this machine (mole.schedules.costs)
     balance: str = "model"
     stagger: int = 0  # async: 0, or the epochs module k-1 trains before module k starts (a staggered pipeline)
-    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)  # or its name: its default options
     # one ObjectiveConfig for every hidden module, or a list with one per hidden module
     objective: Union[ObjectiveConfig, list] = field(default_factory=ObjectiveConfig)
     # options of the other rules, by rule name, e.g. {"predsim": {"beta": 0.99}} (see mole.rules)
@@ -130,6 +130,10 @@ class TrainConfig:
     # stage); 0: after every epoch. A hard kill loses at most this much and the epoch it interrupted.
     checkpoint_every: float = 30.0
 
+    def __post_init__(self):
+        if isinstance(self.estimator, str):  # TrainConfig(estimator="infonce"): the estimator with its defaults
+            self.estimator = EstimatorConfig(self.estimator)
+
     def validate(self) -> "TrainConfig":
         problems = []
         if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -139,6 +143,8 @@ class TrainConfig:
                             f"{self.batch_size!r}")
         if not _int(self.seed) or not 0 <= self.seed < 2 ** 32:
             problems.append(f"seed must be an integer in 0..2**32-1; got {self.seed!r}")
+        if not isinstance(self.estimator, EstimatorConfig):
+            problems.append(f"estimator must be an estimator's name or an EstimatorConfig; got {self.estimator!r}")
         if self.workers != "auto" and (not _int(self.workers) or self.workers < 1):
             problems.append(f"workers must be an integer >= 1 or 'auto'; got {self.workers!r}")
         if not (_number(self.worker_timeout) and 0 < self.worker_timeout <= MAX_TIMEOUT):

@@ -1,23 +1,7 @@
 import pytest
 import torch
 
-from mole.adapters import GraphData, NodeData
-
-
-@pytest.fixture
-def communities():
-    """A 3-community graph (150 nodes): dense inside communities, sparse across; weak noisy features."""
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(3).repeat_interleave(50)
-    same = y[:, None] == y[None, :]
-    p = torch.where(same, torch.tensor(0.15), torch.tensor(0.005))
-    adj = torch.rand(150, 150, generator=g) < p
-    adj = torch.triu(adj, 1)
-    edge_index = torch.cat([adj.nonzero().T, adj.nonzero().T.flip(0)], 1)
-    x = 0.5 * torch.eye(3)[y] + torch.randn(150, 3, generator=g)  # features alone are weak
-    perm = torch.randperm(150, generator=g)
-    train = NodeData(x, edge_index, y, perm[:60])
-    return train, train.subset(perm[60:])
+from mole.adapters import GraphData
 
 
 @pytest.fixture

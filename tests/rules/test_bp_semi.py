@@ -7,22 +7,10 @@ import torch
 
 import mole
 from mole import ObjectiveConfig, TrainConfig
-from mole.adapters import NodeData, TensorData
+from mole.adapters import TensorData
 from mole.cli import main
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _communities(labelled=6):
-    """150 nodes in 3 communities; ``labelled`` labelled training nodes, the rest unlabelled (-1)."""
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(3).repeat_interleave(50)
-    adj = torch.triu(torch.rand(150, 150, generator=g) < torch.where(y[:, None] == y[None, :], 0.15, 0.005), 1)
-    edges = torch.cat([adj.nonzero().T, adj.nonzero().T.flip(0)], 1)
-    x = 0.5 * torch.eye(3)[y] + torch.randn(150, 3, generator=g)
-    perm = torch.randperm(150, generator=g)
-    train = NodeData(x, edges, y, perm[:60])
-    return train.with_labels(torch.arange(labelled)), train.subset(perm[60:])
 
 
 def _gnn(seed=0):
@@ -45,9 +33,9 @@ def test_without_unlabelled_terms_it_is_backprop():
         assert torch.equal(a, b)
 
 
-def test_the_graph_infomax_term_trains_every_module_below_it_from_unlabelled_nodes():
+def test_the_graph_infomax_term_trains_every_module_below_it_from_unlabelled_nodes(communities):
     """A step with no labelled target still moves the first module: the term's gradient flows end to end."""
-    train, _ = _communities()
+    train = communities[0].with_labels(torch.arange(6))
     from mole.rules.bp_semi import SemiSupervisedBackprop
     config = TrainConfig(epochs=1, lr=0.01, seed=0, objective=ObjectiveConfig(lambda_graph=1.0))
     net = mole.ModularNetwork(_gnn())

@@ -158,25 +158,12 @@ def test_too_few_features_for_the_label_are_refused_only_where_it_is_written_int
     assert res.predict(torch.randn(5, 1, 3)).shape == (5,)
 
 
-def _communities():
-    """150 nodes in 3 communities, dense inside, sparse across; weak features (3 columns)."""
-    from mole.adapters import NodeData
-    g = torch.Generator().manual_seed(0)
-    y = torch.arange(3).repeat_interleave(50)
-    adj = torch.triu(torch.rand(150, 150, generator=g) < torch.where(y[:, None] == y[None, :], 0.15, 0.005), 1)
-    edges = torch.cat([adj.nonzero().T, adj.nonzero().T.flip(0)], 1)
-    x = 0.5 * torch.eye(3)[y] + torch.randn(150, 3, generator=g)
-    perm = torch.randperm(150, generator=g)
-    train = NodeData(x, edges, y, perm[:60])
-    return train, train.subset(perm[60:])
-
-
-def test_node_batches_read_each_target_in_its_labels_copy_and_in_a_wrong_labels_copy():
+def test_node_batches_read_each_target_in_its_labels_copy_and_in_a_wrong_labels_copy(communities):
     """C copies of the graph, every node of copy c labelled c (as the prediction labels the graph for candidate c),
     the label at label_scale x each node's length; the positive row of a target is its output in its own label's
     copy, the negative one in a wrong label's copy."""
     from mole.rules.forward_forward import ForwardForwardNodes
-    train, _ = _communities()
+    train, _ = communities
     b = next(iter(ForwardForwardNodes(train, 3, 0.5).batches(train.x, 16, torch.Generator().manual_seed(0))))
     rows, n = b.t_in, 150
     assert rows.shape == (3 * n, 6)
@@ -197,10 +184,10 @@ def test_node_batches_read_each_target_in_its_labels_copy_and_in_a_wrong_labels_
     assert rule_resolver("forward-forward").input_shape((3,), 3, "node") == (6,)
 
 
-def test_node_prediction_labels_every_node_as_training_did():
+def test_node_prediction_labels_every_node_as_training_did(communities):
     """The score of candidate c is the goodness of a node's output with c appended to every node at label_scale x
     its length: the rows of training's copy c."""
-    train, _ = _communities()
+    train, _ = communities
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = mole.models.GNN(6, 3, hidden=(8, 8), dropout=0.0)
@@ -216,8 +203,8 @@ def test_node_prediction_labels_every_node_as_training_did():
         assert torch.allclose(net(train.x, train.edge_index), expected, atol=1e-5)
 
 
-def test_node_forward_forward_learns_the_communities():
-    train, test = _communities()
+def test_node_forward_forward_learns_the_communities(communities):
+    train, test = communities
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = mole.models.GNN(6, 3, hidden=(32,), dropout=0.0)
