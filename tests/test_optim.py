@@ -46,3 +46,22 @@ def test_every_stage_anneals_over_its_own_epochs(tiny_mlp, blobs):
 def test_bad_settings_are_config_errors(field, value, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(TrainConfig(**{field: value}))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_the_multi_tensor_optimizers_train_the_same_weights_as_the_loop(optimizer, monkeypatch):
+    """mole's optimizers run PyTorch's foreach implementation; it must be the loop's arithmetic exactly."""
+    import mole
+    from mole import optim
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(96, 8, generator=g), torch.arange(96) % 3
+    weights = {}
+    for foreach in (False, True):
+        monkeypatch.setattr(optim, "FOREACH", foreach)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            net = mole.models.MLP(8, 3, hidden=(16, 16))
+        mole.fit(net, x, y, config=mole.TrainConfig(epochs=3, batch_size=32, optimizer=optimizer, weight_decay=1e-3,
+                                                    seed=0))
+        weights[foreach] = [t.clone() for t in net.state_dict().values()]
+    assert all(torch.equal(a, b) for a, b in zip(weights[False], weights[True]))

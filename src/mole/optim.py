@@ -20,6 +20,13 @@ import torch
 from .validation import choose
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+#: every optimizer runs PyTorch's multi-tensor ("foreach") implementation, on the CPU too, where PyTorch's own
+#: default is a Python loop over the parameters: the same arithmetic (bitwise the same weights, tested), 1.2-2x
+#: faster a step here (Adam over a 1024-wide Linear + BatchNorm + a 128-wide head: 1.64 against 2.80 ms on one
+#: thread). A whole epoch of MNIST MLP 3×1024 moved within its run-to-run noise (MOLE 12.2 / 13.6 s with the loop,
+#: 14.1 / 11.9 s with foreach; the same 97.90 %). The fused kernels are faster still but round differently, so they
+#: wait for re-run tables
+FOREACH = True
 LR_SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -64,9 +71,9 @@ def build_optimizer(params: list, config, epochs: int) -> tuple[torch.optim.Opti
     name = choose("optimizer", config.optimizer, OPTIMIZERS)
     lr, decay = config.lr, config.weight_decay
     if name == "adam":
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=decay)
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=decay, foreach=FOREACH)
     elif name == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=decay)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=decay, foreach=FOREACH)
     else:
-        opt = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=decay)
+        opt = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=decay, foreach=FOREACH)
     return opt, LRSchedule(choose("lr schedule", config.lr_schedule, LR_SCHEDULES), epochs)
