@@ -3,7 +3,7 @@ import math
 from itertools import pairwise
 
 import torch
-from graphs.conftest import communities, paths_and_stars  # noqa: F401 - graph fixtures shared with tests/graphs
+from graphs.conftest import paths_and_stars  # noqa: F401 - the graph collection shared with tests/graphs (communities: tests/conftest.py)
 
 import mole
 from mole import ModularNetwork, TrainConfig, build_stages
@@ -203,7 +203,7 @@ def gnn(task, in_channels, n_classes, hidden):
         return ModularNetwork(GNN(in_channels, n_classes, hidden=hidden, conv="gin", dropout=0.0, task=task))
 
 
-def test_node_level_graph(communities):  # noqa: F811
+def test_node_level_graph(communities):
     train, test = communities
     result = mole.fit(gnn("node", 3, 3, (16,)), train, config=TrainConfig(epochs=30, lr=0.01, **SIM))
     assert len(result.history) == 2 * 30 and all(math.isfinite(r["loss"]) for r in result.history.records)
