@@ -321,9 +321,8 @@ def rule_options(pairs: list) -> dict:
 
 
 def _config(args):
-    from .data import dataset_defaults
+    from .data import FEW_LABELS, dataset_defaults, few_label_kind
     from .experiment import AnalysisConfig, ExperimentConfig, make_train_config
-    from .data import FEW_LABELS, few_label_kind
     defaults = dataset_defaults(args.dataset, few_labels=args.labels is not None)
     few = {} if args.labels is None else {k: v for k, v in FEW_LABELS[few_label_kind(args.dataset)].items()
                                           if getattr(args, k) is None}  # the few-label settings no flag overrides

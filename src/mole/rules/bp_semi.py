@@ -27,21 +27,16 @@ Without any of these weights it is plain backprop. The terms read the hidden mod
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 from torch import nn
 
-from ..estimators import estimator_resolver
-from ..estimators.graph_infomax import GraphInfomaxBound
-from ..estimators.invariant_clustering import InvariantClustering
 from ..objectives import CrossEntropyObjective, LocalObjective, MutualInformationObjective
 from ..objectives.pseudo_labels import PseudoLabelledCrossEntropy
-from ..objectives.reduce import Reduce
 from ..optim import build_optimizer
 from ..stage import Stage
 from .base import Rule
-from .mole import _objectives
+from .mole import MOLE, _objectives, module_weights
 
 
 class Taps:
@@ -81,8 +76,7 @@ class SemiSupervisedObjective(LocalObjective):
     def __init__(self, head: LocalObjective, terms: list[MutualInformationObjective | None], taps: Taps):
         super().__init__()
         self.head = head
-        self.terms = nn.ModuleList([t if t is not None else nn.Identity() for t in terms])
-        self.active = [t is not None for t in terms]
+        self.terms = nn.ModuleDict({str(k): t for k, t in enumerate(terms) if t is not None})  # by hidden module
         self.taps = taps
         self.needs_corrupted_view = any(t is not None and t.needs_corrupted_view for t in terms)
         self.needs_output = any(t is not None and t.needs_output for t in terms)
@@ -92,15 +86,14 @@ class SemiSupervisedObjective(LocalObjective):
         clean = passes[0] if passes else []
         corrupted = passes[1] if self.needs_corrupted_view and len(passes) > 1 else None
         loss, logs = self.head(out, batch)
-        for k, (term, active) in enumerate(zip(self.terms, self.active)):
-            if not active:
-                continue
+        for key, term in self.terms.items():
+            k = int(key)
             hidden = clean[k]
             local = dataclasses.replace(batch, output=hidden,
                                         corrupted_output=None if corrupted is None else corrupted[k])
-            value, terms = term(batch.readout(hidden), local)
+            value, logged = term(batch.readout(hidden), local)
             loss = loss + value
-            logs.update({f"m{k + 1}_{key}": v for key, v in terms.items()})
+            logs.update({f"m{k + 1}_{name}": v for name, v in logged.items()})
         return loss, logs
 
 
@@ -123,11 +116,8 @@ class SemiSupervisedBackprop(Rule):
     def __init__(self):
         pass
 
-    def views(self, config) -> int:
-        return 2 if any(w.lambda_view or w.pseudo_labels for w in _objectives(config)) else 1
-
-    def pseudo_labels(self, config) -> bool:
-        return any(w.pseudo_labels for w in _objectives(config))
+    views = MOLE.views  # two views where a term contrasts them or pseudo-labels are learnt on the second
+    pseudo_labels = MOLE.pseudo_labels
 
     def describe(self, config) -> dict:
         objectives = [{**label_free_weights(w), "view_term": w.view_term, "pseudo_labels": w.pseudo_labels}
@@ -139,20 +129,13 @@ class SemiSupervisedBackprop(Rule):
         raise TypeError("semi-supervised backprop has no hidden objectives: its one stage is the whole network")
 
     def term(self, k: int, shape: tuple, n_classes: int, config) -> MutualInformationObjective | None:
-        """Hidden module k's label-free terms (None where it has none)."""
-        weights = _objectives(config)
-        weights = weights[min(k, len(weights) - 1)]
+        """Hidden module k's label-free terms (None where it has none): MOLE's objective for module k with the terms
+        that read labels (I(T;Y), I(T;X,Y), the bottleneck, pseudo-labels) set to 0."""
+        weights = module_weights(config, k)
         if not label_free_weights(weights):
             return None
-        est = estimator_resolver(config.estimator.name, **config.estimator.options)
-        infomax = (GraphInfomaxBound(math.prod(shape), weights.graph_critic == "learned", seed=config.seed + k)
-                   if weights.lambda_graph else None)
-        return MutualInformationObjective(est, 0.0, weights.lambda_x, 0.0, 0.0,
-                                          Reduce(weights.reduce, weights.project_dim, seed=config.seed + k),
-                                          lambda_graph=weights.lambda_graph, infomax=infomax,
-                                          lambda_view=weights.lambda_view,
-                                          clusters=InvariantClustering(n_classes) if weights.view_term == "clusters"
-                                          else None)
+        free = dataclasses.replace(weights, lambda_y=0.0, lambda_xy=0.0, beta=0.0, pseudo_labels=0.0)
+        return MOLE().hidden_objective(k, shape, n_classes, dataclasses.replace(config, objective=free))
 
     def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
         make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731

@@ -32,6 +32,17 @@ def _objectives(config) -> list:
     return config.objective if isinstance(config.objective, list) else [config.objective]
 
 
+def module_weights(config, k: int):
+    """Hidden module k's ObjectiveConfig: the run's one for all, or its k-th; a ConfigError if the list is short."""
+    weights = config.objective
+    if not isinstance(weights, list):
+        return weights
+    if k >= len(weights):
+        raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
+                          "pass one ObjectiveConfig per hidden module, or a single one for all")
+    return weights[k]
+
+
 class MOLE(Rule):
     """Each hidden module maximizes :math:`J_k` (see the module docstring) with the run's estimator and the weights of
     ``TrainConfig.objective``; the head trains with cross-entropy. No options of its own."""
@@ -60,12 +71,7 @@ class MOLE(Rule):
         return PseudoLabelledCrossEntropy(tau) if tau else CrossEntropyObjective()
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
-        weights = config.objective
-        if isinstance(weights, list):
-            if k >= len(weights):
-                raise ConfigError(f"objective lists {len(weights)} configs but the network has more hidden modules; "
-                                  "pass one ObjectiveConfig per hidden module, or a single one for all")
-            weights = weights[k]
+        weights = module_weights(config, k)
         est = estimator_resolver(config.estimator.name, **config.estimator.options)
         infomax = None
         if weights.lambda_graph:

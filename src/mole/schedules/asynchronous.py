@@ -212,7 +212,7 @@ class AsynchronousSchedule(Schedule):
             resume: bool = False) -> None:
         from ..distributed import is_primary, launch_local
         torchrun = "WORLD_SIZE" in os.environ and "MOLE_WORKER" not in os.environ
-        prediction = None
+        prediction = costs = None
         if self.auto and torchrun:
             self.workers = int(os.environ["WORLD_SIZE"])  # torchrun started the workers: one per process
         elif self.auto:
@@ -249,7 +249,8 @@ class AsynchronousSchedule(Schedule):
             gathered, spec, costs = self._as_torchrun_node(stages, data, epochs, batch_size, generator,
                                                              callbacks, start, snapshots, resume)
         else:
-            costs = stage_costs(stages, data, batch_size, start, self.balance)
+            if costs is None:  # --workers auto counted them already
+                costs = stage_costs(stages, data, batch_size, start, self.balance)
             groups, resume_epoch = balanced_groups(costs, self.workers), 0
             if snapshots is not None:
                 groups, resume_epoch = _snapshot_plan(Path(snapshots), groups, self.workers, resume)
