@@ -31,7 +31,7 @@ def test_toml_config_with_overrides(tmp_path):
 
 @pytest.mark.parametrize("text, expect", [
     ('lrr = 0.1', "unknown key 'lrr'; did you mean 'lr'?"),
-    ('epochs = "many"', "argument --epochs: invalid int value: 'many'"),
+    ('epochs = "many"', "argument --epochs: expected a number of epochs or auto; got 'many'"),
     ('no-plots = 3', "no-plots is a switch"),
     ('epochs = true', "epochs takes a value"),
     ('dataset = "wine"\n[train]\nlr = 1', "unknown key 'train'"),
@@ -135,6 +135,8 @@ def test_metrics_csv_grows_while_the_run_goes_on(tmp_path):
     for run in res["runs"]:
         curve = run["accuracy_curve"]
         assert [p["epoch"] for p in curve] == list(range(1, 7))
+        seconds = [p["seconds"] for p in curve]  # training seconds at each point: a time-to-accuracy curve
+        assert all(0 < a < b for a, b in zip(seconds, seconds[1:])) and seconds[-1] <= run["train_seconds"] + 1
         assert curve[-1]["test_accuracy"] == pytest.approx(run["test_accuracy"])  # the last point is the final network
         logged = [float(r["value"]) for r in rows if r["method"] == run["method"] and r["metric"] == "test_accuracy"]
         assert logged == pytest.approx([p["test_accuracy"] for p in curve])

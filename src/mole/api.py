@@ -21,6 +21,7 @@ from torch import nn
 from .callbacks import Callback, CallbackList, History
 from .checkpoint import Checkpoint
 from .config import TrainConfig, resolve_device
+from .convergence import Convergence, holdout_positions
 from .errors import ConfigError, DataError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
@@ -52,6 +53,8 @@ class FitResult:
     samples_per_second: float = 0.0  # epochs x training samples / seconds of the training loop
     schedule: dict = field(default_factory=dict)  # name and what the schedule recorded (e.g. workers)
     end_to_end: bool = False  # one stage trained the whole network (backprop)
+    epochs: list = field(default_factory=list)  # epochs each stage trained (a convergence budget: up to config.epochs)
+    heldout: int = 0  # samples the convergence budget measured on (held out of training, or the validation data)
 
     @property
     def estimator(self) -> dict:
@@ -167,7 +170,7 @@ def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> 
 def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule = "mole",
         config: TrainConfig | None = None, groups: Sequence[Sequence[int]] | None = None,
         cuts: Sequence[str] | None = None, callbacks: Iterable[Callback] = (), checkpoint: str | None = None,
-        resume: bool = False) -> FitResult:
+        resume: bool = False, validation=None) -> FitResult:
     """Train ``model`` on (X, y) with a local rule (``method``: ``"mole"``, ``"dgl"``, ``"predsim"``,
     ``"hsic-bottleneck"``, ``"infopro"``, ``"forward-forward"``, see :data:`mole.rules.RULES`) or end-to-end
     backprop (``"bp"``).
@@ -190,6 +193,9 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         checkpoint: file written at the end of an epoch once ``config.checkpoint_every`` seconds have passed since
             the last (0: every epoch), and after every finished stage (see :mod:`mole.checkpoint`);
         resume: continue from ``checkpoint`` if it exists, exactly where it stopped.
+        validation: with a convergence budget (``config.patience``), the held-out samples it measures each stage on:
+            (X, y), a ``Dataset`` / ``DataLoader``, or a data adapter (e.g. a graph's validation nodes); None holds
+            out ``config.holdout`` of each class's training samples (they are not trained on). Never the test data.
     """
     config = validate_config(config or TrainConfig())
     if config.device == "auto":
@@ -204,21 +210,36 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
                     "training with batch_size=%d (TrainConfig.batch_size)", config.batch_size)
     elif loader_batch is not None and loader_batch != config.batch_size:  # a DataLoader's batch size is the user's
         config = replace(config, batch_size=loader_batch)
+    heldout = None
+    if config.patience:  # a convergence budget measures each stage on held-out training samples
+        if validation is not None:
+            heldout = as_train_data(*validation)[0] if isinstance(validation, tuple) else as_train_data(validation)[0]
+        else:
+            keep, held = holdout_positions(data.y, config.holdout, config.seed)
+            data, heldout = data.take(keep.to(data.y.device)), data.take(held.to(data.y.device))
     if not rule.uses_unlabelled:
         data = data.labelled()
     augmentation = augmentation_resolver(config.augment, config.augment_pixels)
-    if augmentation is not None:
-        data = data.augmented(augmentation, weak_augmentation_resolver(config.weak_augment, config.weak_augment_pixels,
-                                                                       config.augment))
+    weak = weak_augmentation_resolver(config.weak_augment, config.weak_augment_pixels, config.augment)
     views = rule.views(config)
-    if views > 1:
-        data = data.with_views(views)
+
+    def batched(d: TrainData) -> TrainData:
+        """``d`` batched as the rule trains on it: augmented, with its views."""
+        d = d.augmented(augmentation, weak) if augmentation is not None else d
+        return d.with_views(views) if views > 1 else d
+
+    data = batched(data)
     if len(data) < 2:
         raise DataError(f"need at least 2 training samples; got {len(data)}")
     network = model if isinstance(model, ModularNetwork) else ModularNetwork(model, groups, cuts)
     device = torch.device(config.device)
     network.to(device)
     data = data.to(device)
+    if heldout is not None:
+        heldout = batched(heldout.labelled()).to(device)
+        if len(heldout) < 2:
+            raise DataError(f"the convergence budget needs at least 2 held-out samples; got {len(heldout)}: raise "
+                            "holdout (--holdout) or pass more validation samples")
     n_classes = int(data.y.max()) + 1
     classes = torch.unique(data.y[data.y >= 0])
     if int(classes.numel()) < 2:
@@ -234,12 +255,20 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     if rule.uses_unlabelled and any(o.lambda_graph for o in objectives) and isinstance(data, SampledNodeData):
         data = data.with_label_free_targets(config.batch_size)  # the graph term reads every node, as on the graph
     data = rule.prepare_data(data, n_classes, network)
+    if heldout is not None:
+        if rule.uses_unlabelled and any(o.lambda_graph for o in objectives) and isinstance(heldout, SampledNodeData):
+            heldout = heldout.with_label_free_targets(config.batch_size)
+        heldout = rule.prepare_data(heldout, n_classes, network)
     shapes = _check_network(network, data, n_classes)
     rule.prepare_network(network, n_classes, graphs=graphs, nodes=nodes)
     stages = rule.stages(network, shapes, n_classes, config)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()
-    cbs = CallbackList([history, *callbacks])
+    convergence = None
+    if heldout is not None:  # before the history: each record carries its held-out loss
+        convergence = Convergence(heldout, config.patience, config.batch_size, config.seed,
+                                  config.min_delta).bind(stages)
+    cbs = CallbackList([*([convergence] if convergence else []), history, *callbacks])
     memory = ActivationMemory(device)
     tic = time.perf_counter()
     start, start_epoch, restore = 0, 0, None
@@ -269,7 +298,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         loop = time.perf_counter() - loop_tic - (measuring() - measured_before)
     cbs.on_train_end()
     network.eval()
-    rate = config.epochs * len(data) / loop if loop > 0 else 0.0
+    # epochs each stage trained: its records (asynchronous workers train other processes' copies of the stages)
+    epochs = [max(stage.epochs_done, len(history.for_module(stage.index))) for stage in stages]
+    rate = sum(epochs) / len(epochs) * len(data) / loop if loop > 0 else 0.0
     seconds = time.perf_counter() - tic - measuring()
     return FitResult(rule.name, network, config, history, seconds, memory.peak_mb, {"name": rule.name,
-                     **rule.describe(config)}, rate, {"name": runner.name, **runner.info}, rule.end_to_end)
+                     **rule.describe(config)}, rate, {"name": runner.name, **runner.info}, rule.end_to_end,
+                     epochs, len(heldout) if heldout is not None else 0)

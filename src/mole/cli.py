@@ -130,8 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "same network, initial weights and batches: " + "; ".join(f"{n}: {c.summary}" for n, c in RULES.items()))
     g.add_argument("--rule-option", action="append", default=[], metavar="RULE.KEY=VALUE",
                    help="an option of a rule, e.g. predsim.beta=0.99 or hsic-bottleneck.beta=100 (repeatable)")
-    g.add_argument("--epochs", type=int, help="epochs per module (local rules) and for the whole network (bp) "
-                   f"(default: the dataset's, else {TrainConfig.epochs})")
+    g.add_argument("--epochs", type=_epochs, help="epochs per module (local rules) and for the whole network (bp) "
+                   f"(default: the dataset's, else {TrainConfig.epochs}); auto: a convergence budget, each module "
+                   f"(and bp) trains until its local loss on held-out training data stops improving (--patience, "
+                   f"default {AUTO_PATIENCE}), at most the dataset's default epochs")
+    g.add_argument("--patience", type=int, default=None, help="a convergence budget: a module stops after this many "
+                   "epochs without improvement of its local loss on held-out training data; --epochs is then the most "
+                   "it trains (0: a fixed budget)")
+    g.add_argument("--min-delta", type=float, default=TrainConfig.min_delta, help="with a convergence budget: the "
+                   "relative improvement of the held-out loss that counts as one")
+    g.add_argument("--holdout", type=float, default=TrainConfig.holdout, help="with a convergence budget: the "
+                   "fraction of each class's training samples held out to measure it on (node-level Planetoid graphs "
+                   "use their validation nodes)")
     g.add_argument("--batch-size", type=int, help="mini-batch size: samples, labelled nodes or graphs; the n of each "
                    f"Gram matrix (default: the dataset's, else {TrainConfig.batch_size})")
     g.add_argument("--lr", type=float, help=f"learning rate (default: the dataset's, else {TrainConfig.lr:g})")
@@ -289,6 +299,19 @@ def estimator_options(args) -> dict:
 TRAIN_FALLBACKS = ("epochs", "batch_size", "lr", "weight_decay")  # the dataset's default, else TrainConfig's
 
 
+AUTO_PATIENCE = 3  # --epochs auto: epochs without improvement before a module stops
+
+
+def _epochs(text: str):
+    """``--epochs``: a count or ``auto`` (a convergence budget)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of epochs or auto; got {text!r}") from None
+
+
 def _workers(text: str):
     """``--workers``: a count or ``auto``."""
     if text.strip().lower() == "auto":
@@ -334,8 +357,9 @@ def _config(args):
     if args.workers is not None and args.schedule != "async":
         raise ConfigError(f"--workers applies to --schedule async, not {args.schedule!r}; add --schedule async "
                           "or drop --workers")
-    train_args = {k: getattr(args, k) if getattr(args, k) is not None else defaults.get(k, getattr(TrainConfig, k))
+    train_args = {k: getattr(args, k) if getattr(args, k) not in (None, "auto") else defaults.get(k, getattr(TrainConfig, k))
                   for k in TRAIN_FALLBACKS}
+    patience = args.patience if args.patience is not None else AUTO_PATIENCE if args.epochs == "auto" else 0
     args.estimator_given = args.estimator is not None
     if args.estimator is None:
         args.estimator = defaults.get("estimator", EstimatorConfig.name)
@@ -343,6 +367,7 @@ def _config(args):
     default_options = {} if args.estimator_given else defaults.get("estimator_options", {})
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
+        patience=patience, holdout=args.holdout, min_delta=args.min_delta,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers="auto" if args.workers is None else args.workers,
@@ -393,7 +418,10 @@ def format_table(results: dict) -> str:
             else:
                 notes.append(r["schedule"] + (f", {r['workers']} workers" if r.get("workers") else ""))
         name = r["method"] + (f" ({', '.join(notes)})" if notes else "")
-        rows.append((name, f"{100 * r['test_accuracy']:.2f} %", str(r.get("epochs", "")), f"{r['train_seconds']:.1f}",
+        epochs = str(r.get("epochs", ""))
+        if r.get("module_epochs") and r.get("patience"):  # a convergence budget: the epochs each stage trained
+            epochs = "/".join(map(str, r["module_epochs"])) + f" (≤{r['epochs']})"
+        rows.append((name, f"{100 * r['test_accuracy']:.2f} %", epochs, f"{r['train_seconds']:.1f}",
                      f"{r.get('samples_per_second', 0):.0f}", f"{r['peak_memory_mb']:.2f}", str(len(r["modules"]))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]

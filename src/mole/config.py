@@ -92,7 +92,12 @@ class EstimatorConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30  # epochs per module (MOLE) and for the whole network (backprop)
+    epochs: int = 30  # epochs per module (MOLE) and for the whole network (backprop); with patience: the most
+    # a convergence budget (mole.convergence): a stage stops once its local loss on a held-out slice of the training
+    # data has not improved for this many epochs (every rule and backprop alike). 0: every stage trains `epochs`
+    patience: int = 0
+    holdout: float = 0.1  # with patience: the fraction of each class's training samples held out to measure it on
+    min_delta: float = 1e-3  # with patience: the relative improvement of the held-out loss that counts (τ)
     batch_size: int = 256  # samples per step; also the n of every Gram matrix
     lr: float = 1e-3  # learning rate of every stage (each module, each rule, the backprop baseline)
     weight_decay: float = 0.0
@@ -138,6 +143,16 @@ class TrainConfig:
         problems = []
         if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
             problems.append(f"epochs must be an integer in 1..{MAX_EPOCHS}; got {self.epochs!r}")
+        if not _int(self.patience) or not 0 <= self.patience <= MAX_EPOCHS:
+            problems.append(f"patience must be an integer >= 0 (epochs without improvement; 0: a fixed budget); got "
+                            f"{self.patience!r}")
+        elif self.patience and self.schedule == "async":
+            problems.append("patience (a convergence budget) needs schedule sequential or simultaneous: the "
+                            "asynchronous pipeline trains a fixed number of epochs; drop --patience or change --schedule")
+        if not (_number(self.holdout) and 0 < self.holdout < 1):
+            problems.append(f"holdout must be a fraction in (0, 1) of the training samples; got {self.holdout!r}")
+        if not (_number(self.min_delta) and 0 <= self.min_delta < 1):
+            problems.append(f"min_delta must be a relative improvement in [0, 1); got {self.min_delta!r}")
         if not _int(self.batch_size) or not 2 <= self.batch_size < 2 ** 31:
             problems.append(f"batch_size must be an integer in 2..2**31-1 (MI needs pairs of samples); got "
                             f"{self.batch_size!r}")

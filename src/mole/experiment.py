@@ -374,6 +374,7 @@ def signal(rule: dict, end_to_end: bool = False) -> str:
 
 def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, callbacks, shared: dict) -> dict:
     accs, train_accs, seconds, memory, first, monitor, metrics = [], [], 0.0, 0.0, None, None, None
+    module_epochs = []  # per fold: the epochs each stage trained
     for fold, (train, test) in enumerate(splits):
         # what builds the network, also saved with it (model-<method>.pt)
         kind = "vector" if cfg.model == "mlp" else dataset.kind  # an MLP flattens a grid: it takes vectors
@@ -400,8 +401,11 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         train_cfg = cfg.train if cfg.train.cache_dir else replace(cfg.train, cache_dir=str(out / "cache"))
         if cfg.labels is not None and not RULES[method].uses_unlabelled:  # as many steps as on every sample
             train_cfg = replace(train_cfg, epochs=labelled_epochs(train, train_cfg.epochs, train_cfg.batch_size))
+        validation = None  # a convergence budget on a Planetoid graph: its validation nodes, as GCN's authors
+        if train_cfg.patience and isinstance(dataset, NodeDataset) and dataset.val is not None:
+            validation = train.subset(dataset.val.index)
         res = fit(net, train, method=method, config=train_cfg, groups=groups, cuts=cfg.cuts, callbacks=extra,
-                  checkpoint=ckpt, resume=cfg.resume)
+                  checkpoint=ckpt, resume=cfg.resume, validation=validation)
         if not is_primary():
             return {"method": method}  # another node's worker: rank 0 holds the trained network and reports
         save_model(model_path(out, method, None if len(splits) == 1 else fold), res.network, build, method,
@@ -409,12 +413,16 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
         accs.append(res.score(test))
         train_accs.append(res.score(train.labelled()))  # with a label budget: on the labelled samples
         seconds += res.train_seconds  # without the monitor's measurements (fit leaves them out)
+        module_epochs.append(res.epochs)
         memory = max(memory, res.peak_memory_mb)
         first = first or (res, train, test)
     res, train, test = first
     run = {"method": method, "test_accuracy": sum(accs) / len(accs), "train_accuracy": sum(train_accs) / len(accs),
            "train_seconds": seconds, "samples_per_second": res.samples_per_second, "peak_memory_mb": memory,
-           "epochs": train_cfg.epochs,
+           "epochs": train_cfg.epochs, "patience": train_cfg.patience, "heldout_samples": res.heldout,
+           # the epochs each stage trained (mean over folds): the budget, or fewer under a convergence budget
+           "module_epochs": [round(sum(f[k] for f in module_epochs) / len(module_epochs), 1) if len(module_epochs) > 1
+                             else module_epochs[0][k] for k in range(len(module_epochs[0]))],
            "modules": res.modules(), "history": res.history.records}
     if len(splits) > 1:
         run.update(folds=len(splits), fold_accuracies=accs,

@@ -49,7 +49,9 @@ class EpochMetrics(Callback):
                  every: int = 1):
         self.path, self.method, self.test, self.monitor, self.every = Path(path), method, test, monitor, every
         self.rows: list[dict] = []
-        self.accuracy: list[dict] = []  # {"epoch", "test_accuracy"}: the network after each epoch of the last stage
+        # {"epoch", "test_accuracy", "seconds"}: the network after each epoch of the last stage, and the training seconds
+        # that took
+        self.accuracy: list[dict] = []
         self.seconds, self.network, self._start, self._seen, self._epochs = 0.0, None, time.perf_counter(), 0, 0
         self.writer = None
         if tensorboard_dir is not None:
@@ -97,7 +99,9 @@ class EpochMetrics(Callback):
         accuracy = float((self.test.logits(self.network).argmax(1).cpu() == self.test.y.cpu()).float().mean())
         for m, mode in zip(self.network.modules(), modes):  # training goes on exactly as without this
             m.training = mode
-        self.accuracy.append({"epoch": epoch, "test_accuracy": accuracy})
+        measured = self.seconds + (self.monitor.seconds if self.monitor is not None else 0.0)
+        # seconds of training so far (start-up included, these measurements and the monitor's not): a time-to-accuracy curve
+        self.accuracy.append({"epoch": epoch, "test_accuracy": accuracy, "seconds": tic - self._start - measured})
         self.seconds += time.perf_counter() - tic
         return accuracy
 

@@ -51,6 +51,7 @@ class Stage:
         self.last_loss: float = float("nan")
         self.output: torch.Tensor | None = None  # T_k of the last step, detached, if asked to keep it
         self.frozen = False
+        self.converged = False  # a convergence budget (mole.convergence) ended its training before its last epoch
 
     @property
     def is_head(self) -> bool:
@@ -64,6 +65,22 @@ class Stage:
         """
         self.module.train()
         self.objective.train()
+        loss, terms = self._loss(batch, keep_output)
+        self.last_loss = float(loss.detach())
+        if not math.isfinite(self.last_loss):  # stop before the step would spread it into the weights
+            raise DivergenceError(f"module {self.index + 1} diverged: its loss is {self.last_loss}")
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        return self.last_loss, terms
+
+    def _loss(self, batch: LocalBatch, keep_output: bool = False) -> tuple[torch.Tensor, dict[str, float]]:
+        """The local loss on ``batch`` (and its logged terms), in the modes the module and objective are in."""
         dtype = AUTOCAST.get(self.precision)
         batch = dataclasses.replace(batch, x=batch.x.detach())  # objectives reading X (I(T;X), nHSIC) send it nothing
         with torch.autocast(batch.t_in.device.type, dtype=dtype, enabled=dtype is not None):
@@ -79,21 +96,25 @@ class Stage:
             elif self.objective.needs_output:
                 batch = dataclasses.replace(batch, output=t_out)
             try:  # estimators compute in float32 whatever the autocast (see mole.estimators.base)
-                loss, terms = self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
+                return self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
             except DataError as exc:  # the data was checked at load: non-finite values here are the module's own
                 raise DivergenceError(f"module {self.index + 1} diverged: {exc}") from None
-        self.last_loss = float(loss.detach())
-        if not math.isfinite(self.last_loss):  # stop before the step would spread it into the weights
-            raise DivergenceError(f"module {self.index + 1} diverged: its loss is {self.last_loss}")
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            self.optimizer.step()
-        return self.last_loss, terms
+
+    @torch.no_grad()
+    def evaluate(self, batch: LocalBatch) -> float:
+        """The local loss on ``batch`` without a step: module and objective in evaluation mode, no gradient (held-out
+        data, :mod:`mole.convergence`). Their modes are restored afterwards."""
+        modes = [m.training for m in (*self.module.modules(), *self.objective.modules())]
+        output = self.output  # the last training step's output stays (the next module's example)
+        self.module.eval()
+        self.objective.eval()
+        try:
+            loss, _ = self._loss(batch)
+        finally:
+            for m, mode in zip((*self.module.modules(), *self.objective.modules()), modes):
+                m.training = mode
+            self.output = output
+        return float(loss)
 
     def end_epoch(self) -> None:
         """The stage finished one of its epochs: set the learning rate its schedule gives for the next."""

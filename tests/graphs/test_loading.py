@@ -60,6 +60,8 @@ def test_real_cora_public_split(tmp_path, monkeypatch):
     monkeypatch.setenv("MOLE_CACHE", str(tmp_path))
     ds = load_dataset("cora")
     assert (len(ds.train), len(ds.test), ds.n_classes, ds.input_shape) == (140, 1000, 7, (1433,))
+    # the validation nodes a convergence budget measures on: none of them trains or tests
+    assert len(ds.val) == 500 and not set(ds.val.index.tolist()) & set(ds.train.index.tolist() + ds.test.index.tolist())
 
 
 def test_missing_raw_files_are_an_error_not_a_download(tmp_path, monkeypatch):

@@ -43,6 +43,7 @@ class NodeDataset:
     test: NodeData
     n_classes: int
     kind: str = "node"
+    val: NodeData | None = None  # validation nodes (Planetoid's public split), for a convergence budget
 
     @property
     def input_shape(self) -> tuple:
@@ -144,7 +145,8 @@ def load_planetoid(root: Path, name: str, download: bool = False) -> NodeDataset
     staged = _staged(root, "Planetoid", folder, name, download)
     g = _load(Planetoid, staged, name, name=folder, split="public")[0]
     data = NodeData(g.x, g.edge_index, g.y, g.train_mask.nonzero().flatten())
-    return NodeDataset(name, data, data.subset(g.test_mask.nonzero().flatten()), int(g.y.max()) + 1)
+    return NodeDataset(name, data, data.subset(g.test_mask.nonzero().flatten()), int(g.y.max()) + 1,
+                       val=data.subset(g.val_mask.nonzero().flatten()))
 
 
 def load_tu(root: Path, name: str, download: bool = False, pool: str = "mean") -> GraphDataset:

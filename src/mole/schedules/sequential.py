@@ -1,6 +1,7 @@
 """The sequential schedule (the paper's).
 
-Module 1 trains for its whole budget, is frozen, and its outputs over the training set are
+Module 1 trains for its whole budget (or, with a convergence budget, until it stops improving on held-out
+data: :mod:`mole.convergence`), is frozen, and its outputs over the training set are
 computed *once* and cached; module 2 then trains on the cache, and so on. A frozen module never
 runs again during training, so the cost of module k's epochs is that of module k alone. With data
 augmentation, module 1's augmented epochs are kept and every later module trains on the same ones, each
@@ -46,7 +47,8 @@ class SequentialSchedule(Schedule):
         frozen = FrozenInput(data, batch_size, mode=self.cache, limit_bytes=limit, folder=self.cache_dir,
                              keep=self.keep_cache)
         if data.augments and (start or start_epoch) and start < len(stages):
-            frozen.replay(start_epoch if start == 0 else epochs, generator)  # module 1's kept epochs
+            # the kept epochs drawn so far: module 1's, and any a later module drew beyond them (a convergence budget)
+            frozen.replay(max(s.epochs_done for s in stages[:start + 1]), generator)
         n_batches = data.n_batches(batch_size)
         try:
             for stage in stages:
@@ -57,9 +59,11 @@ class SequentialSchedule(Schedule):
                     frozen.skip_to(first)
                     callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches,
                                              first_epoch=first)
-                    for epoch in range(first, epochs):
+                    for epoch in range(first, epochs if not stage.converged else first):
                         train_epoch([stage], frozen.batches(generator, [stage.module]), epoch, callbacks=callbacks,
                                     memory=memory)
+                        if stage.converged:  # a convergence budget: it stopped learning (mole.convergence)
+                            break
                     callbacks.on_stage_end(stage=stage, epochs=epochs)
                 stage.freeze()
                 if not stage.is_head:

@@ -17,6 +17,10 @@ stay the same along the chain, so node- and graph-level graphs work unchanged. S
 ``start`` (resume) are frozen; their output is computed once, in evaluation mode, and cached.
 A checkpoint is written after every epoch (all training stages have finished it); a resumed run
 continues at the next epoch with every training stage.
+
+With a convergence budget (:mod:`mole.convergence`) a stage stops once it has converged *and* every stage before
+it has stopped (until then its input still moves): it is frozen and its outputs cached like a resumed stage's,
+and the schedule ends when every stage has stopped or after ``epochs``.
 """
 from __future__ import annotations
 
@@ -52,6 +56,14 @@ class SimultaneousSchedule(Schedule):
         for stage in training:
             callbacks.on_stage_begin(stage=stage, epochs=epochs, batches_per_epoch=n_batches, first_epoch=start_epoch)
         for epoch in range(start_epoch, epochs if training else 0):
+            while training and training[0].converged:  # a convergence budget: the first training stages stopped
+                done = training.pop(0)
+                callbacks.on_stage_end(stage=done, epochs=epochs)
+                done.freeze()
+                if not done.is_head:
+                    frozen.add(done.module)  # cached: the stages after it train on its fixed outputs
+            if not training:
+                break
             train_epoch(training, frozen.batches(generator, [s.module for s in training]), epoch, callbacks=callbacks,
                         memory=memory)
         for stage in training:

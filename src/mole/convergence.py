@@ -1,0 +1,114 @@
+r"""A convergence budget: each module trains as long as its local objective improves on held-out training data.
+
+With a fixed budget every stage trains ``epochs`` epochs. With ``patience`` p > 0 (``TrainConfig.patience``,
+``--patience`` / ``--epochs auto``), ``epochs`` is the most a stage trains, and after each of its epochs e the
+stage's own local loss is measured on a held-out slice V of the *training* data (never the test data):
+
+.. math:: \ell_k(e) = \frac{1}{|\mathcal{B}_V|} \sum_{B \in \mathcal{B}_V} \mathcal{L}_k\big(M_k(T_{k-1}(B))\big),
+
+the mean over V's batches (the same batches after every epoch, drawn from a generator seeded with the run's seed;
+module and objective in evaluation mode, no update; :math:`T_{k-1}(B)` is the batch run through the modules
+before k). The stage keeps the best value :math:`\ell_k^* = \min_{e' \le e} \ell_k(e')` and its epoch;
+an epoch *improves* when :math:`\ell_k(e) < \ell_k^* - \tau\,|\ell_k^*|` (relative tolerance τ,
+``tolerance``). After p epochs in a row without improvement the stage is *converged*: the schedule freezes it
+(sequential: the next module starts; simultaneous: once every stage before it is frozen too) and its outputs are
+cached as a trained module's are. Its weights are those of its last epoch.
+
+The rule is the same for every local rule and for backprop (one stage: the whole network, its loss the
+cross-entropy of the head on V), so a convergence budget is a budget for every method alike. Each record of an
+evaluated epoch gains ``heldout_loss``; the epochs each stage trained are ``Stage.epochs_done``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from .adapters import TrainData
+from .callbacks import Callback
+from .stage import Stage
+
+
+class Convergence(Callback):
+    """Marks a stage converged once its held-out local loss has not improved for ``patience`` epochs (see the module
+    docstring). Bind it to the run's stages (:meth:`bind`) before training; it goes before the history in the
+    callback list, so each epoch's record carries its ``heldout_loss``.
+
+    Args:
+        heldout: the held-out training samples, as the stages' batches are drawn (augmented, views).
+        patience: epochs without improvement before a stage stops (>= 1).
+        batch_size: samples per held-out batch (the run's: MI estimates depend on the batch size).
+        seed: seeds the held-out batches' order and any randomness of the objectives (corruptions, augmentation).
+        tolerance: relative improvement that counts (τ).
+    """
+
+    def __init__(self, heldout: TrainData, patience: int, batch_size: int, seed: int = 0, tolerance: float = 1e-3):
+        self.heldout, self.patience, self.batch_size = heldout, patience, batch_size
+        self.seed, self.tolerance = seed, tolerance
+        self.stages: list[Stage] = []
+        self.best: dict[int, float] = {}  # stage index -> best held-out loss so far
+        self.waited: dict[int, int] = {}  # stage index -> epochs since it last improved
+
+    def bind(self, stages: list[Stage]) -> "Convergence":
+        self.stages = stages
+        return self
+
+    @torch.no_grad()
+    def heldout_loss(self, stage: Stage) -> float:
+        """``stage``'s mean local loss over the held-out batches, its input run through the stages before it."""
+        prefix = [s.module for s in self.stages[:stage.index]]
+        modes = [m.training for p in prefix for m in p.modules()]
+        total, n = 0.0, 0
+        with torch.random.fork_rng(devices=[]):  # training's random stream goes on as without the measurement
+            torch.manual_seed(self.seed)
+            generator = torch.Generator().manual_seed(self.seed)
+            hops = self.heldout.hops([*prefix, stage.module])
+            for batch in self.heldout.batches(self.heldout.x, self.batch_size, generator, hops):
+                t = batch.t_in
+                for module in prefix:
+                    module.eval()
+                    t = module(t, *batch.context)
+                total += stage.evaluate(dataclasses.replace(batch, t_in=t))
+                n += 1
+        for m, mode in zip((m for p in prefix for m in p.modules()), modes):
+            m.training = mode
+        return total / max(n, 1)
+
+    def on_epoch_end(self, record: dict, stage: Stage | None = None, replayed: bool = False, **kwargs):
+        if stage is None or replayed or not self.stages:
+            return
+        loss = self.heldout_loss(stage)
+        record["heldout_loss"] = loss
+        best = self.best.get(stage.index, math.inf)
+        if not math.isfinite(best) or loss < best - self.tolerance * abs(best):
+            self.best[stage.index], self.waited[stage.index] = loss, 0
+        else:
+            self.waited[stage.index] = self.waited.get(stage.index, 0) + 1
+        stage.converged = self.waited[stage.index] >= self.patience
+
+    def state_dict(self) -> dict:
+        return {"best": dict(self.best), "waited": dict(self.waited)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = {int(k): float(v) for k, v in state["best"].items()}
+        self.waited = {int(k): int(v) for k, v in state["waited"].items()}
+        for stage in self.stages:
+            stage.converged = self.waited.get(stage.index, 0) >= self.patience
+
+
+def holdout_positions(y: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(kept, held-out) positions of ``y``: ``fraction`` of each class's labelled samples held out (at least one of
+    a class with two or more), drawn with ``seed``; unlabelled samples (−1) are all kept."""
+    generator = torch.Generator().manual_seed(seed)
+    held = []
+    labels = y.cpu()
+    for c in torch.unique(labels[labels >= 0]).tolist():
+        members = (labels == c).nonzero().flatten()
+        n = min(len(members) - 1, max(1, round(fraction * len(members))))
+        if n > 0:
+            held.append(members[torch.randperm(len(members), generator=generator)[:n]])
+    held = torch.cat(held).sort().values if held else torch.zeros(0, dtype=torch.long)
+    keep = torch.ones(len(labels), dtype=torch.bool)
+    keep[held] = False
+    return keep.nonzero().flatten(), held
