@@ -1,4 +1,4 @@
-"""Where MOLE's time goes and what its accuracy depends on (issue 11): two tables in docs/benchmarks.md.
+"""Where MOLE's time goes and what its accuracy depends on: two tables in docs/benchmarks.md.
 
     python benchmarks/ablation.py --part cost          # per-step cost of each piece, MNIST MLP 3x1024 shapes
     python benchmarks/ablation.py --part accuracy      # one knob at a time, MNIST MLP 3x1024, 1 epoch
@@ -96,7 +96,7 @@ def part_cost(n: int) -> str:
     ]
     lines = [f"| {label} | {_median_ms(fn):.2f} |" for label, fn in rows]
     return "\n".join([
-        "## Where MOLE's time goes: one step's pieces (issue 11)",
+        "## Where MOLE's time goes: one step's pieces",
         "",
         f"Command: `python benchmarks/ablation.py --part cost --n {n}`. Machine: {machine()}. Median wall ms over 30 "
         f"repetitions, batch n = {n}, shapes of the MNIST MLP 3×1024. A MOLE step of hidden module k costs its module's "
@@ -125,7 +125,7 @@ def part_accuracy(root, epochs: int) -> str:
         print(label, round(acc, 2), round(sec, 1), flush=True)
         rows.append(f"| {label} | {acc:.2f} | {sec:.0f} |")
     return "\n".join([
-        "## What MOLE's accuracy depends on: one knob at a time (issue 11)",
+        "## What MOLE's accuracy depends on: one knob at a time",
         "",
         f"Command: `python benchmarks/ablation.py --part accuracy --epochs {epochs}` (MOLE_DATA pointing at the data "
         f"root). Machine: {machine()}. MNIST MLP 784-1024-1024-1024-10 with BatchNorm, {epochs} epoch(s) per module "

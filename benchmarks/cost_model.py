@@ -173,7 +173,7 @@ def main() -> None:
                     f"{fmt(split_m)} | {fmt(split_t)} {'✓' if split_m == split_t else '✗'} |")
         print(rows[-1], flush=True)
     body = "\n".join([
-        "## The pipeline's cost model against the clock (issues 22, 24)",
+        "## The pipeline's cost model against the clock",
         "",
         f"Command: `python benchmarks/cost_model.py` (MOLE_DATA pointing at the data root). Machine: {machine()}. "
         "Each stage's step (forward, local objective, backward, optimizer update) on the first batch of a fixed draw, "

@@ -1,4 +1,4 @@
-"""Data as PyTorch users hold it (issue 32): a DataLoader against tensors, and arrays larger than memory.
+"""Data as PyTorch users hold it: a DataLoader against tensors, and arrays larger than memory.
 
     python benchmarks/data_loading.py                          # both parts (the loader part needs $MOLE_DATA)
     python benchmarks/data_loading.py --part loader --seeds 1
@@ -94,7 +94,7 @@ def loader_part(seeds: list[int]) -> str:
                             f"{100 * b.score(data.x_test, data.y_test):.2f} | {ta:.1f} | {tb:.1f} | {tb / ta:.2f}× | "
                             f"{'yes' if same else 'no'} |")
                 print(rows[-1], flush=True)
-    return ("### A DataLoader against tensors\n\n"
+    return ("## Data as PyTorch holds it: a DataLoader against tensors\n\n"
             f"Command: `python benchmarks/data_loading.py --part loader --seeds {','.join(map(str, seeds))}`. Machine: "
             f"{machine()}. MNIST, MLP 784-1024-1024-1024-10 with BatchNorm, 3 epochs (per module for MOLE), batch "
             "128, Adam 5e-4, 2-pixel shifts, MOLE with InfoNCE; the same network, seed and batches given as tensors, "
@@ -156,7 +156,7 @@ def memory_part(sizes: list[float]) -> str:
             x_path.unlink()
     peaks = [float(r.split("|")[3]) for r in rows]
     spread = max(peaks) - min(peaks)
-    return ("### Arrays larger than memory\n\n"
+    return ("## Arrays larger than memory\n\n"
             f"Command: `python benchmarks/data_loading.py --part memory --sizes {','.join(f'{s:g}' for s in sizes)}`. "
             f"Machine: {machine()}. Random float32 features (784 per sample) with labels from a fixed linear map, "
             "saved as `.npy`; MOLE (MLP 784-256-128-10, one epoch per module, batch 512, InfoNCE) in a fresh process "
@@ -184,7 +184,7 @@ def main() -> None:
     if args.part in ("memory", "all"):
         sections.append(memory_part([float(s) for s in args.sizes.split(",")]))
     for section in sections:
-        name = "data-loading-loader" if section.startswith("### A DataLoader") else "data-loading-memory"
+        name = "data-loading-loader" if section.startswith("## Data as PyTorch holds it") else "data-loading-memory"
         write_section(name, section)
 
 

@@ -1,4 +1,4 @@
-"""Depth (issue 14): the memory advantage of local training, and accuracy on a deep network.
+"""Depth: the memory advantage of local training, and accuracy on a deep network.
 
     python benchmarks/depth.py                          # both parts (the accuracy part needs MNIST under $MOLE_DATA)
     python benchmarks/depth.py --parts memory
@@ -120,7 +120,7 @@ def main() -> None:
     if "accuracy" in args.parts:
         sections.append(part_accuracy(args.data_root))
     write_section(f"depth-{args.parts.replace(',', '-')}", "\n\n".join([
-        "## Depth: memory of local training, accuracy on a deep network (issue 14)",
+        "## Depth: memory of local training, accuracy on a deep network",
         f"Command: `python benchmarks/depth.py --parts {args.parts}` (MOLE_DATA pointing at the data root). "
         f"Machine: {machine()}, CPU only (no GPU was lent to this session).",
         *sections,

@@ -117,7 +117,7 @@ def main() -> None:
     if args.part in ("timing", "both"):
         sizes = [int(s) for s in args.sizes.split(",")]
         write_section("estimator-timing", "\n".join([
-            "## Estimator cost against the Gram-matrix floor (issue 3)",
+            "## Estimator cost against the Gram-matrix floor",
             "",
             f"Command: `python benchmarks/estimators.py --part timing --sizes {args.sizes}`. Machine: {machine()}.",
             f"A batch of n samples × {D} features; each quantity is computed and back-propagated to the features; "
@@ -127,7 +127,7 @@ def main() -> None:
             timing(sizes)]))
     if args.part in ("accuracy", "both"):
         write_section("estimator-accuracy", "\n".join([
-            "## Test accuracy per estimator on digits, MLP 256-128 (issue 3)",
+            "## Test accuracy per estimator on digits, MLP 256-128",
             "",
             f"Command: `python benchmarks/estimators.py --part accuracy --seeds {args.seeds}`. Machine: {machine()}. "
             f"Mean ± std over {args.seeds} seeds; 30 epochs per module, batch 256, Adam 1e-3, each estimator "

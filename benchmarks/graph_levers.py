@@ -1,4 +1,4 @@
-"""MOLE's levers on a graph collection against backprop and DGL (issue 21): one change per variant, k-fold CV.
+"""MOLE's levers on a graph collection against backprop and DGL: one change per variant, k-fold CV.
 
     python benchmarks/graph_levers.py mutag 3 mole dgl bp b32 lx jsd sum a2 proj   # dataset, seeds, variants
 

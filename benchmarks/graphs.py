@@ -62,7 +62,7 @@ def main() -> None:
                         f"{rs[0]['epochs']} | {mean_std([r['train_seconds'] for r in rs], 1, 1)} | "
                         f"{f'{ratio:.1f}×' if method == 'mole' else ''} |")
     write_section("graphs", "\n".join([
-        "## Graph data: MOLE vs backprop with the same GNN (issues 5, 11)",
+        "## Graph data: MOLE vs backprop with the same GNN",
         "",
         f"Command: `python benchmarks/graphs.py --seeds {args.seeds}` (MOLE_DATA pointing at the data root). "
         f"Machine: {machine()}. Node level: public Planetoid split, mean ± std over seeds (initialization, "

@@ -60,7 +60,7 @@ def main() -> None:
                         f"{mean_std([r['train_seconds'] for r in rs], 1, 1)} | "
                         f"{mean_std([r['peak_memory_mb'] for r in rs], 1, 1)} | {_ratio(rs, bp_seconds, key)} |")
     write_section("grid", "\n".join([
-        "## Grid data: MOLE vs backprop with the same CNN (issues 4, 11)",
+        "## Grid data: MOLE vs backprop with the same CNN",
         "",
         f"Command: `python benchmarks/grid.py --seeds {args.seeds}` (MOLE_DATA pointing at the data root for MNIST). "
         f"Machine: {machine()}. Mean ± std over {args.seeds} seeds (initialization and batch order; digits also its split).",

@@ -30,7 +30,7 @@ from mole.cli import _config, build_parser  # noqa: E402
 from mole.experiment import run_experiment  # noqa: E402
 
 QUIET = ["-q", "--no-plots", "--no-probes", "--monitor-every", "0", "--accuracy-every", "0"]
-#: setting -> (what it is, the `mole run` arguments, the target of issue 33: MOLE - backprop in points; None: none set)
+#: setting -> (what it is, the `mole run` arguments, the target set for it: MOLE - backprop in points; None: none set)
 SETTINGS = {
     "mnist-mlp-10": ("MNIST, MLP 256-128, 10 labels per class (100 of 60,000)",
                      "--dataset mnist --model mlp --hidden 256,128 --labels 10", 10.0),

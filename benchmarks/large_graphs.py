@@ -1,4 +1,4 @@
-"""Large graphs (issue 15): mini-batched node-level training against full-graph training, measured.
+"""Large graphs: mini-batched node-level training against full-graph training, measured.
 
     python benchmarks/large_graphs.py                       # both parts (planetoid needs Cora/CiteSeer under $MOLE_DATA)
     python benchmarks/large_graphs.py --parts scaling --sizes 10000,100000
@@ -175,7 +175,7 @@ def main() -> None:
             raise SystemExit(f"unknown part {part!r}; choose scaling or planetoid")
         docs.joinpath(f"benchmarks-large-graphs-{part}.json").write_text(json.dumps(raw, indent=1))
         write_section(f"large-graphs-{part}", "\n\n".join([
-            f"## Large graphs (issue 15): {title}",
+            f"## Large graphs: {title}",
             f"Command: `python benchmarks/large_graphs.py {command}` (MOLE_DATA pointing at the data root). "
             f"Machine: {machine()}, CPU only. Rows and columns are explained in the script's docstring.",
             table,

@@ -1,4 +1,4 @@
-"""MOLE against backprop at backprop's cost (issue 11): accuracy and time side by side, one process.
+"""MOLE against backprop at backprop's cost: accuracy and time side by side, one process.
 
     python benchmarks/parity.py                       # all parts (MNIST needs $MOLE_DATA)
     python benchmarks/parity.py --parts mnist --seeds 1
@@ -174,7 +174,7 @@ def main() -> None:
     if "shared" in parts:
         sections.append(part_shared(args.data_root))
     body = "\n\n".join([
-        "## Parity: MOLE against backprop at backprop's cost (issue 11)",
+        "## Parity: MOLE against backprop at backprop's cost",
         f"Command: `python benchmarks/parity.py --parts {args.parts} --seeds {args.seeds}` (MOLE_DATA pointing at "
         f"the data root). Machine: {machine()}, nothing else running except where a part says so.",
         *sections,

@@ -1,4 +1,4 @@
-"""The wall-clock race of issue 22: MOLE's asynchronous pipeline against backprop on the same cores.
+"""The wall-clock race: MOLE's asynchronous pipeline against backprop on the same cores.
 
     python benchmarks/race.py                 # MNIST (needs $MOLE_DATA), PredSim setting, seed 0
     python benchmarks/race.py --seeds 3
@@ -95,7 +95,7 @@ def main() -> None:
     together = step_ms(ds, "mole", 1)
     other = float(child.communicate()[0].strip().splitlines()[-1])
     body = "\n".join([
-        "## The race: the asynchronous pipeline against backprop on the clock (issue 22)",
+        "## The race: the asynchronous pipeline against backprop on the clock",
         "",
         f"Command: `python benchmarks/race.py --seeds {args.seeds}` (MOLE_DATA pointing at the data root). Machine: "
         f"{machine()}, {cores} cores, nothing else running. MNIST, MLP 784-1024-1024-1024-10 with BatchNorm, 3 epochs "

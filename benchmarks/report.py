@@ -1,6 +1,7 @@
-"""Write one benchmark's section into docs/benchmarks.md, between its own markers."""
+"""Write one benchmark's section into its page of docs/benchmarks/ (one page per question), between its own markers."""
 from __future__ import annotations
 
+import datetime
 import platform
 import re
 import statistics
@@ -8,8 +9,22 @@ from pathlib import Path
 
 import torch
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-HEADER = "# Benchmarks\n\nEvery table below was written by the script and command named above it; re-run that command to refresh it.\n"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"  # the index of the pages (raw numbers beside it)
+PAGES = DOC.parent / "benchmarks"
+#: the page of each section (docs/benchmarks/<page>.md); families by prefix below, anything else: accuracy
+PAGE_OF = {
+    "rules": "accuracy", "vector": "accuracy", "grid": "accuracy", "graphs": "accuracy", "ablation-accuracy": "accuracy",
+    "time-to-accuracy": "cost", "ablation-cost": "cost", "schedules": "cost", "cost-model": "cost", "race": "cost",
+    "data-loading-loader": "cost", "data-loading-memory": "memory",
+    "estimator-timing": "signals", "estimator-accuracy": "signals", "signals": "signals", "signals-findings": "signals",
+}
+PREFIXES = {"labels-": "few_labels", "large-graphs-": "large_graphs", "depth-": "memory", "parity-": "cost"}
+
+
+def page_of(name: str) -> Path:
+    """The page a section named ``name`` belongs on."""
+    page = PAGE_OF.get(name) or next((p for prefix, p in PREFIXES.items() if name.startswith(prefix)), "accuracy")
+    return PAGES / f"{page}.md"
 
 
 def machine() -> str:
@@ -23,9 +38,18 @@ def mean_std(values, scale: float = 1.0, digits: int = 2) -> str:
 
 
 def write_section(name: str, body: str) -> None:
-    DOC.parent.mkdir(exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else HEADER
-    block = f"<!-- BEGIN {name} -->\n{body.rstrip()}\n<!-- END {name} -->"
+    """Replace section ``name`` wherever a page holds its markers, else append it to its page (:func:`page_of`).
+    Links to figures are written relative to docs/ (``images/x.png``) and rewritten for the page's folder; the
+    section ends with the date it was measured."""
+    block = (f"<!-- BEGIN {name} -->\n{body.rstrip()}\n\nMeasured on {datetime.date.today():%Y-%m-%d}.\n"
+             f"<!-- END {name} -->").replace("](images/", "](../images/")
     pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
+    PAGES.mkdir(parents=True, exist_ok=True)
+    for page in sorted(PAGES.glob("*.md")):
+        text = page.read_text()
+        if pattern.search(text):
+            page.write_text(pattern.sub(lambda _: block, text))
+            return
+    page = page_of(name)
+    text = page.read_text() if page.exists() else f"# {name}\n"
+    page.write_text(text.rstrip() + "\n\n" + block + "\n")

@@ -1,4 +1,4 @@
-"""Every training rule on the same networks (issue 12): one table, every rule × dataset, measured in one process.
+"""Every training rule on the same networks: one table, every rule × dataset, measured in one process.
 
     python benchmarks/rules.py                                  # every setting (MNIST, Cora, MUTAG need $MOLE_DATA)
     python benchmarks/rules.py --settings digits-mlp,cora-gcn --seeds 2
@@ -200,7 +200,7 @@ def predsim_reproduction(raw: dict) -> str:
 def write(raw: dict) -> None:
     """The section in docs/benchmarks.md, from the raw numbers of every setting run so far."""
     write_section("rules", "\n\n".join(filter(None, [
-        "## Every rule on the same networks (issues 12, 21)",
+        "## Every rule on the same networks",
         "Command: `python benchmarks/rules.py` (MOLE_DATA pointing at the data root; `--settings` refreshes some "
         f"settings only, the raw numbers are in `docs/benchmarks-rules.json`). Machine: {machine()}, nothing else "
         "running. Every rule with its defaults (mole: its dataset's default signal, `mole.data.DEFAULTS`, "

@@ -89,7 +89,7 @@ def main() -> None:
     cmd = "python benchmarks/schedules.py" + ("" if args.dataset == "mnist" else f" --dataset {args.dataset}") + \
         ("" if args.epochs == 5 else f" --epochs {args.epochs}")
     body = "\n".join([
-        "## Schedules: sequential, simultaneous, asynchronous, staggered (issues 7, 22)",
+        "## Schedules: sequential, simultaneous, asynchronous, staggered",
         "",
         f"Command: `{cmd}` (MOLE_DATA pointing at the data root). Machine: {machine()}, "
         f"{os.cpu_count()} cores, nothing else running. {args.dataset}, MLP {'-'.join(map(str, hidden))} + head "

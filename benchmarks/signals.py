@@ -1,4 +1,4 @@
-"""Why one MI signal trains MOLE better than another (issue 21): one knob at a time, MOLE only.
+"""Why one MI signal trains MOLE better than another: one knob at a time, MOLE only.
 
     python benchmarks/signals.py                                 # digits MLP and MNIST-1D CNN, every variant
     python benchmarks/signals.py --settings digits-mlp --variants renyi,renyi-proj
@@ -67,7 +67,7 @@ def write(raw: dict) -> None:
         rows.append(f"| `{v}` | {what} | " + " | ".join(cells) + " |")
     seeds = {k: len(next(iter(raw[k].values()))["seconds"]) for k in keys}
     write_section("signals", "\n\n".join([
-        "## Why a signal wins: one knob at a time (issue 21)",
+        "## Why a signal wins: one knob at a time",
         "Command: `python benchmarks/signals.py` (raw numbers in `docs/benchmarks-signals.json`). Machine: "
         f"{machine()}. MOLE only, the settings of `benchmarks/rules.py`; test accuracy %, mean ± std over seeds "
         f"({', '.join(f'{SETTINGS[k][0]}: {n}' for k, n in seeds.items())}).",

@@ -31,12 +31,12 @@ from report import DOC, machine, write_section  # noqa: E402
 from rules import SETTINGS  # noqa: E402
 
 from mole.config import ObjectiveConfig  # noqa: E402
+from mole.convergence import patience_for  # noqa: E402
 from mole.experiment import AnalysisConfig, ExperimentConfig, make_train_config, run_experiment  # noqa: E402
 from mole.rules import RULES  # noqa: E402
 
 RAW = DOC.parent / "benchmarks-time.json"
 FIGURE = DOC.parent / "images" / "time_to_accuracy.png"
-PATIENCE = 3  # `mole run --epochs auto`'s
 
 
 def run_setting(key: str, seeds: int, root, methods, patience: int) -> dict:
@@ -45,6 +45,7 @@ def run_setting(key: str, seeds: int, root, methods, patience: int) -> dict:
     from mole.data import dataset_defaults
     defaults = dataset_defaults(dataset)
     train = {**{k: v for k, v in defaults.items() if k in ("epochs", "batch_size", "lr", "weight_decay")}, **train}
+    patience = patience if patience is not None else patience_for(train["epochs"])
     signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
@@ -83,6 +84,10 @@ def _mean(values) -> float:
     return statistics.mean(values)
 
 
+def _epochs(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+
 def table(raw: dict) -> tuple[str, list[str]]:
     """The table and one verdict line per setting where backprop trains >= 5 s."""
     rows, verdicts = [], []
@@ -106,8 +111,9 @@ def table(raw: dict) -> tuple[str, list[str]]:
                 ratio = f"{_mean(got) / _mean(bp_time):.2f}×" if got and len(got) == len(reached) else ""
                 acc = 100 * _mean(r["accuracy"] for r in rs)
                 gap = "" if budget == "fixed" or not fixed else f"{acc - 100 * _mean(r['accuracy'] for r in fixed):+.2f}"
-                epochs = "/".join(f"{_mean(r['module_epochs'][k] for r in rs):g}" for k in range(len(rs[0]["module_epochs"])))
-                rows.append(f"| {entry['label']} | {method} | {budget} | {acc:.2f} | {gap} | {epochs} | "
+                epochs = "/".join(_epochs(_mean(r["module_epochs"][k] for r in rs)) for k in range(len(rs[0]["module_epochs"])))
+                how = budget if budget == "fixed" else f"patience {entry['patience']}"
+                rows.append(f"| {entry['label']} | {method} | {how} | {acc:.2f} | {gap} | {epochs} | "
                             f"{_mean(r['seconds'] for r in rs):.1f} | {when} | {ratio} |")
         if "mole|convergence" in entry["runs"] and bp_seconds >= 5:
             mole = times(entry, "mole|convergence")
@@ -157,13 +163,12 @@ def figure(raw: dict) -> None:
 
 def write(raw: dict) -> None:
     text, verdicts = table(raw)
-    patience = {e["patience"] for e in raw.values()}
     write_section("time-to-accuracy", "\n\n".join([
         "## Time to accuracy: fixed and convergence budgets",
         f"Command: `python benchmarks/time_to_accuracy.py` (MOLE_DATA pointing at the data root; `--settings` and "
         f"`--methods` refresh some rows, the raw numbers are in `docs/benchmarks-time.json`). Machine: {machine()}, "
         f"nothing else running. Each setting as in the rules table; `fixed`: every stage trains the setting's epochs; "
-        f"`convergence`: `--patience {', '.join(map(str, sorted(patience)))}` (`mole run --epochs auto`), each stage "
+        "`patience P`: a convergence budget, P a tenth of the setting's epochs, at least 3 (`mole run --epochs auto`); each stage "
         "(backprop: the network) stops once its local loss on a held-out 10 % of each class's training samples "
         "(Planetoid: the validation nodes) has not improved for that many epochs, at most the setting's epochs. "
         "Time to bp's final accuracy: training seconds (start-up included, test measurements not) until the head's "
@@ -183,7 +188,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=None, help="seeds per setting (default: the setting's own)")
     p.add_argument("--methods", default=",".join(m for m in RULES if m != "bp-semi"),
                    help="comma-separated rules (bp is always run: it sets the target)")
-    p.add_argument("--patience", type=int, default=PATIENCE)
+    p.add_argument("--patience", type=int, default=None, help="default: `mole run --epochs auto`'s, a tenth of the "
+                   "setting's epochs, at least 3 (mole.convergence.patience_for)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--rebuild", action="store_true", help="rebuild the table and figure from the raw numbers")
     args = p.parse_args()
@@ -193,7 +199,7 @@ def main() -> None:
         if key not in SETTINGS:
             raise SystemExit(f"unknown setting {key!r}; choose from {', '.join(SETTINGS)}")
         fresh = run_setting(key, args.seeds or SETTINGS[key][5], args.data_root, methods, args.patience)
-        if key in raw and raw[key].get("patience") == args.patience and raw[key].get("seeds") == fresh["seeds"]:
+        if key in raw and raw[key].get("patience") == fresh["patience"] and raw[key].get("seeds") == fresh["seeds"]:
             fresh["runs"] = {**raw[key]["runs"], **fresh["runs"]}  # refresh these methods, keep the others
         raw[key] = fresh
         RAW.write_text(json.dumps(raw, indent=1))

@@ -49,7 +49,7 @@ def main() -> None:
                         f"{mean_std([r['peak_memory_mb'] for r in rs], 1, 2)} | {f'{gap:+.2f}' if m == 'mole' else ''} | "
                         f"{ratio if m == 'mole' else ''} |")
     body = "\n".join([
-        "## Vector data: MOLE vs backprop, MLP 256-128 (issues 2, 11)",
+        "## Vector data: MOLE vs backprop, MLP 256-128",
         "",
         f"Command: `python benchmarks/vector.py --seeds {args.seeds}` (MOLE_DATA pointing at the data root for MNIST). "
         f"Machine: {machine()}. Mean ± std over {args.seeds} seeds (split, initialization and batch order).",

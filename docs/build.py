@@ -2,21 +2,39 @@
 
     python docs/build.py            # HTML into docs/_build/html (needs: pip install -e ".[docs]")
 
-Warnings are errors (a broken reference, a malformed docstring or a missing page fails the build). After the
-build, the object inventory must hold every name of ``mole.__all__`` (under the module that defines it) and
-every public module; and every public class and function of the package must have a docstring.
+Warnings are errors (a broken reference, a malformed docstring or a missing page fails the build). Before it, the
+Python code of every guide that says it runs (":data:`RUNS`") is executed, top to bottom, in one namespace per guide;
+the build itself executes the gallery (sphinx-gallery over ``examples/``). After the build, the object inventory
+must hold every name of ``mole.__all__`` (under the module that defines it) and every public module; and every
+public class and function of the package must have a docstring.
 """
 from __future__ import annotations
 
 import importlib
 import inspect
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 OUT = DOCS / "_build" / "html"
+#: a guide whose text says this is executed by the build (and by tests/test_guides.py)
+RUNS = "The code on this page runs"
+BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+
+
+def executed_guides() -> list[Path]:
+    """The guides whose code the build runs."""
+    return sorted(p for p in (DOCS / "guides").glob("*.md") if RUNS in p.read_text())
+
+
+def run_guide(guide: Path) -> None:
+    """Every ```python block of ``guide``, top to bottom, in one namespace (an exception fails the build)."""
+    namespace = {"__name__": f"guide_{guide.stem}"}
+    for block in BLOCK.findall(guide.read_text()):
+        exec(compile(block, str(guide), "exec"), namespace)  # noqa: S102 - the documentation's own code
 
 
 def public_modules() -> list[str]:
@@ -54,6 +72,9 @@ def main() -> int:
     if missing:
         print("public names without a docstring:\n  " + "\n  ".join(missing), file=sys.stderr)
         return 1
+    for guide in executed_guides():
+        run_guide(guide)
+        print(f"docs: ran the code of guides/{guide.name}")
     build = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(DOCS), str(OUT)]
     if subprocess.call(build) != 0:
         return 1

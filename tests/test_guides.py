@@ -8,7 +8,15 @@ GUIDES = Path(__file__).resolve().parent.parent / "docs" / "guides"
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
-@pytest.mark.parametrize("guide", ["your_data.md", "your_network.md"])
+RUNS = "The code on this page runs"  # as docs/build.py: such a guide's code is executed by the docs build too
+EXECUTED = ["your_data.md", "your_network.md", "convergence.md", "extending.md"]
+
+
+def test_the_guides_that_run_are_the_ones_tested():
+    assert sorted(p.name for p in GUIDES.glob("*.md") if RUNS in p.read_text()) == sorted(EXECUTED)
+
+
+@pytest.mark.parametrize("guide", EXECUTED)
 def test_a_guide_runs(guide, capsys):
     blocks = BLOCK.findall((GUIDES / guide).read_text())
     assert len(blocks) >= 3

@@ -196,6 +196,15 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         validation: with a convergence budget (``config.patience``), the held-out samples it measures each stage on:
             (X, y), a ``Dataset`` / ``DataLoader``, or a data adapter (e.g. a graph's validation nodes); None holds
             out ``config.holdout`` of each class's training samples (they are not trained on). Never the test data.
+
+    Example:
+        .. code-block:: python
+
+            net = mole.models.MLP(64, 10, hidden=(256, 128))
+            result = mole.fit(net, X_train, y_train, config=mole.TrainConfig(epochs=30))
+            result.score(X_test, y_test), result.train_seconds, result.epochs
+            mole.fit(net, DataLoader(dataset, batch_size=128, shuffle=True), method="dgl")
+            mole.fit(MyModel(), X_train, y_train, cuts=["layer1", "layer2"], checkpoint="run.pt", resume=True)
     """
     config = validate_config(config or TrainConfig())
     if config.device == "auto":

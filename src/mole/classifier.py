@@ -44,6 +44,18 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
             :mod:`mole.data.few_labels`); ``method="bp-semi"`` is backprop with the same unlabelled-data terms.
         random_state (int, RandomState or None): seeds initialization and batch order.
         device (str): torch device. verbose (bool): progress bars.
+
+    Example:
+        .. code-block:: python
+
+            from sklearn.datasets import load_digits
+            from sklearn.model_selection import cross_val_score
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            X, y = load_digits(return_X_y=True)
+            clf = make_pipeline(StandardScaler(), MOLEClassifier(epochs=20, random_state=0))
+            print(cross_val_score(clf, X, y, cv=3).mean())       # about 0.95
     """
 
     def __init__(self, hidden=(256, 128), batch_norm=True, epochs=TrainConfig.epochs, batch_size=TrainConfig.batch_size,

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=_epochs, help="epochs per module (local rules) and for the whole network (bp) "
                    f"(default: the dataset's, else {TrainConfig.epochs}); auto: a convergence budget, each module "
                    f"(and bp) trains until its local loss on held-out training data stops improving (--patience, "
-                   f"default {AUTO_PATIENCE}), at most the dataset's default epochs")
+                   f"default: a tenth of the epochs, at least 3), at most the dataset's default epochs")
     g.add_argument("--patience", type=int, default=None, help="a convergence budget: a module stops after this many "
                    "epochs without improvement of its local loss on held-out training data; --epochs is then the most "
                    "it trains (0: a fixed budget)")
@@ -299,9 +299,6 @@ def estimator_options(args) -> dict:
 TRAIN_FALLBACKS = ("epochs", "batch_size", "lr", "weight_decay")  # the dataset's default, else TrainConfig's
 
 
-AUTO_PATIENCE = 3  # --epochs auto: epochs without improvement before a module stops
-
-
 def _epochs(text: str):
     """``--epochs``: a count or ``auto`` (a convergence budget)."""
     if text.strip().lower() == "auto":
@@ -359,7 +356,9 @@ def _config(args):
                           "or drop --workers")
     train_args = {k: getattr(args, k) if getattr(args, k) not in (None, "auto") else defaults.get(k, getattr(TrainConfig, k))
                   for k in TRAIN_FALLBACKS}
-    patience = args.patience if args.patience is not None else AUTO_PATIENCE if args.epochs == "auto" else 0
+    from .convergence import patience_for
+    patience = (args.patience if args.patience is not None else patience_for(train_args["epochs"])
+                if args.epochs == "auto" else 0)
     args.estimator_given = args.estimator is not None
     if args.estimator is None:
         args.estimator = defaults.get("estimator", EstimatorConfig.name)

@@ -92,6 +92,18 @@ class EstimatorConfig:
 
 @dataclass
 class TrainConfig:
+    """How every stage of a run trains: budget, optimizer, schedule, MI estimator and objective, augmentation,
+    device, checkpoints. Field comments below give each one's meaning; :meth:`validate` checks them all at once.
+
+    Example:
+        .. code-block:: python
+
+            config = mole.TrainConfig(epochs=20, batch_size=128, lr=5e-4, estimator="infonce",
+                                      objective=mole.ObjectiveConfig(lambda_y=1.0, lambda_x=0.1),
+                                      schedule="simultaneous", patience=3)
+            result = mole.fit(net, X, y, config=config)
+    """
+
     epochs: int = 30  # epochs per module (MOLE) and for the whole network (backprop); with patience: the most
     # a convergence budget (mole.convergence): a stage stops once its local loss on a held-out slice of the training
     # data has not improved for this many epochs (every rule and backprop alike). 0: every stage trains `epochs`

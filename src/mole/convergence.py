@@ -30,6 +30,17 @@ from .callbacks import Callback
 from .stage import Stage
 
 
+#: the fewest epochs without improvement ``patience_for`` gives
+MIN_PATIENCE = 3
+
+
+def patience_for(epochs: int) -> int:
+    """``--epochs auto``'s patience for a budget of at most ``epochs``: a tenth of it, at least MIN_PATIENCE (GCN's
+    authors stop after 10 of 200 epochs without improvement). A fixed 3 stopped backprop on MUTAG after 4 of 100
+    epochs at 66 % (against 86 %): small data's held-out loss is noisy, and early plateaus are not convergence."""
+    return max(MIN_PATIENCE, epochs // 10)
+
+
 class Convergence(Callback):
     """Marks a stage converged once its held-out local loss has not improved for ``patience`` epochs (see the module
     docstring). Bind it to the run's stages (:meth:`bind`) before training; it goes before the history in the

@@ -22,7 +22,7 @@ from .ogb import OGB, load_ogb
 from .sbm import is_sbm, load_sbm
 from .tabular import LOADERS as _TABULAR, load_tabular
 
-# MOLE's signal by data, from the measurements of docs/benchmarks.md ("Which signal trains MOLE"): the matrix
+# MOLE's signal by data, from the measurements of docs/benchmarks/signals.md: the matrix
 # Rényi estimate on small data and graphs, the supervised-contrastive InfoNCE bound on MNIST-sized signals and
 # images; on node-level graphs with few labels, Deep Graph Infomax's label-free I(T;S) over all nodes beside
 # I(T;Y) (Cora, 5 seeds: 81.68 % at lambda_graph 2, 79.62 % without; backprop 80.96 %)
@@ -31,7 +31,7 @@ _NODE = {"model": "gcn", "hidden": (64,), "epochs": 200, "lr": 0.01, "weight_dec
 _GRAPH = {"model": "gin", "hidden": (64, 64), "epochs": 100, "lr": 0.01, "batch_size": 128}
 #: per dataset: the model and training settings `mole run` uses for options the user leaves unset
 DEFAULTS = {
-    # digits: batch 128 (the n of each Gram matrix): MOLE 98.33 % (3 seeds) vs 98.15 % at 256 (docs/benchmarks.md).
+    # digits: batch 128 (the n of each Gram matrix): MOLE 98.33 % (3 seeds) vs 98.15 % at 256 (docs/benchmarks/accuracy.md).
     # Its signal stays Rényi: over 10 seeds 98.22 % vs SupCon 97.75 % (τ = 0.1) and 98.06 % (τ = 0.5), bp 98.17 %
     "digits": {"model": "mlp", "batch_size": 128},
     "breast_cancer": {"model": "mlp"}, "wine": {"model": "mlp"},

@@ -1,5 +1,5 @@
 """What `mole run --labels` turns on for MOLE by kind of data: the label-free terms, augmentation and budget that were
-measured to help with few labels (docs/benchmarks.md, "Few labels"), each a default the user's flags override.
+measured to help with few labels (docs/benchmarks/few_labels.md), each a default the user's flags override.
 
 * images (MNIST, MLP 256-128, 10 labels per class, 3 seeds: 97.85 % against backprop's 86.27 % and semi-supervised
   backprop's 94.40 %): two affine views of each image, IIC's view clusters (λ_V = 0.1) and pseudo-labels at

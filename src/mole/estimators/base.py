@@ -92,7 +92,18 @@ class Estimator(nn.Module, ABC):
     """Base class: a mutual-information signal between two (possibly joint) variables.
 
     Subclasses implement :meth:`_mutual_information` (and :meth:`_entropy`); the public methods check the
-    variables first (:func:`check_variables`)."""
+    variables first (:func:`check_variables`).
+
+    Example:
+        .. code-block:: python
+
+            est = mole.estimators.estimator_resolver("infonce", temperature=0.1)   # or mole.InfoNCEEstimator()
+            est.mutual_information(features, labels)       # labels: (n,) integers; features: (n, ...) floats
+            est.mutual_information(features, other)        # two float variables (a critic for each side)
+            est.mutual_information(features, (x, labels))  # a joint variable (renyi, hsic)
+
+        A new estimator: subclass, implement ``_mutual_information(a, b)`` (``a``, ``b``: tuples of checked
+        tensors), and add it to :data:`mole.estimators.ESTIMATORS` (see the guide "Extending mole")."""
 
     name: ClassVar[str] = ""
     #: True if :meth:`entropy` is defined (entropy-based estimators)

@@ -226,6 +226,16 @@ class RenyiEstimator(KernelEstimator):
 
     Shapes:
         variables: (n, ...) float or (n,) integer labels; output: scalar (bits).
+
+    Example:
+        .. code-block:: python
+
+            est = mole.RenyiEstimator(alpha=1.01, sigma="median")
+            t = torch.randn(256, 32, requires_grad=True)
+            y = torch.randint(0, 10, (256,))
+            mi = est.mutual_information(t, y)     # differentiable, bits
+            mi.backward()                         # t.grad: the direction that raises I(T;Y)
+            est.entropy(t)                        # S_alpha(T)
     """
 
     name = "renyi"

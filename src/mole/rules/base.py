@@ -51,7 +51,20 @@ def input_size(network) -> int:
 
 
 class Rule(ABC):
-    """Base class of local learning rules (see the module docstring)."""
+    """Base class of local learning rules (see the module docstring).
+
+    Example:
+        .. code-block:: python
+
+            class Alignment(Rule):
+                name = "alignment"
+                summary = "each module maximizes its outputs' alignment with the labels"
+
+                def hidden_objective(self, k, shape, n_classes, config):
+                    return AlignmentObjective()        # a LocalObjective: forward(out, batch) -> (loss, terms)
+
+            mole.fit(net, X, y, method=Alignment())   # or register it in mole.rules.RULES: --methods alignment
+    """
 
     name: ClassVar[str] = ""
     #: one stage for the whole network (backprop) instead of one per module

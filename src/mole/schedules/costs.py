@@ -6,7 +6,7 @@ update) on one batch. Two ways to get it:
 
 * ``"model"`` (the default): *counted* on one batch, never timed, so the same command splits the network
   the same way on any machine and under any load (a timed split could differ from run to run and change
-  results.json; issue 24). The step runs once on copies of the stage under a dispatch mode that sees every
+  results.json). The step runs once on copies of the stage under a dispatch mode that sees every
   tensor operation, forward and backward, and prices it as
 
   .. math:: c = \frac{F}{R_F} + \frac{F_{conv}}{R_{conv}} + \frac{W}{R_W} + \frac{E}{R_E} + N\,t_{op},
