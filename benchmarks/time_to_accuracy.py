@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import DOC, machine, write_section  # noqa: E402
 from rules import SETTINGS  # noqa: E402
 
-from mole.config import ObjectiveConfig  # noqa: E402
+from mole.config import ObjectiveConfig, TrainConfig  # noqa: E402
 from mole.convergence import patience_for  # noqa: E402
 from mole.experiment import AnalysisConfig, ExperimentConfig, make_train_config, run_experiment  # noqa: E402
 from mole.rules import RULES  # noqa: E402
@@ -44,7 +44,8 @@ def run_setting(key: str, seeds: int, root, methods, patience: int) -> dict:
     label, dataset, model, exp, train, _ = SETTINGS[key]
     from mole.data import dataset_defaults
     defaults = dataset_defaults(dataset)
-    train = {**{k: v for k, v in defaults.items() if k in ("epochs", "batch_size", "lr", "weight_decay")}, **train}
+    train = {"epochs": TrainConfig.epochs,
+             **{k: v for k, v in defaults.items() if k in ("epochs", "batch_size", "lr", "weight_decay")}, **train}
     patience = patience if patience is not None else patience_for(train["epochs"])
     signal = {"estimator": defaults.get("estimator", "renyi"), "estimator_options": defaults.get("estimator_options", {}),
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default

@@ -157,3 +157,10 @@ def test_a_planetoid_graph_measures_on_its_validation_nodes(tmp_path, monkeypatc
                  "--no-probes", "--monitor-every", "0", "--out", str(out), "-q"]) == 0
     run = json.loads((out / "results.json").read_text())["runs"][0]
     assert run["heldout_samples"] == 500 and run["samples_per_second"] > 0  # the public split's 500 validation nodes
+
+
+def test_a_tiny_holdout_is_warned_about(tiny_mlp, blobs, caplog):
+    x, y = blobs
+    with caplog.at_level("WARNING", logger="mole"):
+        mole.fit(tiny_mlp(), x, y, method="bp", config=TrainConfig(epochs=2, batch_size=32, patience=1))
+    assert "18 held-out samples" in caplog.text and "fixed budget" in caplog.text

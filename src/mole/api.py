@@ -36,6 +36,8 @@ from .validation import raise_all
 logger = logging.getLogger("mole")
 
 #: settings that change how training runs but not its result: a checkpoint may be resumed with others
+#: fewer held-out samples than this make a convergence budget's stops noise (a warning says so)
+FEW_HELDOUT = 100
 RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout", "checkpoint_every")
 
 
@@ -249,6 +251,10 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         if len(heldout) < 2:
             raise DataError(f"the convergence budget needs at least 2 held-out samples; got {len(heldout)}: raise "
                             "holdout (--holdout) or pass more validation samples")
+        if len(heldout) < FEW_HELDOUT:
+            logger.warning("the convergence budget measures each stage on %d held-out samples: on so few its stops "
+                           "follow noise (MUTAG, 17 graphs: backprop stopped at 73 %% against 86 %% with the fixed "
+                           "budget); prefer a fixed budget or more validation samples", len(heldout))
     n_classes = int(data.y.max()) + 1
     classes = torch.unique(data.y[data.y >= 0])
     if int(classes.numel()) < 2:
