@@ -15,6 +15,7 @@ extensions = [
     "sphinx.ext.napoleon",  # the "Args:" sections of the docstrings
     "sphinx.ext.viewcode",
     "myst_parser",  # the guides and the benchmark tables are Markdown
+    "sphinx_gallery.gen_gallery",  # examples/*.py, run by the build, as pages with their output and figures
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "images/README*"]
@@ -39,3 +40,24 @@ myst_heading_anchors = 3
 
 html_theme = "furo"
 html_title = f"mole {release}"
+
+# the gallery's examples run inside this process: on one intra-op thread their tiny models train as fast, and a busy
+# second core (another job beside the build) cannot stall every operation (the tests' one_thread fixture does the same)
+import torch  # noqa: E402 - after mole, which imports it anyway
+
+torch.set_num_threads(1)
+
+# the gallery: every script of examples/ (the repository's; tests/test_examples.py runs them too) is executed by the
+# build, and its printed output and matplotlib figures become one page of docs/auto_examples/ (generated, not kept)
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r".*\.py",  # run every example, not only plot_*.py
+    "ignore_pattern": r"(^|[/\\])_[^/\\]*\.py$",  # helper modules (_name.py, __init__.py) are not examples
+    "within_subsection_order": "FileNameSortKey",  # a name, not the class: Sphinx caches the configuration
+    "download_all_examples": False,
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "abort_on_example_error": True,  # an example that fails fails the build
+    "plot_gallery": "True",
+}

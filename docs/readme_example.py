@@ -27,7 +27,8 @@ def main() -> None:
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             assert mole(["run", "--out", str(out)]) == 0
-    text = printed.getvalue().replace(str(out.parent), "runs").rstrip() + "\n"
+    lines = printed.getvalue().replace(str(out.parent), "runs").rstrip().splitlines()
+    text = "\n".join(line.rstrip() for line in lines) + "\n"
     readme = README.read_text()
     block = re.compile(re.escape(INTRO) + r".*?```", re.S)
     if not block.search(readme):

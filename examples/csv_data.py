@@ -1,15 +1,22 @@
-"""Your own data from a CSV file: train MOLE and backprop on it, save the network, predict new rows.
+"""
+Your own data from a CSV file
+=============================
 
-    python examples/csv_data.py [path/to/data.csv]      # header row, numeric features, the label in the last column
+Train MOLE and backprop on a CSV file, save the networks, and predict new rows, with the functions behind the
+``mole`` command. The file has a header row, numeric features and the label in the last column::
+
+    python examples/csv_data.py [path/to/data.csv]
 
 Without a path it writes a small CSV (scikit-learn's breast-cancer data) to a temporary folder first. The same
 file works on the command line: ``mole run --dataset data.csv`` and ``mole predict RUN_DIR --data new.csv``.
 """
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from mole.cli import main
@@ -34,3 +41,21 @@ main(["run", "--dataset", str(data), "--epochs", EPOCHS, "--methods", "mole,bp",
 # the run saved each network; predict for rows of a file (here: the training file itself, labels included)
 main(["predict", str(run), "--data", str(data), "--method", "mole"])
 print(f"predictions: {run / 'predictions-mole.csv'}")
+
+# %%
+# The run folder
+# --------------
+#
+# ``results.json`` holds every number of the run, among them the test accuracy after each epoch (of the last
+# module, for MOLE: the head learns last, on the frozen modules before it).
+
+results = json.loads((run / "results.json").read_text())
+fig, ax = plt.subplots(figsize=(5.5, 3.6))
+for method in results["runs"]:
+    curve = method["accuracy_curve"]
+    ax.plot([p["epoch"] for p in curve], [100 * p["test_accuracy"] for p in curve], marker="o", markersize=3,
+            label=f"{method['method']}: {100 * method['test_accuracy']:.1f} %")
+ax.set(xlabel="epoch", ylabel="test accuracy [%]", title=f"{data.name}: test accuracy per epoch")
+ax.legend()
+fig.tight_layout()
+plt.show()

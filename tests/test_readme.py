@@ -41,7 +41,8 @@ def test_the_readme_is_short_and_links_inside_the_repository():
 def test_published_pages_carry_no_issue_numbers():
     """History belongs to CHANGELOG.md and the commit log; the pages say what is, not which issue asked for it."""
     docs = README.parent / "docs"
-    pages = [README, *(p for p in docs.rglob("*.md") if "_build" not in p.parts and "auto_examples" not in p.parts)]
+    pages = [README, *(p for p in docs.rglob("*.md") if "_build" not in p.parts and "auto_examples" not in p.parts),
+             *(README.parent / "examples").glob("*.py")]  # the gallery's pages
     found = [f"{p.relative_to(README.parent)}:{i}" for p in pages for i, line in enumerate(p.read_text().splitlines(), 1)
              if re.search(r"\b[Ii]ssues? \d", line)]
     assert not found, found

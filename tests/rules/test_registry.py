@@ -65,6 +65,14 @@ def test_a_new_rule_is_one_class(tiny_mlp, blobs):
     assert gaps[-1] < gaps[0] and res.rule == {"name": "mean-matching", "options": {"target": 0.5}}
 
 
+def test_a_rule_without_a_constructor_has_no_options(tiny_mlp, blobs):
+    class Plain(MeanMatching):  # object's __init__ (*args, **kwargs): nothing to record
+        __init__ = object.__init__
+        target = 0.5
+    res = fit(tiny_mlp(), *blobs, method=Plain(), config=TrainConfig(epochs=1))
+    assert res.rule == {"name": "mean-matching", "options": {}}
+
+
 @pytest.mark.parametrize("rule", [n for n, c in RULES.items() if not c.end_to_end])
 @pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
 def test_every_local_rule_learns_under_every_in_process_schedule(tiny_mlp, blobs, rule, schedule):

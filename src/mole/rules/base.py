@@ -81,7 +81,9 @@ class Rule(ABC):
 
     def options(self) -> dict:
         """The constructor options as set, for results.json."""
-        return {p: getattr(self, p) for p in inspect.signature(type(self).__init__).parameters if p != "self"}
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        return {p.name: getattr(self, p.name) for p in parameters if p.name != "self"  # a rule without __init__ has
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}             # object's (*args, **kwargs)
 
     def prepare_data(self, data, n_classes: int, network=None):
         """The training data as the rule sees it, for ``network`` (default: as given; Forward-Forward writes labels
