@@ -299,24 +299,20 @@ def estimator_options(args) -> dict:
 TRAIN_FALLBACKS = ("epochs", "batch_size", "lr", "weight_decay")  # the dataset's default, else TrainConfig's
 
 
-def _epochs(text: str):
-    """``--epochs``: a count or ``auto`` (a convergence budget)."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of epochs or auto; got {text!r}") from None
+def _count_or_auto(what: str):
+    """An argparse type: a whole number of ``what``, or ``auto``."""
+    def parse(text: str):
+        if text.strip().lower() == "auto":
+            return "auto"
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of {what} or auto; got {text!r}") from None
+    return parse
 
 
-def _workers(text: str):
-    """``--workers``: a count or ``auto``."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of workers or auto; got {text!r}") from None
+_epochs = _count_or_auto("epochs")  # --epochs: a count, or auto (a convergence budget)
+_workers = _count_or_auto("workers")  # --workers: a count, or auto (the cost model picks)
 
 
 def _literal(text: str):
