@@ -164,3 +164,19 @@ def test_a_tiny_holdout_is_warned_about(tiny_mlp, blobs, caplog):
     with caplog.at_level("WARNING", logger="mole"):
         mole.fit(tiny_mlp(), x, y, method="bp", config=TrainConfig(epochs=2, batch_size=32, patience=1))
     assert "18 held-out samples" in caplog.text and "fixed budget" in caplog.text
+
+
+def test_a_frozen_prefix_runs_once_over_the_heldout_batches(tiny_mlp, blobs):
+    """Once the modules before the one measured are frozen (sequential), their held-out outputs are kept instead of
+    recomputed every epoch, and the loss is the one recomputing gives."""
+    x, y = blobs
+    stages = mole.api.build_stages(mole.ModularNetwork(tiny_mlp()), TrainConfig())
+    conv = Convergence(TensorData(x, y), patience=1, batch_size=32).bind(stages)  # 180 samples: 6 batches
+    recomputed = conv.heldout_loss(stages[1])  # module 1 still training: its outputs are not kept
+    stages[0].freeze()
+    calls = []
+    stages[0].module.register_forward_hook(lambda *_: calls.append(1))
+    assert [conv.heldout_loss(stages[1]) for _ in range(3)] == [recomputed] * 3
+    assert len(calls) == 6  # one pass over the held-out batches, then kept
+    conv.heldout_loss(stages[2])  # the head's input runs through both frozen modules once more
+    assert len(calls) == 12

@@ -35,9 +35,9 @@ from .validation import raise_all
 
 logger = logging.getLogger("mole")
 
-#: settings that change how training runs but not its result: a checkpoint may be resumed with others
 #: fewer held-out samples than this make a convergence budget's stops noise (a warning says so)
 FEW_HELDOUT = 100
+#: settings that change how training runs but not its result: a checkpoint may be resumed with others
 RESULT_NEUTRAL = ("cache", "cache_limit_mb", "cache_dir", "keep_cache", "worker_timeout", "checkpoint_every")
 
 

@@ -27,6 +27,8 @@ import torch
 
 from .adapters import TrainData
 from .callbacks import Callback
+from .modular import evaluating
+from .schedules.base import EPOCH_CACHE_BYTES
 from .stage import Stage
 
 
@@ -60,6 +62,7 @@ class Convergence(Callback):
         self.stages: list[Stage] = []
         self.best: dict[int, float] = {}  # stage index -> best held-out loss so far
         self.waited: dict[int, int] = {}  # stage index -> epochs since it last improved
+        self._kept: tuple[int, list] | None = None  # (k, T_{k-1} of each held-out batch) once stages < k are frozen
 
     def bind(self, stages: list[Stage]) -> "Convergence":
         self.stages = stages
@@ -67,24 +70,34 @@ class Convergence(Callback):
 
     @torch.no_grad()
     def heldout_loss(self, stage: Stage) -> float:
-        """``stage``'s mean local loss over the held-out batches, its input run through the stages before it."""
-        prefix = [s.module for s in self.stages[:stage.index]]
-        modes = [m.training for p in prefix for m in p.modules()]
-        total, n = 0.0, 0
-        with torch.random.fork_rng(devices=[]):  # training's random stream goes on as without the measurement
+        """``stage``'s mean local loss over the held-out batches, its input run through the stages before it. Once
+        those are all frozen (sequential schedule) their outputs on the held-out batches are kept, within
+        ``EPOCH_CACHE_BYTES``, and never computed again; the batches themselves are drawn afresh each time (cheap), so
+        every random draw (order, augmentation, corruption) happens as without the kept inputs."""
+        k = stage.index
+        prefix = [s.module for s in self.stages[:k]]
+        kept = self._kept[1] if self._kept is not None and self._kept[0] == k else None
+        keep = kept is None and k > 0 and all(s.frozen for s in self.stages[:k])
+        inputs, size, losses = [], 0, []
+        with torch.random.fork_rng(devices=[]), evaluating(*prefix):  # training's randomness goes on as it was
             torch.manual_seed(self.seed)
             generator = torch.Generator().manual_seed(self.seed)
             hops = self.heldout.hops([*prefix, stage.module])
-            for batch in self.heldout.batches(self.heldout.x, self.batch_size, generator, hops):
-                t = batch.t_in
-                for module in prefix:
-                    module.eval()
-                    t = module(t, *batch.context)
-                total += stage.evaluate(dataclasses.replace(batch, t_in=t))
-                n += 1
-        for m, mode in zip((m for p in prefix for m in p.modules()), modes):
-            m.training = mode
-        return total / max(n, 1)
+            for i, batch in enumerate(self.heldout.batches(self.heldout.x, self.batch_size, generator, hops)):
+                if kept is not None:
+                    t = kept[i]
+                else:
+                    t = batch.t_in
+                    for module in prefix:
+                        t = module(t, *batch.context)
+                    size += t.numel() * t.element_size()
+                    keep = keep and size <= EPOCH_CACHE_BYTES
+                    if keep:
+                        inputs.append(t)
+                losses.append(stage.evaluate(dataclasses.replace(batch, t_in=t)))
+        if keep:  # every batch's input, within the budget
+            self._kept = (k, inputs)
+        return sum(losses) / max(len(losses), 1)
 
     def on_epoch_end(self, record: dict, stage: Stage | None = None, replayed: bool = False, **kwargs):
         if stage is None or replayed or not self.stages:

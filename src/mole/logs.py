@@ -29,6 +29,7 @@ import torch
 
 from .callbacks import Callback
 from .errors import ConfigError
+from .modular import evaluating
 
 COLUMNS = ("method", "module", "epoch", "metric", "value", "time")
 SKIP = ("module", "epoch", "seconds")
@@ -95,10 +96,8 @@ class EpochMetrics(Callback):
     @torch.no_grad()
     def _accuracy(self, epoch: int) -> float:
         tic = time.perf_counter()
-        modes = [m.training for m in self.network.modules()]
-        accuracy = float((self.test.logits(self.network).argmax(1).cpu() == self.test.y.cpu()).float().mean())
-        for m, mode in zip(self.network.modules(), modes):  # training goes on exactly as without this
-            m.training = mode
+        with evaluating(self.network):  # training goes on exactly as without this
+            accuracy = float((self.test.logits(self.network).argmax(1).cpu() == self.test.y.cpu()).float().mean())
         measured = self.seconds + (self.monitor.seconds if self.monitor is not None else 0.0)
         # seconds of training so far (start-up included, these measurements and the monitor's not): a time-to-accuracy curve
         self.accuracy.append({"epoch": epoch, "test_accuracy": accuracy, "seconds": tic - self._start - measured})

@@ -16,6 +16,7 @@ The last module is the classifier head. A module of several layers is a :class:`
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Sequence
@@ -24,6 +25,21 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
+
+
+@contextlib.contextmanager
+def evaluating(*modules: nn.Module):
+    """``modules`` in evaluation mode inside the block; afterwards every submodule is back in the mode it had, so a
+    measurement between training steps (held-out losses, test accuracy) leaves training as it was."""
+    layers = [m for module in modules for m in module.modules()]
+    modes = [m.training for m in layers]
+    try:
+        for module in modules:
+            module.eval()
+        yield
+    finally:
+        for m, mode in zip(layers, modes):
+            m.training = mode
 
 
 def takes_context(layer: nn.Module) -> bool:

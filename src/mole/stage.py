@@ -15,6 +15,7 @@ from torch import nn
 
 from .batch import LocalBatch
 from .errors import ConfigError, DataError, DivergenceError
+from .modular import evaluating
 from .objectives import LocalObjective
 
 #: params -> (optimizer, per-epoch lr schedule); see :func:`mole.optim.build_optimizer`
@@ -104,15 +105,11 @@ class Stage:
     def evaluate(self, batch: LocalBatch) -> float:
         """The local loss on ``batch`` without a step: module and objective in evaluation mode, no gradient (held-out
         data, :mod:`mole.convergence`). Their modes are restored afterwards."""
-        modes = [m.training for m in (*self.module.modules(), *self.objective.modules())]
         output = self.output  # the last training step's output stays (the next module's example)
-        self.module.eval()
-        self.objective.eval()
         try:
-            loss, _ = self._loss(batch)
+            with evaluating(self.module, self.objective):
+                loss, _ = self._loss(batch)
         finally:
-            for m, mode in zip((*self.module.modules(), *self.objective.modules()), modes):
-                m.training = mode
             self.output = output
         return float(loss)
 
