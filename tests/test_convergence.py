@@ -12,7 +12,7 @@ import mole
 from mole import TrainConfig
 from mole.adapters import TensorData
 from mole.cli import main
-from mole.convergence import Convergence, holdout_positions
+from mole.convergence import Convergence, check_steps, checks_for, holdout_positions
 from mole.errors import ConfigError
 
 #: an improvement of 90 % is never reached on these problems: every stage stops after 1 + patience epochs
@@ -116,7 +116,8 @@ def test_explicit_validation_data_is_used_and_the_training_data_kept_whole(tiny_
 def test_bad_settings_are_one_line_errors(tiny_mlp, blobs):
     x, y = blobs
     for bad, words in ((dict(patience=-1), "patience"), (dict(patience=2, schedule="async"), "asynchronous"),
-                       (dict(holdout=1.5), "holdout"), (dict(min_delta=-0.1), "min_delta")):
+                       (dict(holdout=1.5), "holdout"), (dict(min_delta=-0.1), "min_delta"),
+                       (dict(checks_per_epoch=-1), "checks_per_epoch")):
         with pytest.raises(ConfigError, match=words):
             mole.fit(tiny_mlp(), x, y, config=TrainConfig(epochs=2, **bad))
     with pytest.raises(mole.errors.DataError, match="held-out"):
@@ -180,3 +181,59 @@ def test_a_frozen_prefix_runs_once_over_the_heldout_batches(tiny_mlp, blobs):
     assert len(calls) == 6  # one pass over the held-out batches, then kept
     conv.heldout_loss(stages[2])  # the head's input runs through both frozen modules once more
     assert len(calls) == 12
+
+
+def test_checks_are_spread_over_an_epoch_one_per_hundred_steps_by_default():
+    assert checks_for(469) == 5 and checks_for(422) == 4  # MNIST's epoch at batch 128: without / with held-out
+    assert checks_for(6) == 1 and checks_for(149) == 1 and checks_for(151) == 2  # small data: once an epoch
+    assert checks_for(10, 3) == 3 and checks_for(4, 20) == 4  # asked for; never more than the steps
+    assert check_steps(10, 3) == {3, 7, 10} and check_steps(6, 1) == {6} and check_steps(4, 4) == {1, 2, 3, 4}
+
+
+class Steps(mole.Callback):
+    """Counts each stage's steps."""
+
+    def __init__(self):
+        self.steps = {}
+
+    def on_batch_end(self, stage=None, **kwargs):
+        self.steps[stage.index] = self.steps.get(stage.index, 0) + 1
+
+
+@pytest.mark.parametrize("method", ["mole", "bp"])
+@pytest.mark.parametrize("augment", ["none", "shift"])
+def test_a_stage_stops_within_an_epoch_at_a_check(tiny_mlp, blobs, method, augment):
+    """162 training samples at batch 8: 21 steps an epoch, checks after steps 7, 14 and 21; patience 1 with an
+    improvement never reached stops each stage at its second check, 14 steps in: two thirds of an epoch."""
+    x, y = blobs
+    steps = Steps()
+    cfg = TrainConfig(epochs=4, batch_size=8, patience=1, min_delta=NEVER, checks_per_epoch=3, augment=augment,
+                      augment_pixels=1 if augment != "none" else None)
+    res = mole.fit(tiny_mlp(), x.unsqueeze(1), y, method=method, config=cfg, callbacks=[steps])
+    stages = 1 if method == "bp" else 3
+    assert steps.steps == {k: 14 for k in range(stages)}
+    assert res.epochs == [0.67] * stages
+    assert [r["fraction"] for r in res.history.records] == [pytest.approx(14 / 21)] * stages
+    assert all(isinstance(r["heldout_loss"], float) for r in res.history.records)
+
+
+def test_checks_within_an_epoch_never_change_training_either(tiny_mlp, blobs):
+    """As test_measuring_never_changes_training, with a check every other step."""
+    x, y = blobs
+    held = (x[::9], y[::9])
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=1e-2, augment="shift", augment_pixels=1)
+    fixed = mole.fit(tiny_mlp(dropout=0.3), x.unsqueeze(1), y, config=cfg)
+    watched = mole.fit(tiny_mlp(dropout=0.3), x.unsqueeze(1), y, validation=(held[0].unsqueeze(1), held[1]),
+                       config=dataclasses.replace(cfg, patience=50, checks_per_epoch=3))
+    for a, b in zip(fixed.network.state_dict().values(), watched.network.state_dict().values()):
+        assert torch.equal(a, b)
+    assert watched.epochs == [2, 2, 2]
+
+
+def test_cli_checks_per_epoch_reaches_the_config(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--epochs", "3", "--patience", "2", "--checks-per-epoch", "2", "-q",
+                 "--no-plots", "--no-probes", "--methods", "bp", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["train"]["checks_per_epoch"] == 2
+    assert main(["run", "--dataset", "wine", "--epochs", "3", "--patience", "2", "--checks-per-epoch", "-1", "-q",
+                 "--no-plots", "--out", str(tmp_path / "bad")]) == 2

@@ -169,6 +169,13 @@ def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> 
     return shapes
 
 
+def _epochs_trained(stage: Stage, records: list[dict]) -> int | float:
+    """Epochs ``stage`` trained: whole epochs as an int; with an epoch cut short, to two decimals."""
+    cut = sum(1.0 - r.get("fraction", 1.0) for r in records)
+    done = max(stage.epochs_done, len(records))
+    return round(done - cut, 2) if cut else done
+
+
 def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule = "mole",
         config: TrainConfig | None = None, groups: Sequence[Sequence[int]] | None = None,
         cuts: Sequence[str] | None = None, callbacks: Iterable[Callback] = (), checkpoint: str | None = None,
@@ -282,7 +289,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     convergence = None
     if heldout is not None:  # before the history: each record carries its held-out loss
         convergence = Convergence(heldout, config.patience, config.batch_size, config.seed,
-                                  config.min_delta).bind(stages)
+                                  config.min_delta, config.checks_per_epoch).bind(stages)
     cbs = CallbackList([*([convergence] if convergence else []), history, *callbacks])
     memory = ActivationMemory(device)
     tic = time.perf_counter()
@@ -313,8 +320,9 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         loop = time.perf_counter() - loop_tic - (measuring() - measured_before)
     cbs.on_train_end()
     network.eval()
-    # epochs each stage trained: its records (asynchronous workers train other processes' copies of the stages)
-    epochs = [max(stage.epochs_done, len(history.for_module(stage.index))) for stage in stages]
+    # epochs each stage trained: its records (asynchronous workers train other processes' copies of the stages), less
+    # the part of an epoch a convergence budget cut short
+    epochs = [_epochs_trained(stage, history.for_module(stage.index)) for stage in stages]
     rate = sum(epochs) / len(epochs) * len(data) / loop if loop > 0 else 0.0
     seconds = time.perf_counter() - tic - measuring()
     return FitResult(rule.name, network, config, history, seconds, memory.peak_mb, {"name": rule.name,

@@ -133,10 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=_epochs, help="epochs per module (local rules) and for the whole network (bp) "
                    f"(default: the dataset's, else {TrainConfig.epochs}); auto: a convergence budget, each module "
                    f"(and bp) trains until its local loss on held-out training data stops improving (--patience, "
-                   f"default: a tenth of the epochs, at least 3), at most the dataset's default epochs")
+                   f"default: a tenth of the epochs, at least 3 checks), at most the dataset's default epochs")
     g.add_argument("--patience", type=int, default=None, help="a convergence budget: a module stops after this many "
-                   "epochs without improvement of its local loss on held-out training data; --epochs is then the most "
+                   "checks without improvement of its local loss on held-out training data; --epochs is then the most "
                    "it trains (0: a fixed budget)")
+    g.add_argument("--checks-per-epoch", type=int, default=TrainConfig.checks_per_epoch, help="with a convergence "
+                   "budget: held-out checks per epoch, a module may stop at any of them (0: one per ~100 steps, at "
+                   "least one per epoch)")
     g.add_argument("--min-delta", type=float, default=TrainConfig.min_delta, help="with a convergence budget: the "
                    "relative improvement of the held-out loss that counts as one")
     g.add_argument("--holdout", type=float, default=TrainConfig.holdout, help="with a convergence budget: the "
@@ -362,7 +365,7 @@ def _config(args):
     default_options = {} if args.estimator_given else defaults.get("estimator_options", {})
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
-        patience=patience, holdout=args.holdout, min_delta=args.min_delta,
+        patience=patience, checks_per_epoch=args.checks_per_epoch, holdout=args.holdout, min_delta=args.min_delta,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers="auto" if args.workers is None else args.workers,

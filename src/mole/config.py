@@ -13,6 +13,8 @@ from typing import Optional, Union
 from .validation import MAX_WIDTH, raise_all
 
 MAX_EPOCHS = 1_000_000
+#: the most held-out checks an epoch may hold (a check per step at most, and no more than this)
+MAX_CHECKS = 10_000
 MAX_TIMEOUT = 1e6  # seconds (11 days): longer waits overflow the timers of torch.distributed
 GRAPH_CRITICS = ("fixed", "learned")
 VIEW_TERMS = ("instance", "clusters")
@@ -106,8 +108,11 @@ class TrainConfig:
 
     epochs: int = 30  # epochs per module (MOLE) and for the whole network (backprop); with patience: the most
     # a convergence budget (mole.convergence): a stage stops once its local loss on a held-out slice of the training
-    # data has not improved for this many epochs (every rule and backprop alike). 0: every stage trains `epochs`
+    # data has not improved for this many checks (every rule and backprop alike). 0: every stage trains `epochs`
     patience: int = 0
+    # with patience: held-out checks per epoch (0: auto, one per ~100 steps and at least one per epoch, at its end);
+    # a stage may stop at any of them, mid-epoch too (sequential schedule and backprop)
+    checks_per_epoch: int = 0
     holdout: float = 0.1  # with patience: the fraction of each class's training samples held out to measure it on
     min_delta: float = 1e-3  # with patience: the relative improvement of the held-out loss that counts (τ)
     batch_size: int = 256  # samples per step; also the n of every Gram matrix
@@ -156,11 +161,14 @@ class TrainConfig:
         if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
             problems.append(f"epochs must be an integer in 1..{MAX_EPOCHS}; got {self.epochs!r}")
         if not _int(self.patience) or not 0 <= self.patience <= MAX_EPOCHS:
-            problems.append(f"patience must be an integer >= 0 (epochs without improvement; 0: a fixed budget); got "
+            problems.append(f"patience must be an integer >= 0 (checks without improvement; 0: a fixed budget); got "
                             f"{self.patience!r}")
         elif self.patience and self.schedule == "async":
             problems.append("patience (a convergence budget) needs schedule sequential or simultaneous: the "
                             "asynchronous pipeline trains a fixed number of epochs; drop --patience or change --schedule")
+        if not _int(self.checks_per_epoch) or not 0 <= self.checks_per_epoch <= MAX_CHECKS:
+            problems.append(f"checks_per_epoch must be an integer in 0..{MAX_CHECKS} (0: one per ~100 steps); got "
+                            f"{self.checks_per_epoch!r}")
         if not (_number(self.holdout) and 0 < self.holdout < 1):
             problems.append(f"holdout must be a fraction in (0, 1) of the training samples; got {self.holdout!r}")
         if not (_number(self.min_delta) and 0 <= self.min_delta < 1):

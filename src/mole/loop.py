@@ -59,13 +59,18 @@ class EpochMeter:
 
 
 def train_epoch(stages: list[Stage], batches: Iterable[LocalBatch], epoch: int, *, callbacks: Callback,
-                memory: ActivationMemory, after_batch: Callable[[torch.Tensor], None] | None = None) -> list[dict]:
+                memory: ActivationMemory, after_batch: Callable[[torch.Tensor], None] | None = None,
+                augments: bool = False) -> list[dict]:
     """One epoch of ``stages`` (a chain, in order) over ``batches``; returns the trained stages' records.
 
     ``after_batch(t)`` receives the chain's last output of every batch (detached), e.g. to send it on.
-    Each trained stage's learning-rate schedule advances once at the end of the epoch.
+    Each trained stage's learning-rate schedule advances once at the end of the epoch. A chain of one stage that a
+    convergence budget marks converged after a step (:mod:`mole.convergence`) ends the epoch there; with
+    ``augments`` (augmented data, whose epochs the sequential schedule keeps for later modules and redraws on resume)
+    the epoch's remaining batches are still drawn, untrained.
     """
     tic, meter = time.perf_counter(), EpochMeter()
+    batches = iter(batches)
     for batch in batches:
         t = batch.t_in
         for stage in stages:
@@ -84,6 +89,11 @@ def train_epoch(stages: list[Stage], batches: Iterable[LocalBatch], epoch: int, 
             callbacks.on_batch_end(stage=stage, loss=loss)
         if after_batch is not None:
             after_batch(t)
+        if len(stages) == 1 and stages[0].converged:  # a convergence budget stopped it within the epoch
+            if augments:  # the rest of the epoch is drawn all the same: a later module trains on the kept epochs
+                for _ in batches:
+                    pass
+            break
     seconds = time.perf_counter() - tic
     records = []
     for stage in stages:

@@ -24,8 +24,10 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 #: default is a Python loop over the parameters: the same arithmetic (bitwise the same weights, tested), 1.2-2x
 #: faster a step here (Adam over a 1024-wide Linear + BatchNorm + a 128-wide head: 1.64 against 2.80 ms on one
 #: thread). A whole epoch of MNIST MLP 3×1024 moved within its run-to-run noise (MOLE 12.2 / 13.6 s with the loop,
-#: 14.1 / 11.9 s with foreach; the same 97.90 %). The fused kernels are faster still but round differently, so they
-#: wait for re-run tables
+#: 14.1 / 11.9 s with foreach; the same 97.90 %). The fused kernels step faster alone (Adam over a
+#: 784-256-128-10 MLP: 0.11 against 0.29 ms) but slow the module's next matrix products here: a MOLE module step
+#: over MNIST's first layer took 2.5-2.7 ms fused against 1.9 ms with foreach (the fused step runs on the OpenMP
+#: pool, which then competes with the matrix library's threads on 2 cores), so foreach stays
 FOREACH = True
 LR_SCHEDULES = ("constant", "cosine", "step")
 

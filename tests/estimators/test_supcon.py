@@ -53,3 +53,29 @@ def test_a_tiny_temperature_stays_finite_in_the_log_domain():
     value.backward()
     assert math.isfinite(float(value)) and torch.isfinite(t.grad).all()
     assert float(value) == pytest.approx(float(_definition(_scores(est, t.detach(), y), y)), abs=1e-4)
+
+
+def test_the_closed_form_gradient_passes_gradcheck():
+    """mole.estimators.supcon's backward against finite differences, in double precision, with a class of one."""
+    from mole.estimators.supcon import SupervisedContrastive
+    g = torch.Generator().manual_seed(2)
+    p = torch.randn(12, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 0, 1, 1, 1, 2, 2, 0, 1, 2, 2, 7])  # 7: no positive, left out
+    assert torch.autograd.gradcheck(lambda p: SupervisedContrastive.apply(p, y, 0.3), (p,))
+
+
+def test_a_batch_without_a_positive_pair_gives_zero_and_a_zero_gradient():
+    est = InfoNCEEstimator()
+    t = torch.randn(6, 4, requires_grad=True)
+    value = est.mutual_information(t, torch.arange(6))  # every sample its own class
+    value.backward()
+    assert float(value) == 0.0 and torch.count_nonzero(t.grad) == 0
+
+
+def test_the_projected_bound_equals_the_critic_scores_definition():
+    """With a projection (the default critic), the one-pass bound equals the definition on the critic's scores."""
+    g = torch.Generator().manual_seed(3)
+    t, y = torch.randn(30, 7, generator=g), torch.randint(0, 3, (30,), generator=g)
+    est = InfoNCEEstimator(dim=4)
+    value = est.mutual_information(t, y)
+    assert float(value) == pytest.approx(float(_definition(_scores(est, t, y), y)), abs=1e-5)

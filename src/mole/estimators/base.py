@@ -49,7 +49,9 @@ def check_variables(*variables: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if v.is_floating_point():
             if v.dtype in (torch.float16, torch.bfloat16):
                 v = v.float()
-            if not bool(torch.isfinite(v).all()):
+            # a finite sum has no NaN or inf among its terms (they propagate): one reduction; only a non-finite sum
+            # (overflow included) looks at every element
+            if not bool(torch.isfinite(v.sum())) and not bool(torch.isfinite(v).all()):
                 raise DataError("estimator input contains NaN or inf; a module output diverged or the data holds "
                                 "missing values: lower the learning rate or clean the data")
         elif v.is_complex():

@@ -53,6 +53,13 @@ class SeparableCritic(nn.Module):
                 return self._scores(a, b)
         return self._scores(a, b)
 
+    def project(self, a: torch.Tensor) -> torch.Tensor:
+        """g(a) (n, m) before normalization: the rows a label-aware bound scores against each other."""
+        if unsized(self.g):
+            with seeded(self.init_seed, a.device):
+                return self.g(as_rows(a))
+        return self.g(as_rows(a))
+
     def _scores(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ga = F.normalize(self.g(as_rows(a)), dim=1)
         hb = ga if is_labels(b) else F.normalize(self.h(as_rows(b)), dim=1)

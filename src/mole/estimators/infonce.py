@@ -28,6 +28,7 @@ from ..errors import ConfigError
 from .base import Variable, as_tuple
 from .critics import CriticEstimator
 from .kernels import is_labels
+from .supcon import supervised_contrastive
 
 LOG2 = math.log(2.0)
 #: the widest spread of scores (nats) one shifted float32 exp holds without underflow (e^-80 > 1.2e-38)
@@ -68,6 +69,12 @@ class InfoNCEEstimator(CriticEstimator):
         return (math.log(n) + (s.diagonal() - s.logsumexp(1)).mean()) / LOG2
 
     def _supervised(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if 2 / self.temperature <= EXP_RANGE:
+            # scores lie in [-1/τ, 1/τ]: one exp, shifted by the row's largest off-diagonal score, cannot
+            # underflow, so both sums over j != i come from it (the positives' by a mask product) and the shift
+            # cancels in their ratio; one pass, its gradient in closed form (mole.estimators.supcon)
+            return supervised_contrastive(self.critic.project(t), y, self.temperature)
+        # a small τ: each sum in the log domain, through autograd
         raw = self.critic(t, y)  # (n, n) cosine similarities / τ
         n = raw.shape[0]
         eye = torch.eye(n, dtype=torch.bool, device=raw.device)
@@ -76,15 +83,7 @@ class InfoNCEEstimator(CriticEstimator):
         has_pos = n_pos > 0
         if not has_pos.any():
             return raw.sum() * 0.0  # no positive pair in this batch: no signal, but still a graph
-        if 2 / self.temperature <= EXP_RANGE:
-            # scores lie in [-1/τ, 1/τ]: one exp, shifted by the row's largest off-diagonal score, cannot
-            # underflow, so both sums over j != i come from it (the positives' by a mask product), and the
-            # shift cancels in their ratio
-            shift = raw.detach().masked_fill(eye, float("-inf")).amax(1, keepdim=True)
-            e = (raw - shift).exp().masked_fill(eye, 0.0)
-            log_ratio = torch.log(torch.where(has_pos, (e * same).sum(1) / e.sum(1), 1.0))
-        else:  # a small τ: each sum in the log domain
-            s = raw.masked_fill(eye, float("-inf"))  # never contrast a sample with itself
-            log_ratio = s.masked_fill(~same, float("-inf")).logsumexp(1) - s.logsumexp(1)
+        s = raw.masked_fill(eye, float("-inf"))  # never contrast a sample with itself
+        log_ratio = s.masked_fill(~same, float("-inf")).logsumexp(1) - s.logsumexp(1)
         chance = torch.log(n_pos.clamp_min(1).to(raw.dtype) / (n - 1))
         return (log_ratio - chance)[has_pos].mean() / LOG2

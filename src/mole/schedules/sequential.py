@@ -61,7 +61,7 @@ class SequentialSchedule(Schedule):
                                              first_epoch=first)
                     for epoch in range(first, epochs if not stage.converged else first):
                         train_epoch([stage], frozen.batches(generator, [stage.module]), epoch, callbacks=callbacks,
-                                    memory=memory)
+                                    memory=memory, augments=data.augments)
                         if stage.converged:  # a convergence budget: it stopped learning (mole.convergence)
                             break
                     callbacks.on_stage_end(stage=stage, epochs=epochs)
