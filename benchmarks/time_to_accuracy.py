@@ -1,14 +1,15 @@
-"""Time to accuracy: every rule of benchmarks/rules.py, with today's fixed budget and with a convergence budget.
+"""Time to accuracy: every rule of benchmarks/rules.py, with today's fixed budget and with convergence budgets.
 
     python benchmarks/time_to_accuracy.py                                  # every setting (MNIST, Cora, MUTAG need $MOLE_DATA)
     python benchmarks/time_to_accuracy.py --settings mnist-mlp-256 --methods mole,bp --seeds 2
     python benchmarks/time_to_accuracy.py --rebuild                         # table and figure from the raw numbers
 
-For each setting of ``benchmarks/rules.py`` (same network, data, epochs, batch and lr) every method trains twice:
-with the fixed budget (``epochs`` per module, as the rules table) and with a convergence budget (``--patience P``:
-each module, and backprop, stops once its local loss on a held-out slice of the training data has not improved for
-P epochs, at most ``epochs``; :mod:`mole.convergence`). All methods of one budget and seed train in one process,
-one after another, from the same initial weights.
+For each setting of ``benchmarks/rules.py`` (same network, data, epochs, batch and lr) every method trains three
+times: with the fixed budget (``epochs`` per module, as the rules table) and with two convergence budgets
+(``--patience P``: each module, and backprop, stops once its local loss on a held-out slice of the training data
+has not improved for P checks, at most ``epochs``; ``--converge-on probe``: the same on a ridge probe's error of
+its outputs; :mod:`mole.convergence`). All methods of one budget and seed train in one process, one after
+another, from the same initial weights.
 
 The curve of each run is the test accuracy of the network after every epoch of its last stage (the head; backprop:
 the network) against the training seconds spent until then (start-up included, the accuracy measurements not).
@@ -39,8 +40,12 @@ RAW = DOC.parent / "benchmarks-time.json"
 FIGURE = DOC.parent / "images" / "time_to_accuracy.png"
 
 
-def run_setting(key: str, seeds: int, root, methods, patience: int) -> dict:
-    """Every method of ``methods`` on setting ``key``, fixed and convergence budgets, ``seeds`` seeds."""
+#: budget name -> TrainConfig fields over the setting's (the convergence ones get the patience too)
+BUDGETS = {"fixed": {}, "convergence": {"converge_on": "loss"}, "probe": {"converge_on": "probe"}}
+
+
+def run_setting(key: str, seeds: int, root, methods, patience: int, budgets=tuple(BUDGETS)) -> dict:
+    """Every method of ``methods`` on setting ``key``, with each of ``budgets``, ``seeds`` seeds."""
     label, dataset, model, exp, train, _ = SETTINGS[key]
     from mole.data import dataset_defaults
     defaults = dataset_defaults(dataset)
@@ -51,7 +56,8 @@ def run_setting(key: str, seeds: int, root, methods, patience: int) -> dict:
               "objective": ObjectiveConfig(lambda_graph=defaults.get("lambda_graph", 0.0))}  # mole's default
     runs: dict[str, list] = {}
     for seed in range(seeds):
-        for budget, extra in (("fixed", {}), ("convergence", {"patience": patience})):
+        for budget in budgets:
+            extra = {**BUDGETS[budget], **({"patience": patience} if budget != "fixed" else {})}
             with tempfile.TemporaryDirectory() as out:
                 cfg = ExperimentConfig(dataset=dataset, model=model, seed=seed, methods=tuple(methods), out=out,
                                        data_root=root, train=make_train_config(**train, **extra, **signal), **exp,
@@ -101,7 +107,7 @@ def table(raw: dict) -> tuple[str, list[str]]:
         methods = list(dict.fromkeys(name.split("|")[0] for name in entry["runs"]))
         for method in methods:
             fixed = entry["runs"].get(f"{method}|fixed")
-            for budget in ("fixed", "convergence"):
+            for budget in BUDGETS:
                 rs = entry["runs"].get(f"{method}|{budget}")
                 if not rs:
                     continue
@@ -113,13 +119,16 @@ def table(raw: dict) -> tuple[str, list[str]]:
                 acc = 100 * _mean(r["accuracy"] for r in rs)
                 gap = "" if budget == "fixed" or not fixed else f"{acc - 100 * _mean(r['accuracy'] for r in fixed):+.2f}"
                 epochs = "/".join(_epochs(_mean(r["module_epochs"][k] for r in rs)) for k in range(len(rs[0]["module_epochs"])))
-                how = budget if budget == "fixed" else f"patience {entry['patience']}"
+                how = {"fixed": "fixed", "convergence": f"patience {entry['patience']}",
+                       "probe": f"patience {entry['patience']}, probe"}[budget]
                 rows.append(f"| {entry['label']} | {method} | {how} | {acc:.2f} | {gap} | {epochs} | "
                             f"{_mean(r['seconds'] for r in rs):.1f} | {when} | {ratio} |")
-        if "mole|convergence" in entry["runs"] and bp_seconds >= 5:
-            mole = times(entry, "mole|convergence")
+        for budget, name in (("convergence", "convergence budget"), ("probe", "convergence budget, probe")):
+            if f"mole|{budget}" not in entry["runs"] or bp_seconds < 5:
+                continue
+            mole = times(entry, f"mole|{budget}")
             faster = all(t is not None for t in mole) and _mean(mole) < _mean(bp_time)
-            verdicts.append(f"{entry['label']}: MOLE (convergence budget) reaches bp's final accuracy "
+            verdicts.append(f"{entry['label']}: MOLE ({name}) reaches bp's final accuracy "
                             + (f"in {_mean(mole):.1f} s against bp's {_mean(bp_time):.1f} s "
                                f"{'✓' if faster else '✗'}" if all(t is not None for t in mole) else "on "
                                f"{sum(t is not None for t in mole)} of {len(mole)} seeds ✗"))
@@ -146,7 +155,7 @@ def figure(raw: dict) -> None:
             curve = rs[0]["curve"]  # the first seed's
             if curve:
                 ax.plot([s for s, _ in curve], [100 * a for _, a in curve], color=colors.get(method, "k"),
-                        linestyle="--" if budget == "fixed" else "-", marker=".", markersize=3,
+                        linestyle={"fixed": "--", "probe": ":"}.get(budget, "-"), marker=".", markersize=3,
                         label=f"{method} ({budget})")
         ax.axhline(100 * target, color="grey", linewidth=0.8)
         ax.set_ylim(max(0, 100 * target - 15), 100)
@@ -171,14 +180,17 @@ def write(raw: dict) -> None:
         f"nothing else running. Each setting as in the rules table; `fixed`: every stage trains the setting's epochs; "
         "`patience P`: a convergence budget, P a tenth of the setting's epochs, at least 3 (`mole run --epochs auto`); each stage "
         "(backprop: the network) stops once its local loss on a held-out 10 % of each class's training samples "
-        "(Planetoid: the validation nodes) has not improved for that many epochs, at most the setting's epochs. "
+        "(Planetoid: the validation nodes) has not improved for that many checks (one per ~100 steps, at least one "
+        "per epoch), at most the setting's epochs; `patience P, probe`: the same with the error of a ridge probe of "
+        "its outputs on those samples instead of its loss (`--converge-on probe`). "
         "Time to bp's final accuracy: training seconds (start-up included, test measurements not) until the head's "
         "test accuracy after an epoch first reaches backprop's fixed-budget final accuracy, mean over seeds "
         "(graph collections: fold 0's curve); ÷ bp's: against backprop's own time to it.",
         "\n".join(f"- {v}" for v in verdicts),
         text,
         f"![test accuracy over training seconds](images/{FIGURE.name})\n\n"
-        "Test accuracy over training seconds (first seed), dashed: fixed budget; the grey line: backprop's final "
+        "Test accuracy over training seconds (first seed), dashed: fixed budget; solid: convergence budget on the "
+        "local loss; dotted: on a ridge probe's error; the grey line: backprop's final "
         "accuracy.",
     ]))
 
@@ -191,6 +203,8 @@ def main() -> None:
                    help="comma-separated rules (bp is always run: it sets the target)")
     p.add_argument("--patience", type=int, default=None, help="default: `mole run --epochs auto`'s, a tenth of the "
                    "setting's epochs, at least 3 (mole.convergence.patience_for)")
+    p.add_argument("--budgets", default=",".join(BUDGETS), help=f"comma-separated: {', '.join(BUDGETS)} (fixed: the "
+                   "setting's epochs; convergence: patience on the local loss; probe: patience on a ridge probe's error)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--rebuild", action="store_true", help="rebuild the table and figure from the raw numbers")
     args = p.parse_args()
@@ -199,7 +213,8 @@ def main() -> None:
     for key in ([] if args.rebuild else args.settings.split(",")):
         if key not in SETTINGS:
             raise SystemExit(f"unknown setting {key!r}; choose from {', '.join(SETTINGS)}")
-        fresh = run_setting(key, args.seeds or SETTINGS[key][5], args.data_root, methods, args.patience)
+        fresh = run_setting(key, args.seeds or SETTINGS[key][5], args.data_root, methods, args.patience,
+                            args.budgets.split(","))
         if key in raw and raw[key].get("patience") == fresh["patience"] and raw[key].get("seeds") == fresh["seeds"]:
             fresh["runs"] = {**raw[key]["runs"], **fresh["runs"]}  # refresh these methods, keep the others
         raw[key] = fresh

@@ -237,3 +237,36 @@ def test_cli_checks_per_epoch_reaches_the_config(tmp_path):
     assert json.loads((out / "config.json").read_text())["train"]["checks_per_epoch"] == 2
     assert main(["run", "--dataset", "wine", "--epochs", "3", "--patience", "2", "--checks-per-epoch", "-1", "-q",
                  "--no-plots", "--out", str(tmp_path / "bad")]) == 2
+
+
+@pytest.mark.parametrize("method", ["mole", "bp"])
+def test_a_probe_criterion_stops_on_the_probes_error(tiny_mlp, blobs, method):
+    """converge_on="probe": each check measures a ridge probe's held-out error, 0 on these blobs from the first
+    epoch for the hidden modules' outputs and backprop's logits, so nothing improves on it (the head starts from
+    random weights, and may); records carry it instead of the local loss."""
+    x, y = blobs
+    cfg = TrainConfig(epochs=10, batch_size=32, patience=2, converge_on="probe")
+    res = mole.fit(tiny_mlp(), x, y, method=method, config=cfg)
+    assert res.epochs[:2] == ([3] if method == "bp" else [3, 3])
+    errors = [r["heldout_probe_error"] for r in res.history.records]
+    assert all(0.0 <= e <= 1.0 for e in errors) and "heldout_loss" not in res.history[0]
+
+
+def test_a_probe_criterion_never_changes_training_either(tiny_mlp, blobs):
+    x, y = blobs
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=1e-2)
+    fixed = mole.fit(tiny_mlp(dropout=0.3), x, y, config=cfg)
+    watched = mole.fit(tiny_mlp(dropout=0.3), x, y, validation=(x[::9], y[::9]),
+                       config=dataclasses.replace(cfg, patience=50, converge_on="probe", checks_per_epoch=2))
+    for a, b in zip(fixed.network.state_dict().values(), watched.network.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_cli_converge_on_reaches_the_config_and_a_bad_one_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--dataset", "wine", "--epochs", "3", "--patience", "2", "--converge-on", "probe", "-q",
+                 "--no-plots", "--no-probes", "--methods", "bp", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["train"]["converge_on"] == "probe"
+    with pytest.raises(ConfigError, match="converge_on"):
+        mole.fit(torch.nn.Sequential(torch.nn.Linear(2, 2)), torch.randn(8, 2), torch.arange(8) % 2,
+                 config=TrainConfig(patience=1, converge_on="accuracy"))

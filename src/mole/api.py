@@ -289,7 +289,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     convergence = None
     if heldout is not None:  # before the history: each record carries its held-out loss
         convergence = Convergence(heldout, config.patience, config.batch_size, config.seed,
-                                  config.min_delta, config.checks_per_epoch).bind(stages)
+                                  config.min_delta, config.checks_per_epoch, config.converge_on).bind(stages)
     cbs = CallbackList([*([convergence] if convergence else []), history, *callbacks])
     memory = ActivationMemory(device)
     tic = time.perf_counter()

@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checks-per-epoch", type=int, default=TrainConfig.checks_per_epoch, help="with a convergence "
                    "budget: held-out checks per epoch, a module may stop at any of them (0: one per ~100 steps, at "
                    "least one per epoch)")
+    g.add_argument("--converge-on", choices=("loss", "probe"), default=TrainConfig.converge_on, help="with a "
+                   "convergence budget: what each check measures on the held-out data, the module's own local loss or "
+                   "the error of a linear (ridge) probe of its outputs")
     g.add_argument("--min-delta", type=float, default=TrainConfig.min_delta, help="with a convergence budget: the "
                    "relative improvement of the held-out loss that counts as one")
     g.add_argument("--holdout", type=float, default=TrainConfig.holdout, help="with a convergence budget: the "
@@ -365,7 +368,8 @@ def _config(args):
     default_options = {} if args.estimator_given else defaults.get("estimator_options", {})
     train = make_train_config(
         **train_args, optimizer=args.optimizer, momentum=args.momentum, lr_schedule=args.lr_schedule,
-        patience=patience, checks_per_epoch=args.checks_per_epoch, holdout=args.holdout, min_delta=args.min_delta,
+        patience=patience, checks_per_epoch=args.checks_per_epoch, converge_on=args.converge_on, holdout=args.holdout,
+        min_delta=args.min_delta,
         rule_options=rule_options(args.rule_option), cache=args.cache, cache_limit_mb=args.cache_limit_mb,
         keep_cache=args.keep_cache, checkpoint_every=args.checkpoint_every, precision=args.precision,
         schedule=args.schedule, workers="auto" if args.workers is None else args.workers,

@@ -113,6 +113,9 @@ class TrainConfig:
     # with patience: held-out checks per epoch (0: auto, one per ~100 steps and at least one per epoch, at its end);
     # a stage may stop at any of them, mid-epoch too (sequential schedule and backprop)
     checks_per_epoch: int = 0
+    # with patience: what a check measures on the held-out data, "loss" (the stage's own local loss) or "probe" (the
+    # error of a ridge probe of its outputs, mole.ridge_probe: how linearly decodable the labels are)
+    converge_on: str = "loss"
     holdout: float = 0.1  # with patience: the fraction of each class's training samples held out to measure it on
     min_delta: float = 1e-3  # with patience: the relative improvement of the held-out loss that counts (τ)
     batch_size: int = 256  # samples per step; also the n of every Gram matrix
@@ -169,6 +172,8 @@ class TrainConfig:
         if not _int(self.checks_per_epoch) or not 0 <= self.checks_per_epoch <= MAX_CHECKS:
             problems.append(f"checks_per_epoch must be an integer in 0..{MAX_CHECKS} (0: one per ~100 steps); got "
                             f"{self.checks_per_epoch!r}")
+        if self.converge_on not in ("loss", "probe"):
+            problems.append(f"converge_on must be 'loss' or 'probe'; got {self.converge_on!r}")
         if not (_number(self.holdout) and 0 < self.holdout < 1):
             problems.append(f"holdout must be a fraction in (0, 1) of the training samples; got {self.holdout!r}")
         if not (_number(self.min_delta) and 0 <= self.min_delta < 1):

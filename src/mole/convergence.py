@@ -18,10 +18,16 @@ too, freezes it and starts the next module; the simultaneous schedule freezes it
 stage before it has stopped. Its weights are those of its last step; its outputs are cached as a trained
 module's are.
 
+With ``criterion="probe"`` (``TrainConfig.converge_on``, ``--converge-on probe``) a check measures instead the error
+of a linear probe of the stage's outputs on V (:func:`mole.ridge_probe.probe_error`: ridge regression onto the
+labels, two-fold on V), the same rule applied to it: a module stops once the labels stop becoming more linearly
+decodable from its output, whatever its own objective still gains (a mutual-information bound can keep rising
+after the classes are as separable as they will be).
+
 The rule is the same for every local rule and for backprop (one stage: the whole network, its loss the
 cross-entropy of the head on V), so a convergence budget is a budget for every method alike. Each record of an
-epoch gains ``heldout_loss`` (its last check's) and, for an epoch cut short, ``fraction`` (of its steps taken);
-the epochs each stage trained are ``Stage.epochs_trained``.
+epoch gains ``heldout_loss`` (its last check's; ``heldout_probe_error`` with the probe) and, for an epoch cut
+short, ``fraction`` (of its steps taken); ``FitResult.epochs`` gives the epochs each stage trained.
 """
 from __future__ import annotations
 
@@ -33,10 +39,16 @@ import torch
 from .adapters import TrainData
 from .callbacks import Callback
 from .modular import evaluating
+from .ridge_probe import probe_error, rows_of
 from .schedules.base import EPOCH_CACHE_BYTES
 from .stage import Stage
+from .validation import choose
 
 
+#: what a check measures on the held-out data: the stage's own local loss, or a ridge probe's error on its outputs
+CRITERIA = ("loss", "probe")
+#: the key of that value in each epoch's record
+RECORD_KEYS = {"loss": "heldout_loss", "probe": "heldout_probe_error"}
 #: the fewest checks without improvement ``patience_for`` gives
 MIN_PATIENCE = 3
 #: steps between two held-out checks of ``checks_per_epoch=0`` (auto)
@@ -78,9 +90,11 @@ class Convergence(Callback):
     """
 
     def __init__(self, heldout: TrainData, patience: int, batch_size: int, seed: int = 0, tolerance: float = 1e-3,
-                 checks_per_epoch: int = 0):
+                 checks_per_epoch: int = 0, criterion: str = "loss"):
         self.heldout, self.patience, self.batch_size = heldout, patience, batch_size
         self.seed, self.tolerance, self.checks_per_epoch = seed, tolerance, checks_per_epoch
+        self.criterion = choose("criterion", criterion, CRITERIA)
+        self.key = RECORD_KEYS[self.criterion]  # what each epoch's record calls the value of its last check
         self.stages: list[Stage] = []
         self.best: dict[int, float] = {}  # stage index -> best held-out loss so far
         self.waited: dict[int, int] = {}  # stage index -> checks since it last improved
@@ -93,9 +107,14 @@ class Convergence(Callback):
         self.stages = stages
         return self
 
+    def measure(self, stage: Stage) -> float:
+        """What a check compares: ``stage``'s held-out local loss, or its probe's error (``criterion="probe"``)."""
+        return self.heldout_loss(stage, probe=self.criterion == "probe")
+
     @torch.no_grad()
-    def heldout_loss(self, stage: Stage) -> float:
-        """``stage``'s mean local loss over the held-out batches, its input run through the stages before it. Once
+    def heldout_loss(self, stage: Stage, probe: bool = False) -> float:
+        """``stage``'s mean local loss over the held-out batches, its input run through the stages before it (with
+        ``probe``: the error of a ridge probe of its outputs, :func:`mole.ridge_probe.probe_error`). Once
         those are all frozen (sequential schedule) their outputs on the held-out batches are kept, within
         ``EPOCH_CACHE_BYTES``, and never computed again; the batches themselves are drawn afresh each time (cheap), so
         every random draw (order, augmentation, corruption) happens as without the kept inputs."""
@@ -103,7 +122,7 @@ class Convergence(Callback):
         prefix = [s.module for s in self.stages[:k]]
         kept = self._kept[1] if self._kept is not None and self._kept[0] == k else None
         keep = kept is None and k > 0 and all(s.frozen for s in self.stages[:k])
-        inputs, size, losses = [], 0, []
+        inputs, size, losses, rows, labels = [], 0, [], [], []
         with torch.random.fork_rng(devices=[]), evaluating(*prefix):  # training's randomness goes on as it was
             torch.manual_seed(self.seed)
             generator = torch.Generator().manual_seed(self.seed)
@@ -119,9 +138,15 @@ class Convergence(Callback):
                     keep = keep and size <= EPOCH_CACHE_BYTES
                     if keep:
                         inputs.append(t)
-                losses.append(stage.evaluate(dataclasses.replace(batch, t_in=t)))
+                if probe:
+                    rows.append(rows_of(stage.features(dataclasses.replace(batch, t_in=t))))
+                    labels.append(batch.y)
+                else:
+                    losses.append(stage.evaluate(dataclasses.replace(batch, t_in=t)))
         if keep:  # every batch's input, within the budget
             self._kept = (k, inputs)
+        if probe:
+            return probe_error(torch.cat(rows), torch.cat(labels))
         return sum(losses) / max(len(losses), 1)
 
     def on_stage_begin(self, stage: Stage | None = None, batches_per_epoch: int | None = None, **kwargs):
@@ -144,16 +169,16 @@ class Convergence(Callback):
         k = stage.index
         steps, last = self._steps.pop(k, None), self._last.pop(k, None)
         if last is not None and last[0] == steps:  # cut short right after a check: that check ends the epoch
-            record["heldout_loss"] = last[1]
+            record[self.key] = last[1]
         else:
-            record["heldout_loss"] = self._check(stage)
+            record[self.key] = self._check(stage)
         due = self._due.get(k)
         if due and steps is not None and steps < max(due):
             record["fraction"] = steps / max(due)  # the share of the epoch's steps it took before it stopped
 
     def _check(self, stage: Stage) -> float:
         """One check: measure ``stage`` on the held-out data, update its best and patience, mark it converged."""
-        loss = self.heldout_loss(stage)
+        loss = self.measure(stage)
         best = self.best.get(stage.index, math.inf)
         if not math.isfinite(best) or loss < best - self.tolerance * abs(best):
             self.best[stage.index], self.waited[stage.index] = loss, 0

@@ -113,6 +113,13 @@ class Stage:
             self.output = output
         return float(loss)
 
+    @torch.no_grad()
+    def features(self, batch: LocalBatch) -> torch.Tensor:
+        """The module's read-out output on ``batch`` (one row per sample) in evaluation mode, without a step (a probe
+        of held-out data, :mod:`mole.convergence`); its mode is restored afterwards."""
+        with evaluating(self.module):
+            return batch.readout(self.module(batch.t_in, *batch.context))
+
     def end_epoch(self) -> None:
         """The stage finished one of its epochs: set the learning rate its schedule gives for the next."""
         self.epochs_done += 1
