@@ -36,6 +36,7 @@ class SupervisedContrastive(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, p: torch.Tensor, y: torch.Tensor, tau: float) -> torch.Tensor:
+        """I (bits) of rows ``p`` with labels ``y``; keeps z, the norms, e, the positive mask and the sums."""
         n = p.shape[0]
         norm = p.norm(dim=1, keepdim=True).clamp_min(EPS)
         z = p / norm
@@ -56,6 +57,7 @@ class SupervisedContrastive(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
+        """∂I/∂p from the kept tensors (the module docstring's three expressions); no gradient for y and τ."""
         z, norm, e, same, positive, total, w = ctx.saved_tensors
         inv_positive = torch.where(positive > 0, positive, 1.0).reciprocal()
         g = e * (same * inv_positive[:, None] - total.reciprocal()[:, None]) * (w * grad)[:, None]
