@@ -13,10 +13,10 @@ steps too (``checks_per_epoch=0``, the default: :func:`checks_for`, one per ~``C
 data set's module may stop within an epoch and a small one's is checked once an epoch). The stage keeps the best
 value :math:`\ell_k^* = \min_{c' \le c} \ell_k(c')`; a check *improves* when
 :math:`\ell_k(c) < \ell_k^* - \tau\,|\ell_k^*|` (relative tolerance τ, ``tolerance``). After p checks in a row
-without improvement the stage is *converged*: the sequential schedule (and backprop) stops it at once, mid-epoch
-too, freezes it and starts the next module; the simultaneous schedule freezes it at the epoch's end once every
-stage before it has stopped. Its weights are those of its last step; its outputs are cached as a trained
-module's are.
+without improvement the stage is *converged*: a stage that trains alone (the sequential schedule, backprop, the
+last stage left under the simultaneous one) stops at once, mid-epoch too, is frozen, and the next module starts;
+under the simultaneous schedule a stage is frozen at an epoch's end once every stage before it has stopped. Its
+weights are those of its last step; its outputs are cached as a trained module's are.
 
 With ``criterion="probe"`` (``TrainConfig.converge_on``, ``--converge-on probe``) a check measures instead the error
 of a linear probe of the stage's outputs on V (:func:`mole.ridge_probe.probe_error`: ridge regression onto the
