@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from .adapters.augment import AUGMENTATIONS, WEAK_AUGMENTATIONS
-from .config import GRAPH_CRITICS, VIEW_TERMS, EstimatorConfig, ObjectiveConfig, TrainConfig
+from .config import CONVERGENCE_CRITERIA, GRAPH_CRITICS, VIEW_TERMS, EstimatorConfig, ObjectiveConfig, TrainConfig
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
 from .crash import one_line, write_crash_report
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checks-per-epoch", type=int, default=TrainConfig.checks_per_epoch, help="with a convergence "
                    "budget: held-out checks per epoch, a module may stop at any of them (0: one per ~100 steps, at "
                    "least one per epoch)")
-    g.add_argument("--converge-on", choices=("loss", "probe"), default=TrainConfig.converge_on, help="with a "
+    g.add_argument("--converge-on", choices=CONVERGENCE_CRITERIA, default=TrainConfig.converge_on, help="with a "
                    "convergence budget: what each check measures on the held-out data, the module's own local loss or "
                    "the error of a linear (ridge) probe of its outputs")
     g.add_argument("--min-delta", type=float, default=TrainConfig.min_delta, help="with a convergence budget: the "

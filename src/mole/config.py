@@ -18,6 +18,8 @@ MAX_CHECKS = 10_000
 MAX_TIMEOUT = 1e6  # seconds (11 days): longer waits overflow the timers of torch.distributed
 GRAPH_CRITICS = ("fixed", "learned")
 VIEW_TERMS = ("instance", "clusters")
+#: what a convergence budget's check measures on held-out data (mole.convergence): the local loss or a probe's error
+CONVERGENCE_CRITERIA = ("loss", "probe")
 
 
 def _int(value) -> bool:
@@ -172,8 +174,8 @@ class TrainConfig:
         if not _int(self.checks_per_epoch) or not 0 <= self.checks_per_epoch <= MAX_CHECKS:
             problems.append(f"checks_per_epoch must be an integer in 0..{MAX_CHECKS} (0: one per ~100 steps); got "
                             f"{self.checks_per_epoch!r}")
-        if self.converge_on not in ("loss", "probe"):
-            problems.append(f"converge_on must be 'loss' or 'probe'; got {self.converge_on!r}")
+        if self.converge_on not in CONVERGENCE_CRITERIA:
+            problems.append(f"converge_on must be one of {', '.join(CONVERGENCE_CRITERIA)}; got {self.converge_on!r}")
         if not (_number(self.holdout) and 0 < self.holdout < 1):
             problems.append(f"holdout must be a fraction in (0, 1) of the training samples; got {self.holdout!r}")
         if not (_number(self.min_delta) and 0 <= self.min_delta < 1):

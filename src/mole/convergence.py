@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 
 import torch
 
 from .adapters import TrainData
+from .batch import LocalBatch
 from .callbacks import Callback
+from .config import CONVERGENCE_CRITERIA
 from .modular import evaluating
 from .ridge_probe import probe_error, rows_of
 from .schedules.base import EPOCH_CACHE_BYTES
@@ -46,7 +49,7 @@ from .validation import choose
 
 
 #: what a check measures on the held-out data: the stage's own local loss, or a ridge probe's error on its outputs
-CRITERIA = ("loss", "probe")
+CRITERIA = CONVERGENCE_CRITERIA
 #: the key of that value in each epoch's record
 RECORD_KEYS = {"loss": "heldout_loss", "probe": "heldout_probe_error"}
 #: the fewest checks without improvement ``patience_for`` gives
@@ -109,20 +112,36 @@ class Convergence(Callback):
 
     def measure(self, stage: Stage) -> float:
         """What a check compares: ``stage``'s held-out local loss, or its probe's error (``criterion="probe"``)."""
-        return self.heldout_loss(stage, probe=self.criterion == "probe")
+        return self.heldout_probe_error(stage) if self.criterion == "probe" else self.heldout_loss(stage)
 
     @torch.no_grad()
-    def heldout_loss(self, stage: Stage, probe: bool = False) -> float:
-        """``stage``'s mean local loss over the held-out batches, its input run through the stages before it (with
-        ``probe``: the error of a ridge probe of its outputs, :func:`mole.ridge_probe.probe_error`). Once
-        those are all frozen (sequential schedule) their outputs on the held-out batches are kept, within
-        ``EPOCH_CACHE_BYTES``, and never computed again; the batches themselves are drawn afresh each time (cheap), so
-        every random draw (order, augmentation, corruption) happens as without the kept inputs."""
+    def heldout_loss(self, stage: Stage) -> float:
+        """``stage``'s mean local loss over the held-out batches (:meth:`heldout_batches`)."""
+        losses = [stage.evaluate(batch) for batch in self.heldout_batches(stage)]
+        return sum(losses) / max(len(losses), 1)
+
+    @torch.no_grad()
+    def heldout_probe_error(self, stage: Stage) -> float:
+        """The error of a ridge probe of ``stage``'s outputs on the held-out batches
+        (:func:`mole.ridge_probe.probe_error`)."""
+        rows, labels = [], []
+        for batch in self.heldout_batches(stage):
+            rows.append(rows_of(stage.features(batch)))
+            labels.append(batch.y)
+        return probe_error(torch.cat(rows), torch.cat(labels))
+
+    @torch.no_grad()
+    def heldout_batches(self, stage: Stage) -> Iterator[LocalBatch]:
+        """The held-out batches with their input run through the stages before ``stage``, drawn from the run's seed
+        with training's random state set aside (consume them whole). Once those stages are all frozen (sequential
+        schedule) their outputs on the held-out batches are kept, within ``EPOCH_CACHE_BYTES``, and never computed
+        again; the batches themselves are drawn afresh each time (cheap), so every random draw (order,
+        augmentation, corruption) happens as without the kept inputs."""
         k = stage.index
         prefix = [s.module for s in self.stages[:k]]
         kept = self._kept[1] if self._kept is not None and self._kept[0] == k else None
         keep = kept is None and k > 0 and all(s.frozen for s in self.stages[:k])
-        inputs, size, losses, rows, labels = [], 0, [], [], []
+        inputs, size = [], 0
         with torch.random.fork_rng(devices=[]), evaluating(*prefix):  # training's randomness goes on as it was
             torch.manual_seed(self.seed)
             generator = torch.Generator().manual_seed(self.seed)
@@ -138,16 +157,9 @@ class Convergence(Callback):
                     keep = keep and size <= EPOCH_CACHE_BYTES
                     if keep:
                         inputs.append(t)
-                if probe:
-                    rows.append(rows_of(stage.features(dataclasses.replace(batch, t_in=t))))
-                    labels.append(batch.y)
-                else:
-                    losses.append(stage.evaluate(dataclasses.replace(batch, t_in=t)))
+                yield dataclasses.replace(batch, t_in=t)
         if keep:  # every batch's input, within the budget
             self._kept = (k, inputs)
-        if probe:
-            return probe_error(torch.cat(rows), torch.cat(labels))
-        return sum(losses) / max(len(losses), 1)
 
     def on_stage_begin(self, stage: Stage | None = None, batches_per_epoch: int | None = None, **kwargs):
         if stage is None or not batches_per_epoch:
@@ -173,7 +185,7 @@ class Convergence(Callback):
         else:
             record[self.key] = self._check(stage)
         due = self._due.get(k)
-        if due and steps is not None and steps < max(due):
+        if stage.converged and due and steps is not None and steps < max(due):
             record["fraction"] = steps / max(due)  # the share of the epoch's steps it took before it stopped
 
     def _check(self, stage: Stage) -> float:

@@ -28,9 +28,8 @@ from ..errors import ConfigError
 from .base import Variable, as_tuple
 from .critics import CriticEstimator
 from .kernels import is_labels
-from .supcon import supervised_contrastive
+from .supcon import LOG2, supervised_contrastive
 
-LOG2 = math.log(2.0)
 #: the widest spread of scores (nats) one shifted float32 exp holds without underflow (e^-80 > 1.2e-38)
 EXP_RANGE = 80.0
 
