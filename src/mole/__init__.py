@@ -8,7 +8,7 @@ from .callbacks import Callback, History, LogEpochs, ProgressBar
 from .classifier import MOLEClassifier
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .errors import (CheckpointError, ConfigError, CrashError, DataError, DatasetNotFoundError, DivergenceError,
-                     MoleError, OutOfMemoryError)
+                     DiskFullError, MoleError, OutOfMemoryError, UserCodeError, WorkerFailure)
 from .estimators import (ESTIMATORS, Estimator, HSICEstimator, InfoNCEEstimator, JSDEstimator, RenyiEstimator,
                          entropy, estimator_resolver, mutual_information)
 from .modular import ModularNetwork
@@ -24,5 +24,5 @@ __all__ = [
     "mutual_information", "entropy", "ESTIMATORS", "estimator_resolver",
     "Rule", "RULES", "rule_resolver", "Schedule", "SequentialSchedule", "SCHEDULES", "Callback", "History", "ProgressBar", "LogEpochs",
     "MoleError", "ConfigError", "DataError", "DatasetNotFoundError", "CheckpointError", "DivergenceError",
-    "OutOfMemoryError", "CrashError", "models",
+    "OutOfMemoryError", "DiskFullError", "UserCodeError", "WorkerFailure", "CrashError", "models",
 ]

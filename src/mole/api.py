@@ -22,15 +22,17 @@ from .callbacks import Callback, CallbackList, History
 from .checkpoint import Checkpoint
 from .config import TrainConfig, resolve_device
 from .convergence import Convergence, holdout_positions
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, MoleError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
 from .adapters import GraphData, NodeData, SampledNodeData, TrainData
 from .adapters.datasets import as_train_data, carries_labels
+from .adapters.dataset_rows import worker_died
 from .adapters.augment import augmentation_resolver, weak_augmentation_resolver
 from .rules import Rule, rule_resolver
 from .schedules import schedule_resolver
 from .stage import Stage
+from .user_code import raised_by_user, user_code_error, user_frame
 from .validation import raise_all
 
 logger = logging.getLogger("mole")
@@ -57,6 +59,7 @@ class FitResult:
     end_to_end: bool = False  # one stage trained the whole network (backprop)
     epochs: list = field(default_factory=list)  # epochs each stage trained (a convergence budget: up to config.epochs)
     heldout: int = 0  # samples the convergence budget measured on (held out of training, or the validation data)
+    input_shape: tuple = ()  # one training sample's shape as fit was given it: predict and score check theirs
 
     @property
     def estimator(self) -> dict:
@@ -67,7 +70,22 @@ class FitResult:
         """Class probabilities for features X (n, ...), the samples of a ``Dataset`` or ``DataLoader`` (in the
         dataset's order), a memory-mapped array, or a data adapter."""
         data, _ = as_train_data(X)
-        return data.to(torch.device(self.config.device)).logits(self.network).softmax(1).cpu()
+        return self._logits(data).softmax(1).cpu()
+
+    def _logits(self, data: TrainData) -> torch.Tensor:
+        """The network's outputs on ``data``, whose samples must be shaped as the training samples were (the
+        spatial size of a grid may differ where the network takes it): else one DataError line."""
+        shape, trained = tuple(data.x.shape[1:]), tuple(self.input_shape)
+        problem = (f"X has samples of shape {shape} but the network was trained on samples of shape {trained}; pass "
+                   "samples shaped as the training data (the same features, in the same order)")
+        if trained and (len(shape) != len(trained) or shape[:1] != trained[:1]):
+            raise DataError(problem)
+        try:
+            return data.to(torch.device(self.config.device)).logits(self.network)
+        except RuntimeError as exc:
+            if isinstance(exc, MoleError) or not trained or shape == trained:
+                raise
+            raise DataError(f"{problem} ({str(exc).splitlines()[0][:200]})") from None
 
     def predict(self, X) -> torch.Tensor:
         return self.predict_proba(X).argmax(1)
@@ -81,7 +99,12 @@ class FitResult:
         if bool((data.y < 0).any()):
             raise DataError("score needs a class label for every sample; got unlabelled ones (-1): score the "
                             "labelled samples only")
-        return float((self.predict(data) == data.y.cpu()).float().mean())
+        logits = self._logits(data)
+        if int(data.y.max()) >= logits.shape[1]:
+            raise DataError(f"y holds class {int(data.y.max())} but the network outputs {logits.shape[1]} classes "
+                            f"(0..{logits.shape[1] - 1}); score on labels of the classes it was trained on, encoded "
+                            "as in fit")
+        return float((logits.argmax(1).cpu() == data.y.cpu()).float().mean())
 
     def modules(self) -> list[dict]:
         """Per module: index, layer names, final loss (mean over the last epoch): the module's local loss,
@@ -143,8 +166,17 @@ def _rule(method: str | Rule, config: TrainConfig) -> Rule:
 def _output_shapes(network: ModularNetwork, data: TrainData) -> list[tuple]:
     """Per module, the shape of its read-out output per sample, from a forward pass over two samples (of a sample of
     two: an epoch's plan of batches of two would hold n/2 index tensors, ~100 MB per million samples)."""
+    return _forward_shapes(network, _two_samples(data))
+
+
+def _two_samples(data: TrainData):
+    """A batch of two samples of ``data``."""
     small = data.sample(2)
-    batch = next(iter(small.batches(small.x, 2, torch.Generator().manual_seed(0))))
+    return next(iter(small.batches(small.x, 2, torch.Generator().manual_seed(0))))
+
+
+def _forward_shapes(network: ModularNetwork, batch) -> list[tuple]:
+    """Per module, the shape of its read-out output per sample of ``batch``."""
     was, shapes, t = network.training, [], batch.t_in
     with torch.no_grad():
         network.eval()
@@ -158,9 +190,16 @@ def _output_shapes(network: ModularNetwork, data: TrainData) -> list[tuple]:
 def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> list[tuple]:
     """The modules' read-out output shapes; a network that cannot take the data, or whose head does not
     output one logit per class, raises DataError."""
+    batch = _two_samples(data)
     try:
-        shapes = _output_shapes(network, data)
-    except RuntimeError as exc:
+        shapes = _forward_shapes(network, batch)
+    except MoleError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the first forward: the data's shape, or the user's own code
+        if raised_by_user(exc) or (user_frame(exc) and not isinstance(exc, RuntimeError)):
+            raise user_code_error("network's forward", exc, "fix its forward") from exc
+        if not isinstance(exc, RuntimeError):
+            raise
         raise DataError(f"the network cannot take inputs of shape {tuple(data.x.shape[1:])}: {str(exc).splitlines()[0]}; "
                         "build the model for this input size") from None
     if len(shapes[-1]) != 1 or shapes[-1][0] < n_classes:
@@ -223,6 +262,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
         raise DataError(f"y is missing: pass one class label per sample of X, or a Dataset / DataLoader of (x, y) "
                         f"items; got {type(X).__name__} without y")
     data, loader_batch = as_train_data(X, y)
+    input_shape = tuple(data.x.shape[1:])  # as the user gave it (a rule may prepare the data for its modules)
     if loader_batch == 1:  # PyTorch's default: a batch of one sample holds no information to estimate from
         logger.info("the DataLoader's batch_size is 1 (PyTorch's default), and local objectives estimate over a batch; "
                     "training with batch_size=%d (TrainConfig.batch_size)", config.batch_size)
@@ -256,8 +296,11 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     if heldout is not None:
         heldout = batched(heldout.labelled()).to(device)
         if len(heldout) < 2:
-            raise DataError(f"the convergence budget needs at least 2 held-out samples; got {len(heldout)}: raise "
-                            "holdout (--holdout) or pass more validation samples")
+            fix = ("pass more validation samples" if validation is not None else
+                   f"holding out {config.holdout:g} of each class's labelled samples, each class keeping one to train "
+                   "on, leaves too few: raise holdout (--holdout) or label more samples (--labels)")
+            raise DataError(f"the convergence budget needs at least 2 held-out samples; got {len(heldout)}: {fix}, "
+                            "or train a fixed budget (patience 0, --epochs N)")
         if len(heldout) < FEW_HELDOUT:
             logger.warning("the convergence budget measures each stage on %d held-out samples: on so few its stops "
                            "follow noise (MUTAG, 17 graphs: backprop stopped at 73 %% against 86 %% with the fixed "
@@ -311,10 +354,16 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     # reproducible whatever ran before it in the process; the caller's RNG state is left as it was
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
-                   callbacks=cbs, memory=memory, start=start, start_epoch=start_epoch, restore=restore,
-                   snapshots=str(Path(checkpoint).with_suffix(".workers")) if checkpoint is not None else None,
-                   resume=resume)
+        try:
+            runner.run(stages, data, epochs=config.epochs, batch_size=config.batch_size, generator=generator,
+                       callbacks=cbs, memory=memory, start=start, start_epoch=start_epoch, restore=restore,
+                       snapshots=str(Path(checkpoint).with_suffix(".workers")) if checkpoint is not None else None,
+                       resume=resume)
+        except RuntimeError as exc:  # torch says a DataLoader worker died wherever training was when it noticed
+            died = worker_died(exc)
+            if died is None:
+                raise
+            raise died from None
     loop = runner.loop_seconds  # set by schedules that time the loop themselves (asynchronous workers)
     if loop is None:  # timed here: callbacks measuring inside the loop (InformationMonitor) are not training
         loop = time.perf_counter() - loop_tic - (measuring() - measured_before)
@@ -327,4 +376,4 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     seconds = time.perf_counter() - tic - measuring()
     return FitResult(rule.name, network, config, history, seconds, memory.peak_mb, {"name": rule.name,
                      **rule.describe(config)}, rate, {"name": runner.name, **runner.info}, rule.end_to_end,
-                     epochs, len(heldout) if heldout is not None else 0)
+                     epochs, len(heldout) if heldout is not None else 0, input_shape)

@@ -20,10 +20,12 @@ each worker keeps its own per-epoch snapshots meanwhile (:mod:`mole.distributed.
 at most ``every`` seconds and the epoch it interrupted. Writing after every epoch cost a quarter of the training
 time on small graph collections (MUTAG: 2 steps per epoch, a write of the growing history per epoch), hence
 the interval; ``every=0`` restores it. Files are read with ``torch.load(weights_only=True)``: a checkpoint
-cannot run code.
+cannot run code. A write that fails (a full disk: :class:`~mole.errors.DiskFullError`) deletes its temporary file
+and leaves the previous checkpoint as it was.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -32,7 +34,7 @@ from pathlib import Path
 import torch
 
 from .callbacks import Callback
-from .errors import CheckpointError
+from .errors import CheckpointError, DiskFullError, disk_full
 from .modular import ModularNetwork
 from .validation import changed_settings
 
@@ -116,9 +118,19 @@ class Checkpoint(Callback):
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.stateful},
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        torch.save(state, tmp)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:  # through a file object, a failed write raises OSError with its errno
+                torch.save(state, f)
+        except BaseException as exc:  # (Ctrl-C too)
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # a torn temporary file: its space back; the previous checkpoint is untouched
+            if disk_full(exc):
+                raise DiskFullError(f"no space left on device while writing checkpoint {self.path}; the previous one "
+                                    "is intact: free space there, then resume (--resume; resume=True in mole.fit)"
+                                    ) from None
+            raise
         os.replace(tmp, self.path)  # atomic: a crash mid-write never leaves a torn checkpoint
         self.last_write = clock()
 
@@ -129,7 +141,8 @@ class Checkpoint(Callback):
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user problem
-            raise CheckpointError(f"cannot read checkpoint {self.path} ({str(exc).splitlines()[0]}); delete it to "
+            from .saving import why_unreadable
+            raise CheckpointError(f"cannot read checkpoint {self.path} ({why_unreadable(exc)}); delete it to "
                                   "start afresh") from None
         if not isinstance(state, dict) or state.get("version") != VERSION:
             raise CheckpointError(f"checkpoint {self.path} was written by another version of mole; delete it to "

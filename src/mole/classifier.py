@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .api import fit, validate_config
 from .callbacks import ProgressBar
@@ -106,6 +106,27 @@ class MOLEClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)  # checks that the classifier is fitted
         return self.classes_[proba.argmax(1)]
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy on (X, y); y holds one label per sample, of the classes seen in ``fit``."""
+        check_is_fitted(self, "result_")
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise DataError(f"y must be a 1-D vector of class labels; got shape {y.shape}. Pass the labels as in fit, "
+                            "not one-hot rows")
+        n = _sk(lambda: _num_samples(X))
+        if len(y) != n:
+            raise DataError(f"y has {len(y)} labels but X has {n} samples; pass one label per sample")
+        labelled = np.ones(len(y), bool) if self.unlabelled is None else ~_equal(y, self.unlabelled)
+        known = set(self.classes_.tolist())
+        unknown = sorted({v for v in y[labelled].tolist() if v not in known}, key=repr)
+        if unknown:
+            names = ", ".join(map(repr, self.classes_[:5].tolist())) + (", …" if len(known) > 5 else "")
+            raise DataError(f"y holds labels {', '.join(map(repr, unknown[:3]))} that fit never saw; "
+                            f"{type(self).__name__} knows {names}: score on labels of those classes")
+        if not labelled.all():
+            raise DataError(f"y holds unlabelled samples ({self.unlabelled!r}); score the labelled samples only")
+        return super().score(X, y, sample_weight)
+
 
 def _equal(y: np.ndarray, label) -> np.ndarray:
     """Which entries of ``y`` are ``label``: False for all where the two cannot be compared (-1 among strings, where
@@ -117,11 +138,17 @@ def _equal(y: np.ndarray, label) -> np.ndarray:
 
 
 def _sk(check):
-    """Run a scikit-learn input check; its ValueError (NaN, wrong shapes, too few samples, continuous targets)
-    becomes :class:`mole.DataError` (still a ValueError) with the same message."""
+    """Run a scikit-learn input check; its ValueError or TypeError (NaN, wrong shapes, too few samples, continuous
+    targets, objects) becomes :class:`mole.DataError` (still a ValueError, or a TypeError) with the same message on
+    one line (without the ``array=[...]`` echo of the input)."""
     try:
         return check()
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(str(exc)) from None
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.startswith("array=")]
+        raise (DataError if isinstance(exc, ValueError) else _InputTypeError)(" ".join(lines)) from None
+
+
+class _InputTypeError(DataError, TypeError):
+    """An input scikit-learn cannot convert (an object), still a TypeError as scikit-learn's checks expect."""

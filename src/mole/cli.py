@@ -18,7 +18,7 @@ from .config import CONVERGENCE_CRITERIA, GRAPH_CRITICS, VIEW_TERMS, EstimatorCo
 from .data import DATASETS
 from .distributed.launcher import WorkerFailure
 from .crash import one_line, write_crash_report
-from .errors import ConfigError, CrashError, MoleError, RunFinished
+from .errors import ConfigError, CrashError, MoleError, RunFinished, UserCodeError
 from .estimators import ESTIMATORS
 from .estimators.kernels import LABEL_KERNELS, NORMALIZATIONS, WIDTH_RULES
 from .estimators.renyi import CONDITIONALS
@@ -267,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "optional label last) of raw inputs, preprocessed as the run's training data was")
     pred.add_argument("--method", default=None, help="whose network (default: mole, or the only one saved)")
     pred.add_argument("--out", default=None, help="CSV of predictions (default: RUN_DIR/predictions-<method>.csv)")
+    pred.add_argument("--model", default=None, metavar="FACTORY", help="a run whose network your own factory built: "
+                      "that factory again, pkg.module:function or path/to/file.py:function (a run folder's record of "
+                      "it is never imported: reading a run runs no code)")
     comp = sub.add_parser("compare", help="aggregate run folders (one dataset and model) into a table and a figure",
                           formatter_class=_Help)
     comp.add_argument("run_dirs", nargs="+", help="run folders, or folders holding run folders (e.g. a --seeds run)")
@@ -359,6 +362,9 @@ def _config(args):
     train_args = {k: getattr(args, k) if getattr(args, k) not in (None, "auto") else defaults.get(k, getattr(TrainConfig, k))
                   for k in TRAIN_FALLBACKS}
     from .convergence import patience_for
+    if args.epochs == "auto" and args.patience == 0:
+        raise ConfigError("--epochs auto asks for a convergence budget but --patience 0 for a fixed one; drop "
+                          "--patience 0, or pass --epochs N for a fixed budget")
     patience = (args.patience if args.patience is not None else patience_for(train_args["epochs"])
                 if args.epochs == "auto" else 0)
     args.estimator_given = args.estimator is not None
@@ -539,6 +545,7 @@ def _run_seeds(args, argv: list, cfg, callbacks) -> int:
     for seed in args.seeds:
         one = copy.deepcopy(cfg)
         one.seed, one.out = seed, str(parent / f"seed-{seed}")
+        one.resume = cfg.resume and Path(one.out).exists()  # --resume: the seeds not begun before start afresh
         try:
             results = run_experiment(one, callbacks, argv=["mole", *argv])
         except RunFinished:  # --resume: this seed finished before the interruption
@@ -578,7 +585,7 @@ def _report(results: dict) -> None:
 def cmd_predict(args) -> int:
     """``mole predict RUN_DIR --data FILE``: predictions of a run's saved network, written as CSV; the exit status."""
     from .predict import predict_file
-    res = predict_file(args.run_dir, args.data, args.method, args.out)
+    res = predict_file(args.run_dir, args.data, args.method, args.out, model=args.model)
     acc = f", accuracy {100 * res['accuracy']:.2f} %" if res["accuracy"] is not None else ""
     print(f"{res['method']}: {res['n']} predictions{acc} -> {res['out']}")
     return 0
@@ -596,8 +603,10 @@ def _with_config(argv: list, parser: argparse.ArgumentParser) -> list:
             path = arg.split("=", 1)[1]
     if path is None:
         return argv
-    from .config_files import config_argv
-    return ["run", *config_argv(path, parser.run_parser), *argv[1:]]
+    from .config_files import config_argv, refuse_named_code
+    flags = config_argv(path, parser.run_parser)
+    refuse_named_code(path, flags, argv[1:])
+    return ["run", *flags, *argv[1:]]
 
 
 def cmd_compare(args) -> int:
@@ -638,6 +647,9 @@ def main(argv: list | None = None) -> int:
     except CrashError as exc:  # a bug in mole inside a run: its folder holds the crash report
         return _crashed(exc, exc.__cause__ or exc, args)
     except MoleError as exc:
+        if isinstance(exc, UserCodeError) and exc.__cause__ is not None and getattr(args, "verbose", False):
+            cause = exc.__cause__  # the user's code raised: -v shows where
+            traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
         print(f"mole: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

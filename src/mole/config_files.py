@@ -13,6 +13,10 @@ A run folder's ``config.json`` (the resolved configuration ``mole run`` writes) 
 run exactly (same data, model, every setting; a new ``--out``). Either becomes the flags it stands for, placed
 before the command line's own, so values given on the command line win, and a bad value gets the same one-line
 error as the flag. Unknown keys are errors with a suggestion.
+
+A file is data: one that names a factory of the user's (``model = "net.py:build"``) is refused unless the command
+line names the model itself (``--model net.py:build``), since building it imports and runs that code
+(:func:`refuse_named_code`).
 """
 from __future__ import annotations
 
@@ -137,6 +141,27 @@ def _experiment_argv(c: dict) -> list[str]:
     argv += ([] if a["probes"] else ["--no-probes"]) + ([] if a["plots"] else ["--no-plots"])
     argv += ["--tensorboard"] if a.get("tensorboard") else []
     return argv
+
+
+def _flag_value(argv: list[str], flag: str):
+    """The last value ``argv`` gives ``flag`` (``--flag V`` or ``--flag=V``), else None."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(flag + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def refuse_named_code(path: str, file_argv: list[str], command_line: list[str]) -> None:
+    """A :class:`~mole.errors.ConfigError` if the config file ``path`` (its flags ``file_argv``) names a model factory
+    that the ``command_line`` does not name itself: a file never makes mole import code."""
+    from .models.factory import is_factory, untrusted_factory
+    spec = _flag_value(file_argv, "--model")
+    if spec is not None and is_factory(spec) and _flag_value(command_line, "--model") is None:
+        raise untrusted_factory(spec, f"--config {path}", f"--model {spec} on the command line to run that code, or "
+                                "--model with a built-in network")
 
 
 def config_argv(path: str, parser: argparse.ArgumentParser) -> list[str]:

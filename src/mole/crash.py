@@ -15,6 +15,8 @@ import time
 import traceback
 from pathlib import Path
 
+from .errors import one_line  # noqa: F401 - reports and messages name an exception on one line
+
 CRASH_REPORT = "crash.txt"
 
 
@@ -59,9 +61,3 @@ def out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
     return isinstance(exc, RuntimeError) and any(s in str(exc) for s in ("can't allocate memory", "out of memory"))
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` of an exception, on one line."""
-    message = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

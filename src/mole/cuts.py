@@ -23,6 +23,7 @@ from torch import fx, nn
 from torch.fx.passes.split_module import split_module
 
 from .errors import ConfigError
+from .user_code import raised_by_user, user_code_error
 
 
 class _Tracer(fx.Tracer):
@@ -41,10 +42,13 @@ def capture(model: nn.Module) -> fx.GraphModule:
     try:
         graph = _Tracer().trace(model)
     except Exception as exc:  # noqa: BLE001 - whatever the trace trips on: one line naming it
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{type(model).__name__}.forward cannot be captured by torch.fx ({first[:200]}); make it "
-                          "traceable (no branches on tensor values), or pass an nn.Sequential or a list of "
-                          "modules") from None
+        if raised_by_user(exc):  # the model's own code raised (not torch.fx on a value it cannot trace)
+            raise user_code_error(f"model's forward ({type(model).__name__}, traced by torch.fx to cut it)", exc,
+                                  "fix its forward") from exc
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ConfigError(f"{type(model).__name__}.forward cannot be captured by torch.fx ({type(exc).__name__}: "
+                          f"{first[:200]}); make it traceable (no branches on tensor values), or pass an "
+                          "nn.Sequential or a list of modules") from None
     return fx.GraphModule(model, graph)
 
 

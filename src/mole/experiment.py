@@ -16,6 +16,7 @@ first fold.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -33,12 +34,14 @@ from .callbacks import Callback
 from .config import EstimatorConfig, ObjectiveConfig, TrainConfig
 from .adapters import NodeData, SampledNodeData, TensorData, TrainData
 from .adapters.datasets import as_train_data
+from .adapters.dataset_rows import worker_died
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
-from .data.images import ImageFolderDataset
+from .data.images import ImageFolderDataset, changed_files
 from .crash import one_line, out_of_memory, write_crash_report
-from .errors import ConfigError, CrashError, MoleError, OutOfMemoryError, RunFinished
+from .errors import (ConfigError, CrashError, DataError, DiskFullError, MoleError, OutOfMemoryError, RunFinished,
+                     disk_full)
 from .modular import grouped
 from .saving import build_network, model_path, save_model
 from .logs import EpochMetrics
@@ -217,6 +220,9 @@ def run_folder(cfg: ExperimentConfig) -> Path:
         raise ConfigError(f"--out {out} is a file, not a folder; choose a folder path for the run")
     if cfg.resume and not out.exists():
         raise ConfigError(f"cannot resume: run folder {out} does not exist; pass the --out of the interrupted run")
+    if cfg.resume and not (out / "config.json").is_file():  # a typo, another tool's folder: never train over it
+        raise ConfigError(f"cannot resume: {out} holds no mole run (no config.json), so nothing there can be "
+                          "resumed; pass the --out of the interrupted run, or drop --resume to start a new run")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -237,6 +243,32 @@ def _changed_since(out: Path, cfg: ExperimentConfig) -> list[str]:
         return []
     now = json.loads(json.dumps(asdict(cfg), default=str))
     return changed_settings(recorded, now, RESUME_NEUTRAL)
+
+
+#: what a run records of the files it reads (a folder of images: :func:`~mole.data.images.image_files`)
+FILES = Path("checkpoints") / "files.json"
+
+
+def _record_files(out: Path, dataset, cfg: ExperimentConfig) -> None:
+    """Records in ``out`` the files ``dataset`` reads (if it says: ``files``); resuming, a folder that changed since
+    the run recorded it is refused (one line naming how), rather than training on other data."""
+    files = getattr(dataset, "files", None)
+    if files is None:
+        return
+    try:
+        recorded = json.loads((out / FILES).read_text()) if cfg.resume else None
+    except (OSError, ValueError):  # a run from before this record, or cut short writing it: record it now
+        recorded = None
+    if recorded is not None:
+        changed = changed_files(recorded, files)
+        if changed:
+            raise DataError(f"the image folder {cfg.dataset} changed since the run started ({'; '.join(changed[:4])}"
+                            f"{'; …' if len(changed) > 4 else ''}); restore it as it was to --resume, or train on it "
+                            "as it is now in a fresh --out")
+        return
+    if is_primary():
+        (out / FILES).parent.mkdir(parents=True, exist_ok=True)
+        (out / FILES).write_text(json.dumps(files, indent=1))
 
 
 SAMPLING = ("auto", "on", "off")
@@ -386,7 +418,7 @@ def _run_method(method: str, cfg: ExperimentConfig, dataset, splits, out: Path, 
                  "edge_weights": isinstance(train, SampledNodeData)}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)  # every method (and fold) starts from the same weights
-            net = build_network(build)
+            net = build_network(build, cfg.model if is_factory(cfg.model) else None)  # the user named it
         groups = grouped(list(net.children()), cfg.module_size) if cfg.module_size > 1 and not cfg.cuts else None
         name = f"{method}.pt" if len(splits) == 1 else f"{method}-fold{fold}.pt"
         ckpt = out / "checkpoints" / name
@@ -484,6 +516,12 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
         if out_of_memory(exc):
             raise OutOfMemoryError(f"out of memory ({one_line(exc)[:200]}); the network, batch or data is too large "
                                    "for this machine: use smaller --hidden, --batch-size or --augment-pixels") from None
+        died = worker_died(exc)  # a DataLoader worker, noticed outside training (an evaluation)
+        if died is not None:
+            raise died from None
+        if disk_full(exc):  # a result, a figure, metrics.csv: the checkpoints before it are intact
+            raise DiskFullError(f"no space left on device ({one_line(exc)[:200]}); free space on the disk of {out}, "
+                                "then continue with --resume") from None
         report = write_crash_report(exc, argv, out)
         if is_primary():
             (out / FAILURE).write_text(json.dumps({"error": one_line(exc), "kind": "crash", "report": str(report)},
@@ -494,6 +532,7 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
 
 def _experiment(cfg: ExperimentConfig, dataset, out: Path, callbacks, argv, start: float) -> dict:
     """:func:`run_experiment` once its run folder ``out`` exists."""
+    _record_files(out, dataset, cfg)
     if is_primary():  # the nodes of a torchrun launch may share the folder: one writer
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
         (out / "command.txt").write_text(" ".join(argv if argv is not None else sys.argv) + "\n")
@@ -515,8 +554,9 @@ def _experiment(cfg: ExperimentConfig, dataset, out: Path, callbacks, argv, star
             results["runs"].append(_run_method(method, cfg, dataset, splits, out, callbacks, shared))
         except MoleError as exc:  # the run folder keeps what happened (a failed worker: which, why, exit codes)
             details = exc.details if isinstance(exc, WorkerFailure) else {"kind": type(exc).__name__}
-            (out / FAILURE).write_text(json.dumps({"method": method, "error": str(exc), **details}, indent=2,
-                                                  default=str))
+            with contextlib.suppress(OSError):  # (a full disk: the one line says so)
+                (out / FAILURE).write_text(json.dumps({"method": method, "error": str(exc), **details}, indent=2,
+                                                      default=str))
             raise
         if not is_primary():
             return results  # under torchrun only rank 0 evaluates and writes

@@ -40,18 +40,20 @@ def _broadcast(values: list, shape: tuple) -> torch.Tensor:
     return v.reshape(())
 
 
-def predict_file(run_dir, data, method: str | None = None, out=None) -> dict:
+def predict_file(run_dir, data, method: str | None = None, out=None, model=None) -> dict:
     """Predict the raw inputs of file ``data`` (``.npz`` or ``.csv``) with the network ``method`` saved in ``run_dir``
     (default: :func:`~mole.predict.default_method`) and write the CSV ``out`` (default: ``predictions-<method>.csv``
-    in ``run_dir``).
+    in ``run_dir``). A network a user's factory built is rebuilt from ``model`` alone (the factory or its name,
+    ``--model file.py:build``): the run folder's record of it is never imported (:func:`mole.saving.build_network`).
 
     Returns ``{"method", "n", "accuracy", "out"}``; the accuracy is None unless the file holds labels.
     """
     run_dir = Path(run_dir)
     method = method or default_method(run_dir)
-    payload = read_model(saved_model(run_dir, method))
+    path = saved_model(run_dir, method)
+    payload = read_model(path)
     build, prep = payload["build"], payload["preprocess"]
-    if build["task"] in ("node", "graph"):
+    if build.get("task") in ("node", "graph"):
         raise ConfigError(f"{run_dir} trained on graphs; predictions from files take vectors, signals or images "
                           "(for graphs, load the network in Python: mole.load(run_dir, method))")
     shape = tuple(build["input_shape"])
@@ -63,7 +65,7 @@ def predict_file(run_dir, data, method: str | None = None, out=None) -> dict:
     x = x.reshape(-1, *shape)
     if prep:
         x = (x / prep["scale"] - _broadcast(prep["mean"], shape)) / _broadcast(prep["std"], shape)
-    network = network_from(payload)
+    network = network_from(payload, model=model, source=path)
     proba = TensorData(x, torch.zeros(len(x), dtype=torch.long)).logits(network).softmax(1)
     classes = prep["classes"] if prep and prep.get("classes") else list(range(build["n_classes"]))
     predicted = [classes[i] for i in proba.argmax(1).tolist()]

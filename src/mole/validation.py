@@ -94,7 +94,15 @@ def as_features(X, *, name: str = "X") -> torch.Tensor:
 def as_labels(y, n_samples: int, *, name: str = "y", unlabelled: bool = False) -> torch.Tensor:
     """Convert integer class labels 0..C-1 to a long tensor and check they match the samples; with
     ``unlabelled``, −1 marks a sample without a label (scikit-learn's semi-supervised convention)."""
-    t = y.detach() if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if isinstance(y, torch.Tensor):
+        t = y.detach()
+    else:
+        array = np.asarray(y)
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{name} must hold integer class labels 0..C-1; got dtype {array.dtype} (e.g. "
+                            f"{array.reshape(-1)[:1].tolist()}). Encode classes with "
+                            "sklearn.preprocessing.LabelEncoder.")
+        t = torch.as_tensor(array)
     if t.dim() != 1:
         raise DataError(f"{name} must be a 1-D vector of class labels; got shape {tuple(t.shape)}. "
                         "Pass class indices, not one-hot rows (y.argmax(1)).")

@@ -31,8 +31,10 @@ class ArrayRows(Rows):
             raise DataError(f"a memory-mapped X must hold numbers; got dtype {array.dtype}")
         if array.ndim < 2 or array.shape[0] == 0:
             raise DataError(f"X must have shape (n_samples, n_features, ...); got {array.shape}")
+        if 0 in array.shape[1:]:
+            raise DataError(f"X has shape {array.shape}: a sample of size 0; each sample needs at least one feature")
         self.path, self.offset, self.file_dtype = str(array.filename), int(array.offset), array.dtype
-        self.row_bytes = int(np.prod(array.shape[1:])) * array.dtype.itemsize
+        self.row_bytes, self.n_rows = int(np.prod(array.shape[1:])) * array.dtype.itemsize, array.shape[0]
         super().__init__(array.shape[0], tuple(array.shape[1:]))
         self._fd: int | None = None
 
@@ -55,6 +57,10 @@ class ArrayRows(Rows):
             while j < len(pos) and pos[j] == pos[j - 1] + 1:
                 j += 1
             raw = os.pread(self._fd, self.row_bytes * (j - i), self.offset + pos[i] * self.row_bytes)
+            if len(raw) < self.row_bytes * (j - i):
+                raise DataError(f"{self.path} ends before row {pos[i] + len(raw) // self.row_bytes} of the "
+                                f"{self.n_rows} its header gave when the run opened it: the file was cut short or "
+                                "replaced since; restore it, then resume (--resume; resume=True in mole.fit)")
             flat[i:j] = np.frombuffer(raw, dtype=np.uint8).reshape(j - i, self.row_bytes)
             i = j
         return _as_features(torch.from_numpy(out), pos)

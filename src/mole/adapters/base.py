@@ -253,11 +253,14 @@ class TensorData(TrainData):
         return self._like(y=keep_labels(self.y, positions))
 
     def outputs(self, module: nn.Module, t, batch_size: int) -> Iterator[torch.Tensor]:
-        """``module``'s outputs on ``t`` in consecutive chunks of ``batch_size`` rows (evaluation mode)."""
+        """``module``'s outputs on ``t`` in consecutive chunks of ``batch_size`` rows (evaluation mode). No gradient
+        mode is held across a ``yield``: a caller that stops early (an exception) would otherwise get it back whenever
+        the generator is collected, in the middle of later training."""
         module.eval()
-        with torch.no_grad():
-            for i in range(0, t.shape[0], batch_size):
-                yield module(t[i:i + batch_size])
+        for i in range(0, t.shape[0], batch_size):
+            with torch.no_grad():
+                out = module(t[i:i + batch_size])
+            yield out
 
     @torch.no_grad()
     def transform(self, module, t, batch_size):

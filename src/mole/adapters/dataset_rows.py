@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
+import signal
+import time
+import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler, get_worker_info
 from torch.utils.data._utils.collate import default_collate
 
-from ..errors import DataError
-from .rows import Rows, _as_features, _as_sample, as_pair, batch_seed, labels_tensor, seeded
+from ..errors import DataError, MoleError, UserCodeError, WorkerFailure
+from ..user_code import passes_through, raised_by_user, user_code_error
+from .rows import (Rows, _as_features, _as_sample, as_pair, batch_seed, dataset_error, labels_tensor, sample_shape,
+                   seeded)
 
 logger = logging.getLogger("mole")
 
@@ -29,24 +36,26 @@ LOADER_SETTINGS = ("num_workers", "pin_memory", "collate_fn", "worker_init_fn", 
 
 class _BatchReader(Dataset):
     """A map-style dataset whose item is one whole batch: key ``(positions, seed)``, read and collated under that
-    seed (see :func:`seeded`), in whichever process the DataLoader reads it."""
+    seed (see :func:`seeded`), in whichever process the DataLoader reads it. With a ``board`` (shared memory, one
+    slot per loader worker) and keys ``(positions, seed, b)``, each worker writes there the batch it reads: the one
+    it was reading if it dies."""
 
-    def __init__(self, dataset: Dataset, collate):
-        self.dataset, self.collate = dataset, collate
+    def __init__(self, dataset: Dataset, collate, board: torch.Tensor | None = None):
+        self.dataset, self.collate, self.board = dataset, collate, board
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, key):
-        positions, seed = key
+        positions, seed, *number = key
+        worker = get_worker_info() if self.board is not None and number else None
+        if worker is not None:
+            self.board[worker.id] = number[0]
         with seeded(seed):
             items = fetch(self.dataset, positions)
         if not isinstance(items, list):  # a TensorDataset: the batch's features, indexed at once
             return items, list(positions)
-        try:
-            batch = self.collate(items)
-        except (RuntimeError, TypeError) as exc:  # different shapes or types: one line naming the fix
-            raise DataError(_collate_problem(items, exc)) from None
+        batch = collated(items, self.collate)
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         return x, list(positions)
 
@@ -60,12 +69,46 @@ def in_memory(dataset: Dataset) -> bool:
 def fetch(dataset: Dataset, positions: list[int]):
     """The items at ``positions``: a list, through the dataset's batched ``__getitems__`` where it has one (PyTorch's
     protocol for batched reads), else one ``__getitem__`` each; a ``TensorDataset``'s features are indexed at once
-    (a tensor, no collation needed)."""
+    (a tensor, no collation needed). An exception the dataset raises is the user's
+    (:class:`~mole.errors.UserCodeError`, naming the item)."""
     if in_memory(dataset):
         return dataset.tensors[0][torch.as_tensor(positions, dtype=torch.long)]
     if hasattr(dataset, "__getitems__"):
-        return list(dataset.__getitems__(list(positions)))
-    return [dataset[int(i)] for i in positions]
+        try:
+            return list(dataset.__getitems__(list(positions)))
+        except Exception as exc:  # noqa: BLE001 - the user's code: find the item, one line naming it
+            if passes_through(exc):
+                raise
+            for i in positions:  # the item that raises, read alone
+                _read(dataset, int(i))
+            raise dataset_error(dataset, exc, method="__getitems__") from exc
+    return [_read(dataset, int(i)) for i in positions]
+
+
+def _read(dataset: Dataset, i: int):
+    """``dataset[i]``; what the user's ``__getitem__`` raises is one :class:`~mole.errors.UserCodeError` line."""
+    try:
+        return dataset[i]
+    except Exception as exc:  # noqa: BLE001 - the user's __getitem__: its own error, named as theirs
+        if passes_through(exc):
+            raise
+        raise dataset_error(dataset, exc, i) from exc
+
+
+def collated(items: list, collate):
+    """``collate(items)``: items it cannot batch (different shapes or types) are one DataError line naming the fix,
+    an exception a user's own ``collate_fn`` raises one UserCodeError line."""
+    try:
+        return collate(items)
+    except Exception as exc:  # noqa: BLE001 - default_collate's complaint, or the user's collate_fn's own error
+        if passes_through(exc):
+            raise
+        if raised_by_user(exc):
+            name = getattr(collate, "__qualname__", type(collate).__name__)
+            raise user_code_error(f"collate_fn {name}", exc, "fix your collate_fn") from exc
+        if not isinstance(exc, (RuntimeError, TypeError)):
+            raise
+        raise DataError(_collate_problem(items, exc)) from None
 
 
 def _collate_problem(items: list, exc: Exception) -> str:
@@ -90,7 +133,10 @@ class DatasetRows(Rows):
     """
 
     def __init__(self, dataset: Dataset, loader: dict | None = None):
-        n = len(dataset)
+        try:
+            n = len(dataset)
+        except Exception as exc:  # noqa: BLE001 - the user's __len__
+            raise dataset_error(dataset, exc, method="__len__") from exc
         if n == 0:
             raise DataError(f"the {type(dataset).__name__} holds no samples; pass a dataset with at least 2")
         self.dataset = dataset
@@ -98,7 +144,7 @@ class DatasetRows(Rows):
         self.loader.setdefault("collate_fn", default_collate)
         with seeded(0):
             first = _item(dataset, 0)
-        super().__init__(n, tuple(_as_sample(first[0], f"item 0 of the {type(dataset).__name__}").shape))
+        super().__init__(n, sample_shape(first[0], f"item 0 of the {type(dataset).__name__}"))
         self.varies = self._varies()
 
     def _varies(self) -> bool:
@@ -134,33 +180,137 @@ class DatasetRows(Rows):
                 settings.pop(k, None)
         collate = settings.pop("collate_fn")
         reader = _BatchReader(self.dataset, collate)
-        loader = DataLoader(reader, batch_size=None, sampler=_Keys(keys), collate_fn=_as_is, **settings)
+        reading = _Keys(keys, type(self.dataset).__name__, settings.get("num_workers", 0))
+        reader.board = reading.board
+        loader = DataLoader(reader, batch_size=None, sampler=reading, collate_fn=_as_is, **settings)
         try:
-            for x, positions in loader:
+            batches = iter(loader)
+            reading.watch(batches)
+            for x, positions in batches:
+                reading.done()
                 yield _as_features(x, positions)
-        except DataError as exc:  # raised in a loader worker, re-raised with its traceback: the one line again
-            raise DataError(str(exc).strip().splitlines()[-1].split("DataError: ", 1)[-1]) from None
+        except (DataError, UserCodeError) as exc:  # raised in a loader worker, re-raised with its traceback: the
+            # one line again (the user's code: the worker's traceback stays the cause, for -v)
+            if "\n" not in str(exc).strip():  # read in this process: the one line already
+                raise
+            reading.stop()  # the workers shut down now, not whenever the error's traceback is collected
+            line = str(exc).strip().splitlines()[-1].split(f"{type(exc).__name__}: ", 1)[-1]
+            if isinstance(exc, UserCodeError):
+                raise UserCodeError(line) from exc
+            raise type(exc)(line) from None
+        except Exception as exc:  # noqa: BLE001 - a worker that died shows as torch's error, or the queue's own
+            died = worker_died(exc, reading)
+            if died is None:
+                raise
+            raise died from None
 
 
 class _Keys:
-    """An iterable of batch keys as a DataLoader sampler (no length: the keys are drawn as the loader asks)."""
+    """An iterable of batch keys ``(positions, seed, b)`` as a DataLoader sampler (no length: the keys are drawn as
+    the loader asks). It keeps the keys drawn and not yet read back (:meth:`done`), and ``board``, where each loader
+    worker writes the batch it reads: which items a worker that died was reading (:func:`worker_died`)."""
 
-    def __init__(self, keys: Iterable):
-        self.keys = keys
+    def __init__(self, keys: Iterable, name: str = "dataset", workers: int = 0):
+        self.keys, self.name = keys, name
+        self.board = torch.full((workers,), -1, dtype=torch.long).share_memory_() if workers else None
+        self.pending: deque[tuple[int, list[int]]] = deque()  # (batch number in the pass, its positions)
+        self.read = 0  # batches read back
+        self.workers: dict[int, int] = {}  # process id -> worker number (its slot of the board)
+        self.batches, self.processes = None, []  # the loader's iterator (a weak reference), its worker processes
 
     def __iter__(self):
-        for positions, seed in self.keys:
-            yield positions.tolist(), seed
+        for b, (positions, seed) in enumerate(self.keys):
+            self.pending.append((b, positions.tolist()))
+            yield self.pending[-1][1], seed, b
+
+    def watch(self, batches: Iterator) -> None:
+        """Remember the worker processes of the loader's iterator ``batches`` (none without workers)."""
+        self.batches, self.processes = weakref.ref(batches), list(getattr(batches, "_workers", []))
+        for i, worker in enumerate(self.processes):
+            self.workers[worker.pid] = i
+            _READINGS[worker.pid] = self
+
+    def dead(self, wait: float = 1.0) -> int | None:
+        """The process id of a worker that died (waiting up to ``wait`` seconds for one to end), else None."""
+        deadline = time.monotonic() + wait
+        while self.processes:
+            for worker in self.processes:
+                if not worker.is_alive():  # (waitpid: a dead worker is reaped)
+                    return worker.pid
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        return None
+
+    def stop(self) -> None:
+        """A worker died: reap it and shut the loader's other workers down now. (Left to the garbage collector, the
+        iterator, held by the error's traceback, stays registered with torch, whose signal handler then raises the
+        death again whenever any later child process exits, anywhere in the run that resumes.)"""
+        for worker in self.processes:
+            worker.is_alive()
+        batches = self.batches() if self.batches is not None else None
+        getattr(batches, "_shutdown_workers", lambda: None)()
+
+    def done(self) -> None:
+        """One more batch came back from the loader."""
+        self.read += 1
+        while self.pending and self.pending[0][0] < self.read:
+            self.pending.popleft()
+
+    def reading(self, pid: int) -> tuple[int, list[int]] | None:
+        """(batch number, positions) that worker ``pid`` was reading and did not deliver; None if unknown."""
+        b = int(self.board[self.workers[pid]]) if self.board is not None and pid in self.workers else -1
+        return next(((n, pos) for n, pos in self.pending if n == b), None)
+
+
+#: the passes being read, by the process id of their loader workers
+_READINGS: weakref.WeakValueDictionary[int, _Keys] = weakref.WeakValueDictionary()
+
+
+def worker_died(exc: BaseException, keys: _Keys | None = None) -> WorkerFailure | None:
+    """A DataLoader worker process that died (a crash in the dataset's code, the out-of-memory killer) as one
+    :class:`~mole.errors.WorkerFailure` line: the batch and items it was reading, how it died, and that resuming
+    continues from the last checkpoint; None if ``exc`` is not that. The loader whose worker died is shut down.
+
+    torch says so in a RuntimeError naming the worker's pid, raised wherever the training process is when it notices
+    (from a signal handler), so callers above the loader ask too (:func:`mole.fit`); inside the loader (``keys``, the
+    pass being read) the death may also surface as an error of the queue the worker was writing to."""
+    if isinstance(exc, MoleError):  # (already said)
+        return None
+    found = re.search(r"DataLoader worker \(pid(?:\(s\))? ([\d, ]+)\)", str(exc))
+    if found and isinstance(exc, RuntimeError):
+        pids = [int(p) for p in re.findall(r"\d+", found.group(1))]
+        how = next((str(e) for e in (exc.__cause__, exc.__context__, exc)
+                    if e is not None and ("exit code" in str(e) or "signal" in str(e))), str(exc))
+        how = " ".join(how.split(". ")[0].split())  # torch's first sentence: the pid, and its exit code or signal
+    elif keys is not None and (pid := keys.dead()) is not None:
+        pids, code = [pid], keys.processes[keys.workers[pid]].exitcode
+        how = f"DataLoader worker (pid {pid}) " + (f"was killed by {signal.Signals(-code).name}" if code and code < 0
+                                                   else f"exited unexpectedly with exit code {code}")
+    else:
+        return None
+    where, details, name = "", {"kind": "loader worker", "how": how}, "dataset"
+    for pid in pids:
+        keys = _READINGS.get(pid)
+        if keys is None:
+            continue
+        keys.stop()
+        batch = keys.reading(pid)
+        if batch is not None:
+            (b, positions), name = batch, keys.name
+            items = ", ".join(map(str, positions[:8])) + (", …" if len(positions) > 8 else "")
+            where = f" while reading batch {b + 1} of a pass over the data (items {items} of the {name})"
+            details.update(batch=b + 1, items=positions)
+            break
+    return WorkerFailure(f"a DataLoader worker process died{where} ({how}); find what killed it (the {name}'s "
+                         "__getitem__, or the system's out-of-memory killer: fewer loader workers or smaller batches), "
+                         "then resume from the last checkpoint (--resume; resume=True in mole.fit)", details)
 
 
 def _item(dataset: Dataset, i: int):
-    """Item ``i``; a bad item is one DataError line (callers seed the read, :func:`~mole.adapters.rows.seeded`)."""
-    try:
-        item = dataset[i]
-    except Exception as exc:  # noqa: BLE001 - a user's __getitem__: its own error, on one line
-        raise DataError(f"reading item {i} of the {type(dataset).__name__} failed: {type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    return as_pair(item, i, type(dataset).__name__)
+    """Item ``i``; a bad item is one DataError line, an exception of the dataset's own one UserCodeError line
+    (callers seed the read, :func:`~mole.adapters.rows.seeded`)."""
+    return as_pair(_read(dataset, i), i, type(dataset).__name__)
 
 
 def dataset_labels(dataset: Dataset) -> torch.Tensor:

@@ -118,9 +118,10 @@ class DatasetData(TensorData):
             return
         module.eval()
         chunks = torch.arange(len(t)).split(batch_size)
-        with torch.no_grad():
-            for rows in t.stream(chunks, (batch_seed(0, b) for b in itertools.count())):
-                yield module(rows)
+        for rows in t.stream(chunks, (batch_seed(0, b) for b in itertools.count())):
+            with torch.no_grad():  # (not across the yield: see TensorData.outputs)
+                out = module(rows)
+            yield out
 
     def sample(self, n: int, seed: int = 0) -> TrainData:
         """A fixed random subset of at most ``n`` samples, read once into memory (analysis samples: the information

@@ -26,7 +26,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from ..errors import DataError
+from ..errors import DataError, UserCodeError
+from ..user_code import user_code_error
 
 
 def batch_seed(key: int, b: int) -> int:
@@ -60,8 +61,22 @@ def seeded(seed: int | None):
         torch.default_generator.set_state(torch_state)
 
 
+def dataset_error(dataset, exc: BaseException, i: int | None = None, method: str = "__getitem__") -> UserCodeError:
+    """The one line for ``exc``, raised by the user's ``dataset`` (reading item ``i``, or in ``method``): named by
+    the dataset a ``Subset`` wraps, at that dataset's own index."""
+    from torch.utils.data import Subset
+    while isinstance(dataset, Subset) and i is not None:
+        dataset, i = dataset.dataset, int(dataset.indices[i])
+    name = type(dataset).__name__
+    at = f" at item {i}" if i is not None else ""
+    return user_code_error(f"Dataset {name}", exc, "fix your dataset", at=at, code=f"{name}.{method}")
+
+
 def _as_sample(x, where: str) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise DataError(f"{where} holds complex numbers ({x.dtype}); make __getitem__ return real features, e.g. "
+                            "torch.view_as_real(x) or x.abs()")
         return x
     if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
         return torch.from_numpy(np.ascontiguousarray(x))
@@ -69,6 +84,17 @@ def _as_sample(x, where: str) -> torch.Tensor:
             "(or transforms.ToTensor()) to the dataset's transform" if type(x).__module__.startswith("PIL")
             else " make __getitem__ return (tensor, int label)")
     raise DataError(f"{where} holds a {type(x).__name__} where a tensor of features was expected;{hint}")
+
+
+def sample_shape(x, where: str) -> tuple:
+    """The shape of one sample's features ``x`` (item 0 of a dataset), which must hold at least one value."""
+    shape = tuple(_as_sample(x, where).shape)
+    if not shape:
+        raise DataError(f"{where} holds a single number (a 0-d tensor) as its features; make __getitem__ return a "
+                        "tensor of at least one feature, e.g. x.reshape(1)")
+    if 0 in shape:
+        raise DataError(f"{where} holds features of shape {shape}, no values; each sample needs at least one feature")
+    return shape
 
 
 def as_pair(item, i: int, name: str):

@@ -18,7 +18,23 @@ from torch.utils.data import IterableDataset
 from torch.utils.data._utils.collate import default_collate
 
 from ..errors import DataError
-from .rows import Rows, _as_features, _as_sample, as_pair, batch_seed, labels_tensor, seeded
+from ..user_code import passes_through
+from .dataset_rows import collated
+from .rows import Rows, _as_features, as_pair, batch_seed, dataset_error, labels_tensor, sample_shape, seeded
+
+
+def _items(dataset: IterableDataset) -> Iterator:
+    """``iter(dataset)``; what the user's ``__iter__`` raises is one
+    :class:`~mole.errors.UserCodeError` line naming the item it was yielding."""
+    i = 0
+    try:
+        for item in dataset:
+            yield item
+            i += 1
+    except Exception as exc:  # noqa: BLE001 - the user's __iter__: its own error, named as theirs
+        if passes_through(exc):
+            raise
+        raise dataset_error(dataset, exc, i, method="__iter__") from exc
 
 
 class StreamRows(Rows):
@@ -27,14 +43,14 @@ class StreamRows(Rows):
     def __init__(self, dataset: IterableDataset, collate=default_collate):
         name, labels, first = type(dataset).__name__, [], None
         with seeded(batch_seed(-3, 0)):
-            for i, item in enumerate(dataset):
+            for i, item in enumerate(_items(dataset)):
                 x, y = as_pair(item, i, name)[:2]
-                first = first if first is not None else _as_sample(x, f"item 0 of the {name}")
+                first = first if first is not None else sample_shape(x, f"item 0 of the {name}")
                 labels.append(y)
         if not labels:
             raise DataError(f"the {name} yields no samples; pass a dataset with at least 2")
         self.labels = labels_tensor(labels, name)
-        super().__init__(len(labels), tuple(first.shape))
+        super().__init__(len(labels), first)
         self.dataset, self.collate = dataset, collate
         a, b = (self._features([0], seed) for seed in (1, 2))
         self.varies = a.shape != b.shape or not torch.equal(a, b)
@@ -43,7 +59,7 @@ class StreamRows(Rows):
         """One pass under ``seed``, picking the items at ``positions`` (any order, repeats allowed)."""
         wanted, found = set(positions), {}
         with seeded(seed):
-            for i, item in enumerate(self.dataset):
+            for i, item in enumerate(_items(self.dataset)):
                 if i in wanted:
                     found[i] = item
                     if len(found) == len(wanted):
@@ -57,7 +73,7 @@ class StreamRows(Rows):
                          "a stream must yield the same items on every pass")
 
     def _batch(self, items: list, positions: list[int]) -> torch.Tensor:
-        batch = self.collate(items)
+        batch = collated(items, self.collate)
         return _as_features(batch[0] if isinstance(batch, (tuple, list)) else batch, positions)
 
     def read(self, source_positions, seed=None):
@@ -72,7 +88,7 @@ class StreamRows(Rows):
             source, seed = self._source(pos).tolist(), next(seeds)
             if items is None and source[:1] == [0]:
                 with seeded(seed):  # an __iter__ that shuffles at once draws under the first batch's seed
-                    items = iter(self.dataset)
+                    items = _items(self.dataset)
             if items is None or source != list(range(at, at + len(source))):
                 items = None
                 yield self._features(source, seed).to(self.device)

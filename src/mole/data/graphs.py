@@ -20,6 +20,7 @@ import torch
 
 from ..adapters import GraphData, NodeData
 from ..errors import DataError, DatasetNotFoundError
+from .restricted_pickle import planetoid_reads_safely
 
 logger = logging.getLogger("mole")
 
@@ -117,9 +118,13 @@ def _load(cls, staged: Path, label: str, **kwargs):
     """PyG dataset ``cls`` from ``staged``; a failure (garbled raw file) removes what it processed, so the cache
     is never left poisoned, and becomes one DataError line."""
     try:
-        return cls(str(staged), **kwargs)
+        with planetoid_reads_safely():  # Planetoid's raw files are pickles: data types only, never code
+            return cls(str(staged), **kwargs)
     except DatasetNotFoundError:
         raise
+    except DataError as exc:  # a raw file that names code
+        shutil.rmtree(staged, ignore_errors=True)
+        raise DataError(f"{label}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - PyG raises anything from a bad file
         shutil.rmtree(staged, ignore_errors=True)
         raise DataError(f"{label}: cannot read its raw files ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "

@@ -33,7 +33,7 @@ from typing import Callable
 
 import torch
 
-from ..errors import MoleError
+from ..errors import WorkerFailure  # (re-exported: mole.distributed.WorkerFailure)
 from .worker import RECEIVING, SENDING, STARTUP, WorkerSpec
 
 PEER_LOST = 3  # exit code of a worker that failed only because another worker did
@@ -76,14 +76,6 @@ def hung_worker(stale: list[int], beats: dict[int, float], states: dict[int, byt
 def heartbeat_file(folder: str, rank: int) -> Path:
     """Touched by worker ``rank`` after every batch; it holds one byte once training has begun."""
     return Path(folder, f"worker{rank}.alive")
-
-
-class WorkerFailure(MoleError, RuntimeError):
-    """A worker process died, failed or hung; ``details`` says which, how, and the others' exit codes."""
-
-    def __init__(self, message: str, details: dict):
-        super().__init__(message)
-        self.details = details
 
 
 def free_port() -> int:

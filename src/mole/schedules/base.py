@@ -6,6 +6,7 @@ batching and read-out in the data adapter, so a new schedule (simultaneous, asyn
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -24,6 +25,7 @@ from ..adapters import TensorData, TrainData
 from ..adapters.array_rows import ArrayRows
 from ..adapters.rows import Rows
 from ..callbacks import CallbackList
+from ..errors import DiskFullError, disk_full
 from ..memory import ActivationMemory
 from ..batch import LocalBatch
 from ..stage import Stage
@@ -166,18 +168,18 @@ class FrozenInput:
         demand, as :class:`~mole.adapters.array_rows.ArrayRows` (read with ``pread``: the process's memory stays flat)."""
         path = os.path.join(self._cache_folder(), f"T{len(self.held)}.npy")
         module.eval()
-        with torch.no_grad():
-            if isinstance(self.data, TensorData):
-                chunks = (out.cpu().numpy() for out in self.data.outputs(module, self.t, self.batch_size))
-            else:
-                chunks = iter([self.data.transform(module, self.t, self.batch_size).cpu().numpy()])
-            with open(path, "wb") as f:
-                first = next(chunks)  # the first chunk tells the row shape and dtype
-                header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
-                          "shape": (self.t.shape[0], *first.shape[1:])}
-                np.lib.format.write_array_header_2_0(f, header)
-                for chunk in itertools.chain([first], chunks):
-                    f.write(np.ascontiguousarray(chunk).tobytes())
+        try:
+            with torch.no_grad():
+                self._write(module, path)
+        except BaseException as exc:  # (Ctrl-C too) a torn file: its space back
+            with contextlib.suppress(OSError):
+                os.remove(path)
+            if disk_full(exc):
+                raise DiskFullError(f"no space left on device while writing the disk cache of frozen outputs at "
+                                    f"{path}; free space there, or hold them with --cache memory or --cache recompute "
+                                    "(TrainConfig.cache), then resume (--resume; resume=True in mole.fit): the last "
+                                    "checkpoint is intact") from None
+            raise
         previous = os.path.join(self.folder, f"T{len(self.held) - 1}.npy")
         if os.path.exists(previous) and not self.keep:
             os.remove(previous)  # T_{k-1} is no longer needed (an open mapping or file stays valid until released)
@@ -185,6 +187,24 @@ class FrozenInput:
         if isinstance(self.data.x, Rows):
             return ArrayRows(array).to(self.data.x.device)
         return torch.from_numpy(array).to(self.data.x.device)
+
+    def _write(self, module: nn.Module, path: str) -> None:
+        """``module``'s outputs over the cached input into the ``.npy`` file ``path``, chunk by chunk."""
+        if isinstance(self.data, TensorData):
+            outputs = self.data.outputs(module, self.t, self.batch_size)
+        else:
+            outputs = iter([self.data.transform(module, self.t, self.batch_size)])
+        try:
+            with open(path, "wb") as f:
+                first = next(outputs).cpu().numpy()  # the first chunk tells the row shape and dtype
+                header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
+                          "shape": (self.t.shape[0], *first.shape[1:])}
+                np.lib.format.write_array_header_2_0(f, header)
+                for chunk in itertools.chain([first], (out.cpu().numpy() for out in outputs)):
+                    f.write(np.ascontiguousarray(chunk).tobytes())
+        finally:  # a failed write: the reading stops now (a DataLoader's workers too), not when it is collected
+            if hasattr(outputs, "close"):
+                outputs.close()
 
     def close(self) -> None:
         """Delete the disk cache (unless ``keep``), and its folder if nothing else is in it."""
