@@ -1,5 +1,56 @@
+"""Shared fixtures, and the two lanes of the suite.
+
+``pytest`` runs every test that stays in this process; ``pytest -m process`` runs the ones that launch Python
+processes (asynchronous workers, torchrun nodes, a CLI killed and resumed), each of which pays seconds to import
+torch. CI runs both. A test outside the process lane that starts a Python process fails at once, naming the marker
+(:func:`_python_processes_in_their_lane`), so the default lane keeps its pace as tests are added.
+"""
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
+
+PROCESS_LANE = ("process: launches Python processes (asynchronous workers, torchrun nodes, a killed CLI); "
+                "deselected by default, run with `pytest -m process`")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", PROCESS_LANE)
+    # One intra-op thread for torch, BLAS and OpenMP, here and in every process a test starts. The tests train tiny
+    # networks, which run as fast on one thread, and on two cores shared with anything else two threads wait at
+    # every parallel region (mole.threads: 8-60x slower), so the suite's pace would depend on what else runs.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+    config._mole_thread_limits = threadpool_limits(1)
+
+
+def _launches_python(args) -> bool:
+    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args or [])
+    if not argv:
+        return False
+    first = os.path.basename(str(argv[0]))
+    return str(argv[0]) == sys.executable or first.startswith("python") or first == "torchrun"
+
+
+@pytest.fixture(autouse=True)
+def _python_processes_in_their_lane(request, monkeypatch):
+    """Outside the process lane, starting a Python process is an error naming the marker."""
+    if request.node.get_closest_marker("process") is not None:
+        yield
+        return
+    real = subprocess.Popen
+
+    class Guarded(real):
+        def __init__(self, args, *rest, **kwargs):
+            if _launches_python(args):
+                raise AssertionError(f"{request.node.nodeid} starts a Python process ({' '.join(map(str, args))[:120]}); "
+                                     "mark it @pytest.mark.process: it belongs to the process lane (pytest -m process)")
+            super().__init__(args, *rest, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", Guarded)
+    yield
 
 
 @pytest.fixture
@@ -63,7 +114,8 @@ def paths_and_stars():
 
 @pytest.fixture
 def one_thread():
-    """Tiny models run as fast on one intra-op thread, and a busy second core then cannot stall every op."""
+    """Tiny models run as fast on one intra-op thread, and a busy second core then cannot stall every op (the whole
+    session runs on one thread already, see pytest_configure; a test that raises it restores it here)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

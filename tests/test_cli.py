@@ -106,6 +106,7 @@ def test_nan_features_and_mismatched_labels(capsys, tmp_path):
     one_line_error(capsys, ["run", "--dataset", str(tmp_path / "bad.npz"), *FAST], "19 labels for 20 samples")
 
 
+@pytest.mark.process
 def test_argparse_errors_exit_2_and_help_documents_flags():
     bad = subprocess.run([sys.executable, "-m", "mole.cli", "run", "--sigma", "wide"], capture_output=True, text=True)
     assert bad.returncode == 2 and "sigma" in bad.stderr and "Traceback" not in bad.stderr
@@ -132,7 +133,8 @@ def test_option_of_another_estimator_is_refused(capsys, tmp_path):
 def test_cnn_on_digits_images(tmp_path, reduce):
     out = tmp_path / reduce
     assert main(["run", "--dataset", "digits", "--model", "cnn", "--channels", "4,8", "--reduce", reduce,
-                 "--project-dim", "16", "--methods", "mole", "--out", str(out), *FAST]) == 0
+                 "--project-dim", "16", "--methods", "mole", "--out", str(out), *FAST, "--epochs", "1", "--no-probes",
+                 "--accuracy-every", "0"]) == 0
     res = json.loads((out / "results.json").read_text())
     assert res["model"] == "cnn" and res["data"]["input_shape"] == [1, 8, 8]
     assert res["runs"][0]["modules"][0]["layers"][0].startswith("Conv2d(1→4")
@@ -181,10 +183,10 @@ def test_graph_level_run_draws_pooled_graph_embeddings(tmp_path, monkeypatch):
 
 
 def test_augment_and_conditional_flags_reach_the_run(tmp_path):
-    out = tmp_path / "run"
-    assert main(["run", "--dataset", "mnist1d", "--out", str(out), "--augment", "shift", "--augment-pixels", "3",
-                 "--weak-augment", "none", "--estimator", "renyi", "--conditional", "average", "--methods", "mole",
-                 *FAST]) == 0
+    out = tmp_path / "run"  # digits: 8 x 8 images, which a shift of 3 pixels augments; one epoch records the flags
+    assert main(["run", "--dataset", "digits", "--hidden", "16", "--out", str(out), "--augment", "shift",
+                 "--augment-pixels", "3", "--weak-augment", "none", "--estimator", "renyi", "--conditional", "average",
+                 "--methods", "mole", *FAST, "--epochs", "1", "--no-probes", "--accuracy-every", "0"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["train"]["augment"] == "shift" and cfg["train"]["augment_pixels"] == 3
     assert cfg["train"]["weak_augment"] == "none" and cfg["train"]["weak_augment_pixels"] is None
@@ -208,7 +210,8 @@ def test_every_rule_side_by_side_with_its_options(tmp_path, capsys):
     out = tmp_path / "rules"
     assert main(["run", "--dataset", "wine", "--epochs", "3", "--methods", "mole,bp,dgl,predsim,hsic-bottleneck",
                  "--rule-option", "predsim.beta=0.9", "--rule-option", "hsic-bottleneck.beta=10",
-                 "--optimizer", "adamw", "--lr-schedule", "cosine", "-q", "--no-plots", "--out", str(out)]) == 0
+                 "--optimizer", "adamw", "--lr-schedule", "cosine", "-q", "--no-plots", "--monitor-every", "0",
+                 "--no-probes", "--accuracy-every", "0", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     runs = {r["method"]: r for r in results["runs"]}

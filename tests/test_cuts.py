@@ -64,7 +64,8 @@ def test_a_model_class_trains_under_every_rule(blobs, rule):
     assert len(res.history) and res.score(x, y) > 0.5  # 3 well separated classes: chance is 1/3
 
 
-@pytest.mark.parametrize("schedule, options", [("simultaneous", {}), ("async", {"workers": 2})])
+@pytest.mark.parametrize("schedule, options", [("simultaneous", {}),
+                                               pytest.param("async", {"workers": 2}, marks=pytest.mark.process)])
 def test_a_model_class_trains_under_every_schedule(blobs, schedule, options):
     x, y = blobs
     cfg = TrainConfig(epochs=3, batch_size=60, lr=1e-2, schedule=schedule, **options)

@@ -39,7 +39,8 @@ def agg():
     plt.close("all")
 
 
-@pytest.mark.parametrize("name", sorted(EXPECT))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.process) if n == "async_schedule.py" else n
+                                  for n in sorted(EXPECT)])
 def test_example_runs(name, agg, one_thread, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("MOLE_EXAMPLE_EPOCHS", "2")
     monkeypatch.setenv("MOLE_EXAMPLE_DIR", str(tmp_path))

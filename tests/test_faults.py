@@ -18,7 +18,7 @@ from mole import TrainConfig
 from mole.cli import main
 from mole.data.images import ImageFiles, load_image_folder
 from mole.models import CNN
-from interrupt import losses
+from interrupt import KILL_AT_STEP, losses
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: as fast on one thread, and no stalls on a busy core
 QUIET = ["-q", "--no-plots", "--no-probes", "--monitor-every", "0", "--checkpoint-every", "0"]
@@ -285,27 +285,9 @@ def test_resume_refuses_an_image_folder_that_changed_since_the_run_started(tmp_p
 
 
 # -- SIGKILL while loader workers read -----------------------------------------------------------------------------
-KILL = """
-import os, signal, sys
-import mole.checkpoint
-from mole.cli import main
-
-steps = 0
 
 
-def on_batch_end(self, **kwargs):  # a real SIGKILL at a known step (no race with the run's end)
-    global steps
-    steps += 1
-    if steps == int(os.environ["KILL_AT_STEP"]):
-        assert self.path.exists(), "no checkpoint yet"
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-mole.checkpoint.Checkpoint.on_batch_end = on_batch_end
-sys.exit(main(sys.argv[1:]))
-"""
-
-
+@pytest.mark.process
 def test_a_run_sigkilled_while_loader_workers_read_resumes_to_identical_results(tmp_path):
     """A folder of 45 tiny 8x8 images read by one loader worker, killed in module 2's second epoch (module 1's outputs
     in the disk cache, the loader mid-read), then --resume (both runs on one thread, as the child)."""
@@ -316,7 +298,7 @@ def test_a_run_sigkilled_while_loader_workers_read_resumes_to_identical_results(
     assert json.loads((tmp_path / "full" / "results.json").read_text())["data"]["n_train"] == 36  # 3 steps an epoch
     killed = tmp_path / "killed"
     steps = 3 + 3 + 3 + 2  # module 2's second epoch, its second batch
-    child = subprocess.run([sys.executable, "-c", KILL, *argv, "--out", str(killed)], capture_output=True, text=True,
+    child = subprocess.run([sys.executable, "-c", KILL_AT_STEP, *argv, "--out", str(killed)], capture_output=True, text=True,
                            env={**os.environ, "KILL_AT_STEP": str(steps), "OMP_NUM_THREADS": "1"}, timeout=300)
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert not (killed / "results.json").exists()

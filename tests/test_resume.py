@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ import torch
 import mole
 from mole import TrainConfig
 from mole.cli import main
-from interrupt import StopAt, losses
+from interrupt import KILL_AT_STEP, StopAt, losses, steps_per_method
 
 
 CASES = {
@@ -50,7 +51,7 @@ def test_interrupted_anywhere_and_resumed_equals_uninterrupted(tiny_mlp, blobs, 
     # 6 batches per epoch (180 samples, batch 32; 162 with a convergence budget's held-out samples), fewer in an
     # epoch a convergence budget cut short
     steps = sum(round(6 * r.get("fraction", 1)) for r in full.history.records)
-    for cut in random.Random(hash((case, method)) % 1000).sample(range(1, steps), 2):
+    for cut in random.Random(zlib.crc32(f"{case}/{method}".encode())).sample(range(1, steps), 2):
         ckpt = tmp_path / f"{cut}.pt"
         torch.manual_seed(123)
         with pytest.raises(KeyboardInterrupt):
@@ -104,6 +105,20 @@ def test_resume_of_a_finished_run_changes_nothing_and_says_so(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().out
 
 
+def test_resume_of_a_folder_that_holds_no_run_says_so_and_writes_nothing(tmp_path, capsys):
+    """A typo, another tool's folder: --resume refuses it rather than starting a fresh run inside it."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("another tool's output")
+    for folder in (theirs, tmp_path / "empty"):
+        folder.mkdir(exist_ok=True)
+        assert main(["run", "--dataset", "wine", "--epochs", "1", "-q", "--no-plots", "--resume", "--out",
+                     str(folder)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "holds no mole run" in err and "nothing there can be resumed" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"] and not any((tmp_path / "empty").iterdir())
+
+
 def test_resume_of_a_finished_run_with_other_settings_names_them_and_refuses(tmp_path, capsys):
     out = tmp_path / "run"
     argv = lambda epochs: ["run", "--dataset", "wine", "--epochs", epochs, "-q", "--no-plots", "--out", str(out)]  # noqa: E731
@@ -135,22 +150,22 @@ def _comparable(results):
     return runs, history
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
-def test_sigkilled_run_resumes_to_identical_results(tmp_path, schedule):
-    """A real kill: the process dies at a random moment after its first checkpoint, then `--resume`."""
-    argv = ["run", "--dataset", "digits", "--epochs", "40", "--batch-size", "32", "--methods", "mole,dgl", "-q",
-            "--no-plots", "--schedule", schedule, "--checkpoint-every", "0"]
+def test_sigkilled_run_resumes_to_identical_results(tmp_path, monkeypatch, schedule):
+    """A real kill: the process dies by SIGKILL halfway through its second method (the first finished and kept, the
+    second checkpointed mid-way), then `--resume`."""
+    argv = ["run", "--dataset", "wine", "--epochs", "6", "--batch-size", "32", "--methods", "mole,dgl", "-q",
+            "--no-plots", "--no-probes", "--monitor-every", "2", "--schedule", schedule, "--checkpoint-every", "0"]
+    counts = steps_per_method(monkeypatch)
     assert main([*argv, "--out", str(tmp_path / "full")]) == 0
+    monkeypatch.undo()
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "mole.cli", *argv, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
-    deadline = time.time() + 120
-    while not (killed / "checkpoints" / "mole.pt").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(random.uniform(0.0, 1.5))
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "results.json").exists(), "the run finished before the kill; make it longer"
+    at = counts["mole.pt"] + counts["dgl.pt"] // 2 + 3  # not at an epoch's end
+    child = subprocess.run([sys.executable, "-c", KILL_AT_STEP, *argv, "--out", str(killed)], capture_output=True,
+                           text=True, env={**os.environ, "KILL_AT_STEP": str(at)}, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert not (killed / "results.json").exists() and (killed / "checkpoints" / "dgl.pt").exists()
     assert main([*argv, "--out", str(killed), "--resume"]) == 0
     full = json.loads((tmp_path / "full" / "results.json").read_text())
     resumed = json.loads((killed / "results.json").read_text())
@@ -167,6 +182,7 @@ def _metrics(folder):
                       if r["metric"] != "seconds")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("stagger", [0, 5])
 def test_sigkilled_async_run_resumes_from_its_workers_snapshots(tmp_path, stagger):
     """The asynchronous schedule: each worker snapshots its modules after each epoch; a run killed mid-way

@@ -1,7 +1,8 @@
 """One exception hierarchy for every user-facing problem.
 
 Every message says what was expected, what arrived, and how to fix it, on one line.
-The CLI turns any :class:`MoleError` into that line and exit code 2.
+The CLI turns any :class:`MoleError` into that line and exit code 2 (bad input, the user's own code, a full
+disk), except :class:`WorkerFailure` and :class:`CrashError` (a process died; a bug in mole): exit code 1.
 """
 import errno
 

@@ -220,9 +220,11 @@ def run_folder(cfg: ExperimentConfig) -> Path:
         raise ConfigError(f"--out {out} is a file, not a folder; choose a folder path for the run")
     if cfg.resume and not out.exists():
         raise ConfigError(f"cannot resume: run folder {out} does not exist; pass the --out of the interrupted run")
-    if cfg.resume and not (out / "config.json").is_file():  # a typo, another tool's folder: never train over it
-        raise ConfigError(f"cannot resume: {out} holds no mole run (no config.json), so nothing there can be "
-                          "resumed; pass the --out of the interrupted run, or drop --resume to start a new run")
+    # a typo, another tool's folder: never train over it (a torchrun node's own folder holds its checkpoints alone)
+    if cfg.resume and not ((out / "config.json").is_file() or (out / "checkpoints").is_dir()):
+        raise ConfigError(f"cannot resume: {out} holds no mole run (no config.json, no checkpoints/), so nothing "
+                          "there can be resumed; pass the --out of the interrupted run, or drop --resume to start a "
+                          "new run")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -32,6 +32,7 @@ def test_a_dataloader_trains_the_weights_tensors_train(tiny_mlp, blobs, method, 
         assert loader.schedule["cache"] == ["disk", "disk"] and tensors.schedule["cache"] == ["memory", "memory"]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("method", ["mole", "dgl"])
 def test_async_workers_read_the_same_batches_from_a_dataloader(tiny_mlp, blobs, method):
     x, y = blobs
@@ -123,6 +124,7 @@ class Stream(IterableDataset):
             yield self.x[i], int(self.y[i])
 
 
+@pytest.mark.process
 def test_an_iterable_dataset_trains_in_its_own_order(tiny_mlp, blobs, monkeypatch):
     from pathlib import Path
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # asynchronous workers unpickle Stream
@@ -198,6 +200,7 @@ def test_a_run_on_a_dataloader_resumes_exactly(tiny_mlp, blobs, tmp_path, schedu
         assert _same_weights(full, resumed), f"cut after {cut} steps"
 
 
+@pytest.mark.process
 def test_a_sampler_of_its_own_draws_the_batches_the_same_everywhere(tiny_mlp, blobs):
     """A WeightedRandomSampler (class 2 never drawn) sets the batches; iterated under the run's seeds, two runs, and
     the simultaneous and asynchronous schedules, draw the same ones."""

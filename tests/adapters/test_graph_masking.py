@@ -65,7 +65,7 @@ def test_partly_labelled_graphs_pair_a_labelled_stream_with_an_unlabelled_pass(p
     assert sum(int((b.y == UNLABELLED).sum()) for b in batches) == 26
 
 
-@pytest.mark.parametrize("schedule", ["sequential", "async"])
+@pytest.mark.parametrize("schedule", ["sequential", pytest.param("async", marks=pytest.mark.process)])
 def test_mole_learns_graphs_from_masked_views_with_two_labels_per_class(paths_and_stars, one_thread, schedule):
     data = paths_and_stars(40, 4)
     few = data.with_labels(torch.tensor([0, 1, 2, 3])).augmented(GraphMasking())

@@ -151,7 +151,8 @@ def test_torchvision_resnet18_cut_at_its_stages_trains_on_a_folder(tmp_path):
 @vision
 @pytest.mark.parametrize("rule, schedule", [*((r, "sequential") for r in ("dgl", "predsim", "hsic-bottleneck",
                                                                           "infopro")),
-                                            ("mole", "simultaneous"), ("mole", "async")])
+                                            ("mole", "simultaneous"),
+                                            pytest.param("mole", "async", marks=pytest.mark.process)])
 def test_torchvision_resnet18_trains_under_every_rule_and_schedule(tmp_path, rule, schedule):
     """mole and bp above; Forward-Forward appends the label as 3 more channels, which resnet18's 3-channel stem does
     not take (a factory taking in_channels gets them)."""

@@ -155,6 +155,7 @@ def test_batches_hold_the_neighbourhood_their_modules_need(sbm):
     assert torch.equal(one.readout(out), out[:32]) and one.y.shape == (32,)
 
 
+@pytest.mark.process
 def test_async_samples_the_same_neighbourhoods_as_simultaneous(sbm):
     train, test = sbm
     data = SampledNodeData.of(train, fanout=4, weights="gcn")
@@ -176,7 +177,9 @@ def test_async_samples_the_same_neighbourhoods_as_simultaneous(sbm):
 
 
 def test_cli_switches_sampling_on_by_budget_or_flag(tmp_path):
-    common = ["run", "--dataset", "sbm-1000", "--epochs", "2", "--quiet", "--no-plots", "--monitor-every", "0"]
+    # 200 nodes: a full-graph step of ~3.6 MB at the default width, over a 0.5 MB budget; one epoch records the plan
+    common = ["run", "--dataset", "sbm-200", "--epochs", "1", "--quiet", "--no-plots", "--monitor-every", "0",
+              "--no-probes", "--accuracy-every", "0"]
     assert main([*common, "--out", str(tmp_path / "auto")]) == 0
     assert main([*common, "--sampling-budget-mb", "0.5", "--out", str(tmp_path / "budget")]) == 0
     assert main([*common, "--neighbor-sampling", "--fanout", "3", "--out", str(tmp_path / "on")]) == 0

@@ -106,7 +106,8 @@ def _net():
 
 def test_mole_with_pseudo_labels_trains_every_module_and_its_head_on_them():
     x, y, budget = _data()
-    cfg = TrainConfig(epochs=20, batch_size=16, lr=1e-2, seed=0, augment="shift", augment_pixels=1,
+    # 10 epochs at lr 3e-2: above 0.9 on 7 of 8 data/training seeds (20 epochs at 1e-2: 3 of 5), at half the steps
+    cfg = TrainConfig(epochs=10, batch_size=16, lr=3e-2, seed=0, augment="shift", augment_pixels=1,
                       objective=ObjectiveConfig(lambda_view=0.1, view_term="clusters", pseudo_labels=0.5))
     res = mole.fit(_net(), x, budget, config=cfg)
     for k in range(3):  # two hidden modules and the head: far more rows labelled than the 6 true labels

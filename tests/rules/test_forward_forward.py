@@ -114,6 +114,7 @@ def test_forward_forward_learns_to_classify(schedule):
     assert last["goodness_pos"] > 1.0 > last["goodness_neg"]  # positives above θ, negatives below
 
 
+@pytest.mark.process
 def test_forward_forward_under_two_asynchronous_workers():
     x, y = _blobs()
     res = mole.fit(_net(), x[:180], y[:180], method="forward-forward",

@@ -77,8 +77,9 @@ def test_a_rule_without_a_constructor_has_no_options(tiny_mlp, blobs):
 @pytest.mark.parametrize("schedule", ["sequential", "simultaneous"])
 def test_every_local_rule_learns_under_every_in_process_schedule(tiny_mlp, blobs, rule, schedule):
     x, y = blobs
-    # Forward-Forward learns from goodness alone, without BatchNorm (it would fix every unit's mean square)
-    net, epochs = (tiny_mlp(hidden=(64, 64), batch_norm=False), 30) if rule == "forward-forward" else (tiny_mlp(), 4)
+    # Forward-Forward learns from goodness alone, without BatchNorm (it would fix every unit's mean square); 10 epochs
+    # score 1.0 on the blobs of 6 data/weight seeds under both schedules
+    net, epochs = (tiny_mlp(hidden=(64, 64), batch_norm=False), 10) if rule == "forward-forward" else (tiny_mlp(), 4)
     res = fit(net, x, y, method=rule, config=TrainConfig(epochs=epochs, batch_size=32, lr=1e-2, schedule=schedule))
     assert res.score(x, y) > 0.9
     assert sorted({r["module"] for r in res.history.records}) == [0, 1, 2]

@@ -57,6 +57,7 @@ class Events(mole.Callback):
         return count
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("rule", ["dgl", "predsim", "hsic-bottleneck", "infopro"])
 def test_every_local_rule_runs_async_as_it_runs_simultaneously(digits, rule):
     """The rule's auxiliary parameters travel with their module into its worker and learn there: the
@@ -70,6 +71,7 @@ def test_every_local_rule_runs_async_as_it_runs_simultaneously(digits, rule):
     assert events["async"].counts[(0, "on_batch_end")] == 3 * 10  # 1200 samples, batches of 128
 
 
+@pytest.mark.process
 def test_a_pipeline_staggered_by_the_whole_budget_is_the_sequential_schedule(digits):
     """stagger = epochs: module k starts when module k-1 has finished, on its frozen outputs, drawing the batches
     the sequential schedule draws next, so the two workers compute exactly the sequential schedule."""
@@ -82,6 +84,7 @@ def test_a_pipeline_staggered_by_the_whole_budget_is_the_sequential_schedule(dig
     assert res.schedule["stagger"] == 3
 
 
+@pytest.mark.process
 def test_a_staggered_pipeline_trains_every_module_its_epochs_and_overlaps_them(digits):
     _, _, xt, yt = digits
     res = _fit(digits, "async", epochs=4, workers=2, stagger=1)
@@ -100,6 +103,7 @@ def test_bad_stagger_is_a_config_error(bad, words):
         mole.TrainConfig(schedule="simultaneous", stagger=2).validate()
 
 
+@pytest.mark.process
 def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
     _, _, xt, yt = digits
     res = _fit(digits, "async", workers=2)
@@ -125,6 +129,7 @@ def test_two_workers_learn_and_match_the_simultaneous_schedule(digits):
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-4) for k in a)
 
 
+@pytest.mark.process
 def test_augmented_batches_are_the_same_in_every_worker(digits):
     x, y, _, _ = digits
     images = (x.reshape(-1, 1, 8, 8), y, None, None)  # digits as 8x8 images, shifted by up to 1 pixel
@@ -155,6 +160,7 @@ def test_the_watchdog_blames_the_worker_the_others_wait_on():
     assert hung_worker([0, 1], {0: 10.0, 1: 12.0}, {0: s, 1: r}, stopped=(1,)) == 1
 
 
+@pytest.mark.process
 def test_one_worker_and_one_module_per_worker(digits):
     _, _, xt, yt = digits
     for workers in (1, 3):
@@ -169,6 +175,7 @@ def test_bad_worker_counts_are_clear_errors(digits):
         _fit(digits, "async", epochs=1, workers=4)
 
 
+@pytest.mark.process
 def test_cli_records_schedule_workers_and_throughput(tmp_path, capsys):
     from mole.cli import main
     out = tmp_path / "run"
@@ -243,6 +250,7 @@ def _start_run(tmp_path, *extra):
     return proc, workers, out
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_killed_worker_fails_the_run_cleanly_and_names_it(tmp_path):
     proc, workers, out = _start_run(tmp_path)
@@ -258,6 +266,7 @@ def test_killed_worker_fails_the_run_cleanly_and_names_it(tmp_path):
     assert not any(_alive(pid) for pid in workers.values())  # no survivors, no zombies
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_hung_worker_is_detected_and_named(tmp_path):
     proc, workers, out = _start_run(tmp_path, "--worker-timeout", "5")
@@ -275,6 +284,7 @@ def test_hung_worker_is_detected_and_named(tmp_path):
     assert not any(_alive(pid) for pid in workers.values())
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG")
 def test_sigkilled_parent_leaves_no_workers_and_no_temporary_folder(tmp_path):
     proc, workers, _ = _start_run(tmp_path)
@@ -289,6 +299,7 @@ def test_sigkilled_parent_leaves_no_workers_and_no_temporary_folder(tmp_path):
     assert not list((tmp_path / "tmp").glob("mole-async-*")), "the temporary folder outlived its run"
 
 
+@pytest.mark.process
 def test_a_waiting_worker_running_ahead_keeps_a_snapshot_every_worker_shares(tmp_path):
     """Staggered: a worker whose stages have not started only draws batches, so it can be at its start epoch
     while worker 0 has finished one epoch. A kill then must still find an epoch both have snapshots of (the

@@ -116,6 +116,7 @@ def test_auto_workers_run_a_pipeline_only_where_the_model_predicts_it_pays():
     assert set(costs.choose_workers(heavy, steps=10_000, cores=8, batch_size=128)[1]) == {1, 2, 3}
 
 
+@pytest.mark.process
 def test_auto_workers_choosing_one_train_as_the_simultaneous_schedule_in_this_process():
     x, y = _data().x, _data().y
     nets = {}

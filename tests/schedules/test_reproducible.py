@@ -1,6 +1,7 @@
 """The same asynchronous command gives the same results.json whatever the machine's load: the module groups
 come from the deterministic cost model, not from timings, and each worker's updates do not depend on when the
 other workers' batches arrive. Only measured times may differ."""
+import pytest
 import json
 import subprocess
 import sys
@@ -22,6 +23,7 @@ def without_measurements(value):
     return value
 
 
+@pytest.mark.process
 def test_an_asynchronous_run_beside_a_busy_core_writes_the_same_results(tmp_path):
     assert main([*ARGS, "--out", str(tmp_path / "quiet")]) == 0
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # takes one of the cores throughout

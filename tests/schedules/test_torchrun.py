@@ -19,7 +19,7 @@ from mole.distributed import free_port
 ARGS = ["-m", "mole.cli", "run", "--dataset", "digits", "--schedule", "async", "--workers", "2", "--epochs", "3",
         "--methods", "mole", "--estimator", "renyi", "-q", "--no-plots", "--monitor-every", "0"]
 TORCHRUN = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
-pytestmark = [pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="needs torchrun"),
+pytestmark = [pytest.mark.process, pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="needs torchrun"),
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups")]
 
 
