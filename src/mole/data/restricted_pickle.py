@@ -16,9 +16,9 @@ import types
 
 from ..errors import DataError
 
-#: (module, name) pairs a Planetoid file may name: numpy arrays and dtypes (as numpy 1 and 2 spell them), SciPy's
-#: CSR matrix (old and new module paths), and the containers (Python 2's ``__builtin__`` as the files were written)
-ALLOWED = frozenset({
+# the globals a Planetoid file may name: numpy arrays and dtypes (as numpy 1 and 2 spell them), SciPy's CSR matrix
+# (old and new module paths), and the containers (Python 2's __builtin__, as the files were written)
+_ALLOWED = frozenset({
     ("numpy", "ndarray"), ("numpy", "dtype"),
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
@@ -30,10 +30,10 @@ ALLOWED = frozenset({
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals in :data:`ALLOWED`."""
+    """An unpickler that resolves only the globals of numpy arrays, SciPy CSR matrices, lists, sets and dicts."""
 
     def find_class(self, module: str, name: str):
-        if (module, name) not in ALLOWED:
+        if (module, name) not in _ALLOWED:
             raise DataError(f"a pickled dataset file names {module}.{name}, which is not data (a numpy array, a "
                             "sparse matrix, a list or dict); mole does not run code from data files: replace the "
                             "file with an intact copy of the dataset")
@@ -41,12 +41,12 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 
 def restricted_load(file, **kwargs):
-    """``pickle.load`` that builds only the data types of :data:`ALLOWED` (``kwargs``: ``encoding``, ``errors``)."""
+    """``pickle.load`` that builds only those data types (``kwargs``: ``encoding``, ``errors``)."""
     return RestrictedUnpickler(file, **kwargs).load()
 
 
 def restricted_loads(data: bytes, **kwargs):
-    """``pickle.loads`` that builds only the data types of :data:`ALLOWED`."""
+    """``pickle.loads`` that builds only those data types."""
     return restricted_load(io.BytesIO(data), **kwargs)
 
 
