@@ -11,6 +11,7 @@ from .errors import (CheckpointError, ConfigError, CrashError, DataError, Datase
                      DiskFullError, MoleError, OutOfMemoryError, UserCodeError, WorkerFailure)
 from .estimators import (ESTIMATORS, Estimator, HSICEstimator, InfoNCEEstimator, JSDEstimator, RenyiEstimator,
                          entropy, estimator_resolver, mutual_information)
+from .local_model import LocalModel, LocalOutput
 from .modular import ModularNetwork
 from .saving import load
 from .rules import RULES, Rule, rule_resolver
@@ -19,6 +20,7 @@ from .schedules import SCHEDULES, Schedule, SequentialSchedule
 __version__ = "0.2.0"
 
 __all__ = [
+    "LocalModel", "LocalOutput",
     "fit", "load", "FitResult", "validate_config", "MOLEClassifier", "build_stages", "TrainConfig", "ObjectiveConfig", "EstimatorConfig",
     "ModularNetwork", "Estimator", "RenyiEstimator", "HSICEstimator", "InfoNCEEstimator", "JSDEstimator",
     "mutual_information", "entropy", "ESTIMATORS", "estimator_resolver",

@@ -6,7 +6,6 @@ any other module. End-to-end backprop is one stage whose module is the whole net
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 
@@ -14,7 +13,8 @@ import torch
 from torch import nn
 
 from .batch import LocalBatch
-from .errors import ConfigError, DataError, DivergenceError
+from .errors import DivergenceError
+from .local_loss import local_loss
 from .modular import evaluating
 from .objectives import LocalObjective
 
@@ -68,6 +68,7 @@ class Stage:
         self.objective.train()
         loss, terms = self._loss(batch, keep_output)
         self.last_loss = float(loss.detach())
+        terms = {key: float(value) for key, value in terms.items()}  # logged: read to the host once per step
         if not math.isfinite(self.last_loss):  # stop before the step would spread it into the weights
             raise DivergenceError(f"module {self.index + 1} diverged: its loss is {self.last_loss}")
         self.optimizer.zero_grad(set_to_none=True)
@@ -80,26 +81,13 @@ class Stage:
             self.optimizer.step()
         return self.last_loss, terms
 
-    def _loss(self, batch: LocalBatch, keep_output: bool = False) -> tuple[torch.Tensor, dict[str, float]]:
-        """The local loss on ``batch`` (and its logged terms), in the modes the module and objective are in."""
-        dtype = AUTOCAST.get(self.precision)
-        batch = dataclasses.replace(batch, x=batch.x.detach())  # objectives reading X (I(T;X), nHSIC) send it nothing
-        with torch.autocast(batch.t_in.device.type, dtype=dtype, enabled=dtype is not None):
-            t_out = self.module(batch.t_in.detach(), *batch.context)
-            self.output = t_out.detach().float() if keep_output else None
-            if self.objective.needs_corrupted_view:  # label-free contrastive terms: the same module, corrupted input
-                if batch.corrupt is None:
-                    raise ConfigError(f"module {self.index + 1}'s objective contrasts a corrupted view of its input "
-                                      "(Deep Graph Infomax: --lambda-graph), which only node-level graph data has; "
-                                      "set lambda_graph to 0 for this data")
-                corrupted = self.module(batch.corrupt(batch.t_in.detach()), *batch.context)
-                batch = dataclasses.replace(batch, output=t_out, corrupted_output=corrupted)
-            elif self.objective.needs_output:
-                batch = dataclasses.replace(batch, output=t_out)
-            try:  # estimators compute in float32 whatever the autocast (see mole.estimators.base)
-                return self.objective(batch.readout(t_out), batch)  # read-out: one row per sample
-            except DataError as exc:  # the data was checked at load: non-finite values here are the module's own
-                raise DivergenceError(f"module {self.index + 1} diverged: {exc}") from None
+    def _loss(self, batch: LocalBatch, keep_output: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The local loss on ``batch`` (and its logged terms), in the modes the module and objective are in
+        (:func:`mole.local_loss.local_loss`, under the stage's precision)."""
+        t_out, loss, terms = local_loss(self.index, self.module, self.objective, batch,
+                                        autocast=AUTOCAST.get(self.precision))
+        self.output = t_out.detach().float() if keep_output else None
+        return loss, terms
 
     @torch.no_grad()
     def evaluate(self, batch: LocalBatch) -> float:

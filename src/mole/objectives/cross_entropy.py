@@ -27,6 +27,6 @@ class CrossEntropyObjective(LocalObjective):
     """The head's objective: mean cross-entropy of the logits ``out`` (n, C) over the batch's labelled rows (zero if
     none is labelled; see :func:`~mole.objectives.cross_entropy.labelled_cross_entropy`). Logs ``cross_entropy``."""
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         loss = labelled_cross_entropy(out, batch.y)
-        return loss, {"cross_entropy": float(loss.detach())}
+        return loss, {"cross_entropy": loss.detach()}

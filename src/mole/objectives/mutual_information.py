@@ -57,6 +57,8 @@ class MutualInformationObjective(LocalObjective):
         pseudo (PseudoLabels): the module's own classifier labelling confident unlabelled rows; None: true labels only.
     """
 
+    batch_level = True  # a loss over the whole batch, not a mean over samples
+
     def __init__(self, estimator: Estimator, lambda_y: float = 1.0, lambda_x: float = 0.0,
                  lambda_xy: float = 0.0, beta: float = 0.0, reduce: Reduce | None = None, lambda_graph: float = 0.0,
                  infomax: GraphInfomaxBound | None = None, lambda_view: float = 0.0,
@@ -77,13 +79,13 @@ class MutualInformationObjective(LocalObjective):
         self.needs_corrupted_view = bool(lambda_graph)
         self.needs_output = bool(lambda_view)  # node-level views: a neighbour's output is the other view
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         mi = self.estimator.mutual_information
         out = self.reduce(out)  # (n, m)
         y, extra, terms = batch.y, None, {}
         if self.pseudo is not None:
             y, extra = self.pseudo(out, batch.y, batch.views)
-            terms.update(pseudo_labelled=float((y >= 0).float().mean()), classifier=float(extra.detach()))
+            terms.update(pseudo_labelled=(y >= 0).float().mean(), classifier=extra.detach())
         labelled = y >= 0
         some = None if bool(labelled.all()) else labelled  # a label budget: the terms with Y take these rows
 
@@ -108,7 +110,7 @@ class MutualInformationObjective(LocalObjective):
             if w:
                 value = value_of[key]()
                 objective = objective + sign.get(key, 1.0) * w * value
-                terms[key] = float(value.detach())
+                terms[key] = value.detach()
         return (-objective if extra is None else extra - objective), terms
 
     def _views(self, out: torch.Tensor, batch: LocalBatch) -> torch.Tensor:

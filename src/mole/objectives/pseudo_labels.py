@@ -91,8 +91,8 @@ class PseudoLabelledCrossEntropy(CrossEntropyObjective):
         super().__init__()
         self.threshold = threshold
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         loss, terms = super().forward(out, batch)
         labels, unlabelled = confident_labels(out, batch.y, batch.views, self.threshold)
-        terms.update(pseudo_labelled=float((labels >= 0).float().mean()), pseudo_loss=float(unlabelled.detach()))
+        terms.update(pseudo_labelled=(labels >= 0).float().mean(), pseudo_loss=unlabelled.detach())
         return loss + unlabelled, terms

@@ -30,6 +30,7 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import torch
+from torch import nn
 
 from ..errors import ConfigError
 from ..objectives import CrossEntropyObjective, LocalObjective
@@ -102,6 +103,17 @@ class Rule(ABC):
         takes graph nodes; ``nodes``: of a node-level graph. Also applied to a saved model when it is loaded, since
         it holds no weights."""
 
+    def training_batch(self, batch, n_classes: int, network):
+        """A batch of a user's training loop (:class:`mole.LocalModel`) as the rule trains on it (default: as given;
+        Forward-Forward writes the true and a wrong label into the inputs, as :meth:`prepare_data` does for
+        ``mole.fit``)."""
+        return batch
+
+    def needs_shapes(self, config) -> bool:
+        """Whether the rule sizes its objectives' parts (auxiliary classifiers, decoders, projections, critics) from
+        the modules' output shapes, so that building it needs an example batch (default: True)."""
+        return True
+
     def pseudo_labels(self, config) -> bool:
         """Whether the rule's objectives label unlabelled rows of a batch themselves (MOLE's ``pseudo_labels``)."""
         return False
@@ -123,17 +135,27 @@ class Rule(ABC):
         """The loss of the last module (the classifier head): cross-entropy on its logits."""
         return CrossEntropyObjective()
 
-    def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
-        """One stage per module (``shapes[k]``: module k's read-out output shape per sample).
+    def parts(self, network, shapes: list[tuple], n_classes: int, config) -> list[tuple[nn.Module, LocalObjective]]:
+        """What trains, as (module, objective) pairs in order: one per module of ``network`` (``shapes[k]``: module
+        k's read-out output shape per sample), the hidden ones with :meth:`hidden_objective` and the last with
+        :meth:`head_objective`; an end-to-end rule gives one pair holding the whole network.
 
-        Auxiliary parameters start from the run's seed; the global random state is left untouched.
+        The one definition of what a rule trains: :meth:`stages` (``mole.fit``, ``mole run``) gives each pair an
+        optimizer, and :class:`mole.LocalModel` sums their losses in a user's loop. Auxiliary parameters start from
+        the run's seed; the global random state is left untouched.
         """
-        make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731
-        K, stages = len(network), []
+        K, parts = len(network), []
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             for k, block in enumerate(network.blocks):
                 objective = (self.hidden_objective(k, shapes[k], n_classes, config) if k < K - 1
                              else self.head_objective(shapes[k], n_classes, config))
-                stages.append(Stage(k, K, block, objective.to(config.device), make_optimizer, config.precision))
-        return stages
+                parts.append((block, objective))
+        return parts
+
+    def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
+        """One stage per part (:meth:`parts`), each with its own optimizer and learning-rate schedule."""
+        make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731
+        parts = self.parts(network, shapes, n_classes, config)
+        return [Stage(k, len(parts), module, objective.to(config.device), make_optimizer, config.precision)
+                for k, (module, objective) in enumerate(parts)]

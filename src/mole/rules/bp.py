@@ -10,8 +10,6 @@ module gets under the sequential schedule.
 from __future__ import annotations
 
 from ..objectives import CrossEntropyObjective, LocalObjective
-from ..optim import build_optimizer
-from ..stage import Stage
 from .base import Rule
 
 
@@ -29,6 +27,8 @@ class Backprop(Rule):
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         raise TypeError("backprop has no hidden objectives: its one stage is the whole network")
 
-    def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
-        make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731
-        return [Stage(0, 1, network, CrossEntropyObjective().to(config.device), make_optimizer, config.precision)]
+    def needs_shapes(self, config) -> bool:
+        return False
+
+    def parts(self, network, shapes: list[tuple], n_classes: int, config) -> list[tuple]:
+        return [(network, CrossEntropyObjective())]

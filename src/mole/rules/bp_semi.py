@@ -33,8 +33,6 @@ from torch import nn
 
 from ..objectives import CrossEntropyObjective, LocalObjective, MutualInformationObjective
 from ..objectives.pseudo_labels import PseudoLabelledCrossEntropy
-from ..optim import build_optimizer
-from ..stage import Stage
 from .base import Rule
 from .mole import MOLE, _objectives, module_weights
 
@@ -80,8 +78,10 @@ class SemiSupervisedObjective(LocalObjective):
         self.taps = taps
         self.needs_corrupted_view = any(t is not None and t.needs_corrupted_view for t in terms)
         self.needs_output = any(t is not None and t.needs_output for t in terms)
+        self.batch_level = bool(self.terms)  # the label-free terms estimate over the batch
+        self.gatherable = False  # they read the hidden modules' outputs (taps), which the stage does not gather
 
-    def forward(self, out: torch.Tensor, batch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         passes = self.taps.take()  # the clean pass, then the corrupted one where the terms contrast it
         clean = passes[0] if passes else []
         corrupted = passes[1] if self.needs_corrupted_view and len(passes) > 1 else None
@@ -137,8 +137,10 @@ class SemiSupervisedBackprop(Rule):
         free = dataclasses.replace(weights, lambda_y=0.0, lambda_xy=0.0, beta=0.0, pseudo_labels=0.0)
         return MOLE().hidden_objective(k, shape, n_classes, dataclasses.replace(config, objective=free))
 
-    def stages(self, network, shapes: list[tuple], n_classes: int, config) -> list[Stage]:
-        make_optimizer = lambda params: build_optimizer(params, config, config.epochs)  # noqa: E731
+    def needs_shapes(self, config) -> bool:
+        return any(w.lambda_graph for w in _objectives(config))  # as MOLE's terms
+
+    def parts(self, network, shapes: list[tuple], n_classes: int, config) -> list[tuple]:
         weights = _objectives(config)
         tau = weights[-1].pseudo_labels if weights else 0.0
         taps = Taps()
@@ -147,5 +149,4 @@ class SemiSupervisedBackprop(Rule):
             terms = [self.term(k, shapes[k], n_classes, config) for k in range(len(network) - 1)]
             head = PseudoLabelledCrossEntropy(tau) if tau else CrossEntropyObjective()
             objective = SemiSupervisedObjective(head, terms, taps)
-        return [Stage(0, 1, TappedNetwork(network, taps), objective.to(config.device), make_optimizer,
-                      config.precision)]
+        return [(TappedNetwork(network, taps), objective)]

@@ -30,9 +30,9 @@ class AuxiliaryCrossEntropy(LocalObjective):
         super().__init__()
         self.classifier = auxiliary_classifier(shape, n_classes, grid, hidden_layers)
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         loss = F.cross_entropy(self.classifier(out), batch.y)
-        return loss, {"aux_cross_entropy": float(loss.detach())}
+        return loss, {"aux_cross_entropy": loss.detach()}
 
 
 class DGL(Rule):

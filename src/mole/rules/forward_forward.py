@@ -153,13 +153,13 @@ class ForwardForwardObjective(LocalObjective):
         super().__init__()
         self.threshold = threshold
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         whole = batch.output if batch.output is not None else out
         g = batch.readout(goodness(whole)[:, None]).squeeze(1)
         g_pos, g_neg = g.chunk(2)
         d = whole.flatten(1).shape[1]
         loss = F.softplus(d * (self.threshold - g_pos)).mean() + F.softplus(d * (g_neg - self.threshold)).mean()
-        return loss, {"goodness_pos": float(g_pos.detach().mean()), "goodness_neg": float(g_neg.detach().mean())}
+        return loss, {"goodness_pos": g_pos.detach().mean(), "goodness_neg": g_neg.detach().mean()}
 
 
 class _WithLabels(TrainData):
@@ -206,12 +206,16 @@ class ForwardForwardData(_WithLabels):
     channels (grids)."""
 
     def batches(self, t, batch_size, generator, hops=1):
-        label = append_label if self.channels else write_label
         for b in self.inner.batches(t, batch_size, generator, hops):
-            wrong = self.wrong_labels(b.y, generator)
-            rows = torch.cat([label(b.t_in, b.y, self.n_classes, self.scale),
-                              label(b.t_in, wrong, self.n_classes, self.scale)])
-            yield LocalBatch(rows, torch.cat([b.x, b.x]), torch.cat([b.y, b.y]), b.context)
+            yield positive_negative(b, self.wrong_labels(b.y, generator), self.n_classes, self.scale, self.channels)
+
+
+def positive_negative(b: LocalBatch, wrong: torch.Tensor, n_classes: int, scale: float, channels: bool) -> LocalBatch:
+    """Batch ``b`` of plain samples as Forward-Forward trains on it: ``[positive; negative]`` rows, each sample with
+    its label and with its ``wrong`` label written in (vectors) or appended as channels (``channels``: grids)."""
+    label = append_label if channels else write_label
+    rows = torch.cat([label(b.t_in, b.y, n_classes, scale), label(b.t_in, wrong, n_classes, scale)])
+    return LocalBatch(rows, torch.cat([b.x, b.x]), torch.cat([b.y, b.y]), b.context)
 
 
 class ForwardForwardGraphs(_WithLabels):
@@ -356,6 +360,19 @@ class ForwardForward(Rule):
                 block.register_forward_pre_hook(NormalizeInput(self.rms(nodes)))
                 block._mole_normalized_input = True
         network.readout = GoodnessScores(n_classes, float(self.label_scale), append=appends, relative=graphs)
+
+    def needs_shapes(self, config) -> bool:
+        return False
+
+    def training_batch(self, batch: LocalBatch, n_classes: int, network) -> LocalBatch:
+        """A user's batch of plain samples as Forward-Forward trains on it: positive and negative rows, the wrong
+        labels drawn from torch's global generator (:func:`positive_negative`)."""
+        if batch.context:
+            raise ConfigError("forward-forward in a training loop of your own takes vectors, signals and images; "
+                              "train graphs with mole.fit")
+        shift = torch.randint(1, n_classes, batch.y.shape, device=batch.y.device)
+        return positive_negative(batch, (batch.y + shift) % n_classes, n_classes, float(self.label_scale),
+                                 _takes_grids(network))
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         return ForwardForwardObjective(float(self.threshold))

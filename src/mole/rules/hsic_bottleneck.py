@@ -52,15 +52,17 @@ class HSICBottleneckObjective(LocalObjective):
     """nHSIC(T; X) − β·nHSIC(T; Y) for a module's output ``out`` (n, ...), with the batch's X and one-hot Y, Gaussian
     kernels of width ``sigma`` (see the module docstring). Logs ``nHSIC_TX`` and ``nHSIC_TY``."""
 
+    batch_level = True  # a loss over the whole batch, not a mean over samples
+
     def __init__(self, n_classes: int, beta: float, sigma: float):
         super().__init__()
         self.n_classes, self.beta, self.sigma = n_classes, beta, sigma
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         Kt = scaled_gaussian_gram(out, self.sigma)
         hx = normalized_hsic_cca(Kt, scaled_gaussian_gram(batch.x, self.sigma))
         hy = normalized_hsic_cca(Kt, scaled_gaussian_gram(F.one_hot(batch.y, self.n_classes), self.sigma))
-        return hx - self.beta * hy, {"nHSIC_TX": float(hx.detach()), "nHSIC_TY": float(hy.detach())}
+        return hx - self.beta * hy, {"nHSIC_TX": hx.detach(), "nHSIC_TY": hy.detach()}
 
 
 class HSICBottleneck(Rule):
@@ -83,6 +85,9 @@ class HSICBottleneck(Rule):
         if not (isinstance(self.sigma, (int, float)) and 0 < self.sigma < float("inf")):
             problems.append(f"hsic-bottleneck sigma must be a positive finite number; got {self.sigma!r}")
         return problems
+
+    def needs_shapes(self, config) -> bool:
+        return False
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         return HSICBottleneckObjective(n_classes, float(self.beta), float(self.sigma))

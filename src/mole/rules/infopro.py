@@ -117,13 +117,13 @@ class InfoProObjective(LocalObjective):
             return labelled_cross_entropy(self.classifier(out[labelled]), y[labelled])
         return labelled_cross_entropy(self.classifier(out), y)  # all rows labelled, or fewer than 2 for BatchNorm
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x = batch.x.detach()
         reconstruction = F.mse_loss(self.reconstruct(out, x).float(), x.float())
         cross_entropy = self.label_term(out, batch.y)
         loss = self.lambda_x * reconstruction + self.lambda_y * cross_entropy
-        return loss, {"reconstruction": float(reconstruction.detach()),
-                      "aux_cross_entropy": float(cross_entropy.detach())}
+        return loss, {"reconstruction": reconstruction.detach(),
+                      "aux_cross_entropy": cross_entropy.detach()}
 
 
 class InfoPro(Rule):
@@ -180,17 +180,17 @@ class InfoPro(Rule):
         return ((1 - r) * self.lambda_x_first + r * self.lambda_x_last,
                 (1 - r) * self.lambda_y_first + r * self.lambda_y_last)
 
-    def stages(self, network, shapes: list[tuple], n_classes: int, config):
+    def parts(self, network, shapes: list[tuple], n_classes: int, config):
         """As every rule's; first reads the depth (for the weights) and X's size (for the decoders)."""
         self._layout = (len(network) - 1, input_size(network))
         try:
-            return super().stages(network, shapes, n_classes, config)
+            return super().parts(network, shapes, n_classes, config)
         finally:
             self._layout = None
 
     def hidden_objective(self, k: int, shape: tuple, n_classes: int, config) -> LocalObjective:
         if self._layout is None:
-            raise ConfigError("infopro builds its objectives with the network (InfoPro.stages), which gives the "
+            raise ConfigError("infopro builds its objectives with the network (InfoPro.parts), which gives the "
                               "depth and X's size")
         if not shape:
             raise ConfigError("infopro sizes its decoder and classifier from the modules' outputs: pass data= to "

@@ -57,6 +57,9 @@ class MOLE(Rule):
     def views(self, config) -> int:
         return 2 if any(w.lambda_view or w.pseudo_labels for w in _objectives(config)) else 1  # FixMatch: a view to fit
 
+    def needs_shapes(self, config) -> bool:
+        return any(w.lambda_graph for w in _objectives(config))  # the graph critic's width; the rest is shape-free
+
     def pseudo_labels(self, config) -> bool:
         return any(w.pseudo_labels for w in _objectives(config))
 

@@ -52,6 +52,8 @@ class PredSimObjective(LocalObjective):
     and images) and the zero-initialized classifier on the output pooled to at most ``pool_limit`` features.
     """
 
+    batch_level = True  # a loss over the whole batch, not a mean over samples
+
     def __init__(self, shape: tuple, n_classes: int, beta: float, pool_limit: int):
         super().__init__()
         self.beta, self.n_classes = beta, n_classes
@@ -66,12 +68,12 @@ class PredSimObjective(LocalObjective):
         self.classifier = nn.Sequential(pool, nn.Linear(width, n_classes))
         nn.init.zeros_(self.classifier[-1].weight)
 
-    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, out: torch.Tensor, batch: LocalBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         pred = F.cross_entropy(self.classifier(out), batch.y)
         target = similarity_matrix(F.one_hot(batch.y, self.n_classes).to(out.dtype))
         sim = F.mse_loss(similarity_matrix(self.project(out)), target)
         loss = (1 - self.beta) * pred + self.beta * sim
-        return loss, {"pred": float(pred.detach()), "sim": float(sim.detach())}
+        return loss, {"pred": pred.detach(), "sim": sim.detach()}
 
 
 class PredSim(Rule):

@@ -1,0 +1,59 @@
+r"""Data-parallel batch-level objectives: the read-out rows of every process, with their gradients.
+
+Under ``DistributedDataParallel`` each of N processes holds B/N samples of a global batch of B. A loss that is a
+mean over samples (cross-entropy, an auxiliary classifier's) is then exact: DDP averages the N gradients of the
+N local means, which is the gradient of the mean over B. A *batch-level* loss is not a mean over samples (MOLE's
+matrix-based Rényi MI builds a Gram matrix over the batch; PredSim and the HSIC bottleneck compare every pair of
+samples; InfoNCE contrasts each sample with the others), so N losses over B/N samples are a different objective
+from one over B. As in SimCLR- and CLIP-style training, every process therefore gathers the read-out rows of all
+processes, :math:`Z = [Z_1; \dots; Z_N]` (with X, Y and the module's input alike), and computes the loss
+:math:`\mathcal{L}(Z)` of the whole batch. The gather is differentiable (``torch.distributed.nn``): its backward
+sums the gradients that reach each process's rows from every process, so process r's rows receive
+:math:`N\,\partial\mathcal{L}/\partial Z_r`, and DDP's average over the N processes leaves
+
+.. math:: \frac{1}{N}\sum_{r=1}^{N} N\,\frac{\partial \mathcal{L}}{\partial Z_r}\frac{\partial Z_r}{\partial\theta}
+          = \frac{\partial \mathcal{L}}{\partial \theta},
+
+the gradient of one process training on B (the objective's own parameters, a critic or projection, get
+:math:`\partial\mathcal{L}/\partial\phi` in every process, which DDP's average keeps). Every process must hold the
+same number of rows (``DistributedSampler`` pads the data to a multiple of N; give each process the same batch size).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.distributed as dist
+import torch.distributed.nn.functional as dist_fn
+
+from ..batch import LocalBatch
+from ..errors import ConfigError
+
+
+def world_size() -> int:
+    """Processes in the default group (1 when torch.distributed is not initialized)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def gather_rows(rows: torch.Tensor) -> torch.Tensor:
+    """``rows`` (n, ...) of every process, concatenated in rank order (N·n, ...); gradients flow back to each
+    process's own rows (summed over the processes, see the module docstring)."""
+    return torch.cat(dist_fn.all_gather(rows.contiguous()), dim=0)
+
+
+def _gather_plain(t: torch.Tensor) -> torch.Tensor:
+    parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts, dim=0)
+
+
+def gather_batch(rows: torch.Tensor, batch: LocalBatch, index: int) -> tuple[torch.Tensor, LocalBatch]:
+    """The read-out rows and the batch of every process, for module ``index``'s batch-level objective: rows with
+    their gradients, X, Y and T_{k-1} without (the stage detached them). Batches whose rows are not one per sample
+    of plain tensors (graphs, stacked augmented views) raise a ConfigError."""
+    if batch.context or batch.views > 1 or batch.output is not None or rows.shape[0] != batch.t_in.shape[0]:
+        raise ConfigError(f"module {index + 1}'s objective estimates over the whole batch, and data-parallel "
+                          "training gathers the batch of every process only for plain tensors (one row per sample, "
+                          "one view): train graphs or augmented views in one process")
+    x, y, t_in = (_gather_plain(t.detach()) for t in (batch.x, batch.y, batch.t_in))
+    return gather_rows(rows), dataclasses.replace(batch, x=x, y=y, t_in=t_in)
