@@ -8,11 +8,13 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECT = {  # what each prints
-    "async_schedule.py": "async: 2 workers", "compare_rules_seeds.py": "predsim", "csv_data.py": "predictions:",
+    "accelerate_loop.py": "accelerate: test accuracy", "async_schedule.py": "async: 2 workers",
+    "compare_rules_seeds.py": "predsim", "csv_data.py": "predictions:",
     "custom_sequential.py": "bp: test accuracy", "estimator_library.py": "I(noise; y)",
     "every_rule.py": "forward-forward",
     "few_labels.py": "MOLE, every sample", "gnn_own_graph.py": "test accuracy on",
     "graph_collection.py": "mole: test accuracy on 80 graphs", "karate_club.py": "mole: test accuracy on 30 members",
+    "lightning_loop.py": "lightning: test accuracy",
     "mole_vs_backprop.py": "bp: test accuracy", "own_dataset_and_module.py": "MOLE's modules",
     "what_each_layer_learned.py": "linear-probe test accuracy",
 }

@@ -17,6 +17,10 @@ sums the gradients that reach each process's rows from every process, so process
 the gradient of one process training on B (the objective's own parameters, a critic or projection, get
 :math:`\partial\mathcal{L}/\partial\phi` in every process, which DDP's average keeps). Every process must hold the
 same number of rows (``DistributedSampler`` pads the data to a multiple of N; give each process the same batch size).
+
+The gathered rows stand in the order of the global batch as ``DistributedSampler`` deals it (process r holds its
+samples r, N + r, 2N + r, ...), which is the order one process with the same permutation draws: estimates that
+read a subset of rows (the median kernel width reads a strided subset of a large batch) then match too.
 """
 from __future__ import annotations
 
@@ -35,16 +39,22 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
+def _interleave(parts) -> torch.Tensor:
+    """Row i of process r at position N·i + r: the global batch in the order one process draws it."""
+    return torch.stack(parts, dim=1).flatten(0, 1)
+
+
 def gather_rows(rows: torch.Tensor) -> torch.Tensor:
-    """``rows`` (n, ...) of every process, concatenated in rank order (N·n, ...); gradients flow back to each
-    process's own rows (summed over the processes, see the module docstring)."""
-    return torch.cat(dist_fn.all_gather(rows.contiguous()), dim=0)
+    """``rows`` (n, ...) of every process (N·n, ...), in the order of the global batch that ``DistributedSampler``
+    deals out (process r holds samples r, N + r, 2N + r, ... of it); gradients flow back to each process's own rows
+    (summed over the processes, see the module docstring)."""
+    return _interleave(dist_fn.all_gather(rows.contiguous()))
 
 
 def _gather_plain(t: torch.Tensor) -> torch.Tensor:
     parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
     dist.all_gather(parts, t.contiguous())
-    return torch.cat(parts, dim=0)
+    return _interleave(parts)
 
 
 def gather_batch(rows: torch.Tensor, batch: LocalBatch, index: int) -> tuple[torch.Tensor, LocalBatch]:
