@@ -15,7 +15,7 @@ PAGES = DOC.parent / "benchmarks"
 PAGE_OF = {
     "rules": "accuracy", "vector": "accuracy", "grid": "accuracy", "graphs": "accuracy", "ablation-accuracy": "accuracy",
     "time-to-accuracy": "cost", "ablation-cost": "cost", "schedules": "cost", "cost-model": "cost", "race": "cost",
-    "data-loading-loader": "cost", "data-loading-memory": "memory",
+    "data-loading-loader": "cost", "data-parallel": "cost", "data-loading-memory": "memory",
     "estimator-timing": "signals", "estimator-accuracy": "signals", "signals": "signals", "signals-findings": "signals",
 }
 PREFIXES = {"labels-": "few_labels", "large-graphs-": "large_graphs", "depth-": "memory", "parity-": "cost"}

@@ -10,7 +10,7 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 RUNS = "The code on this page runs"  # as docs/build.py: such a guide's code is executed by the docs build too
 LAUNCHES = ("schedules.md",)  # its code starts asynchronous workers: the process lane
-EXECUTED = ["your_data.md", "your_network.md", "convergence.md", "extending.md", "python_api.md", "rules.md",
+EXECUTED = ["your_data.md", "your_network.md", "your_loop.md", "convergence.md", "extending.md", "python_api.md", "rules.md",
             "few_labels.md", "schedules.md", "analysis.md", "large_graphs.md"]
 
 

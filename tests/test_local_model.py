@@ -1,4 +1,8 @@
 """mole.LocalModel: a rule's local losses in a user's own training loop."""
+import difflib
+import runpy
+from pathlib import Path
+
 import pytest
 import torch
 from sklearn.datasets import load_digits
@@ -189,3 +193,20 @@ def test_bad_use_gets_one_line(digits, make, words):
         make(digits[0])
     message = str(info.value)
     assert "\n" not in message and words in message, message
+
+
+LOOPS = Path(__file__).resolve().parent.parent / "docs" / "guides" / "loops"
+
+
+def test_a_standard_script_converts_in_at_most_five_lines_and_both_run(monkeypatch, capsys):
+    """The guide's before.py (backprop) and after.py (MOLE): at most five changed lines, and both train."""
+    before, after = ((LOOPS / name).read_text().splitlines() for name in ("before.py", "after.py"))
+    changed = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert len([line for line in changed if line.startswith("+")]) <= 5, changed
+    assert "model(x, target=target).loss" in "\n".join(changed) and "mole.LocalModel(" in "\n".join(changed)
+    monkeypatch.setenv("MOLE_EXAMPLE_EPOCHS", "2")
+    for name in ("before.py", "after.py"):
+        runpy.run_path(str(LOOPS / name), run_name="__main__")
+        accuracy = float(capsys.readouterr().out.split("test accuracy")[1])
+        assert accuracy > 0.5, name  # chance is 0.1

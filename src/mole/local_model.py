@@ -166,6 +166,17 @@ class LocalModel(nn.Module):
             terms.append(logged)
         return LocalOutput(t, sum(losses[1:], losses[0]), losses, terms)
 
+    @torch.no_grad()
+    def representations(self, x: torch.Tensor, *context, readout=None) -> list[torch.Tensor]:
+        """``[X, T_1, ..., T_K]``, one row per sample (``readout``: the rows, as in :meth:`forward`), every module in
+        evaluation mode (restored afterwards): what :func:`mole.analysis.information_plane`,
+        :func:`mole.analysis.linear_probes` and :func:`mole.analysis.tsne_panels` read, in a loop of your own."""
+        from .modular import evaluating
+        rows = _rows(readout) or (lambda t: t)
+        with evaluating(self.network):
+            outs = self.network.representations(x, *context)
+        return [rows(t) for t in (x, *outs)]
+
     def module_parameters(self, k: int) -> list[nn.Parameter]:
         """Part k's parameters: its module's and its objective's (what ``mole.fit`` gives part k's optimizer)."""
         return list(self._modules_of_parts[k].parameters()) + list(self.objectives[k].parameters())

@@ -36,6 +36,27 @@ def monitor_estimator(name: str, options: dict | None = None) -> Estimator:
     return est if isinstance(est, KernelEstimator) else RenyiEstimator()
 
 
+def information_plane(rows: list[torch.Tensor], y: torch.Tensor, estimator: Estimator | None = None,
+                      modules: list[int] | None = None, input_entropy: torch.Tensor | None = None) -> list[dict]:
+    """The information plane now: ``{"module": k, "I_TX", "I_TY"}`` for each module k (``modules``; default every
+    one) from ``rows = [X, T_1, ..., T_K]``, one row per sample (e.g. :meth:`mole.LocalModel.representations` in a
+    loop of your own), with ``estimator`` (default: matrix-based Rényi). Without gradients, on one thread. With an
+    entropy estimator I(T; X) = S(T) + S(X) − S(T, X), and ``input_entropy`` (S(X) of these rows, if known) is not
+    computed again."""
+    estimator = estimator or RenyiEstimator()
+    x = rows[0].flatten(1).float()
+    points = []
+    with torch.no_grad(), one_thread(libraries=False):
+        if estimator.has_entropy and input_entropy is None:
+            input_entropy = estimator.entropy(x)
+        for k in (range(len(rows) - 1) if modules is None else modules):
+            t = rows[k + 1].flatten(1).float()
+            i_tx = (estimator.entropy(t) + input_entropy - estimator.entropy(t, x) if estimator.has_entropy
+                    else estimator.mutual_information(t, x))
+            points.append({"module": k, "I_TX": float(i_tx), "I_TY": float(estimator.mutual_information(t, y))})
+    return points
+
+
 class InformationMonitor(Callback):
     """
     Args:
@@ -107,22 +128,13 @@ class InformationMonitor(Callback):
         rows = self.data.representations(blocks)
         for block, mode in zip(blocks, modes):
             block.train(mode)
-        x, y = rows[0].flatten(1).float(), self.data.y
-        with one_thread(libraries=False):
-            for k in modules:
-                t = rows[k + 1].flatten(1).float()
-                self.records.append({"module": k, "epoch": epoch, "I_TX": float(self._with_input(t, x)),
-                                     "I_TY": float(self.estimator.mutual_information(t, y))})
+        if self.estimator.has_entropy and self._input_entropy is None:  # the sample is fixed: S(X) never changes
+            with one_thread(libraries=False):
+                self._input_entropy = self.estimator.entropy(rows[0].flatten(1).float())
+        points = information_plane(rows, self.data.y, self.estimator, modules, self._input_entropy)
+        self.records.extend({"module": p["module"], "epoch": epoch, "I_TX": p["I_TX"], "I_TY": p["I_TY"]}
+                            for p in points)
         self.seconds += time.perf_counter() - tic
-
-    def _with_input(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """I(T; X). With an entropy estimator as S(T) + S(X) − S(T, X), the input's S(X) computed once:
-        the sample is fixed, so it never changes (the same number as ``mutual_information(t, x)``)."""
-        if not self.estimator.has_entropy:
-            return self.estimator.mutual_information(t, x)
-        if self._input_entropy is None:
-            self._input_entropy = self.estimator.entropy(x)
-        return self.estimator.entropy(t) + self._input_entropy - self.estimator.entropy(t, x)
 
     def for_module(self, index: int) -> list[dict]:
         return [r for r in self.records if r["module"] == index]
