@@ -190,9 +190,18 @@ def _forward_shapes(network: ModularNetwork, batch) -> list[tuple]:
 def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> list[tuple]:
     """The modules' read-out output shapes; a network that cannot take the data, or whose head does not
     output one logit per class, raises DataError."""
-    batch = _two_samples(data)
+    shapes = network_shapes(network, _two_samples(data))
+    if len(shapes[-1]) != 1 or shapes[-1][0] < n_classes:
+        raise DataError(f"the network outputs shape {shapes[-1]} but the labels have {n_classes} classes; "
+                        f"the head must output (n, {n_classes}) logits")
+    return shapes
+
+
+def network_shapes(network: ModularNetwork, batch) -> list[tuple]:
+    """The modules' read-out output shapes on ``batch``; a network that cannot take it raises one DataError line (an
+    exception of the user's own forward: a UserCodeError naming it)."""
     try:
-        shapes = _forward_shapes(network, batch)
+        return _forward_shapes(network, batch)
     except MoleError:
         raise
     except Exception as exc:  # noqa: BLE001 - the first forward: the data's shape, or the user's own code
@@ -200,12 +209,10 @@ def _check_network(network: ModularNetwork, data: TrainData, n_classes: int) -> 
             raise user_code_error("network's forward", exc, "fix its forward") from exc
         if not isinstance(exc, RuntimeError):
             raise
-        raise DataError(f"the network cannot take inputs of shape {tuple(data.x.shape[1:])}: {str(exc).splitlines()[0]}; "
-                        "build the model for this input size") from None
-    if len(shapes[-1]) != 1 or shapes[-1][0] < n_classes:
-        raise DataError(f"the network outputs shape {shapes[-1]} but the labels have {n_classes} classes; "
-                        f"the head must output (n, {n_classes}) logits")
-    return shapes
+        t = batch.t_in
+        raise DataError(f"the network cannot take inputs of shape {tuple(t.shape[1:])} ({t.dtype}): "
+                        f"{str(exc).splitlines()[0]}; build the model for this input, or pass inputs as it takes "
+                        "them") from None
 
 
 def _epochs_trained(stage: Stage, records: list[dict]) -> int | float:

@@ -99,7 +99,7 @@ class LocalModel(nn.Module):
                  method="mole", num_classes: int | None = None, config: TrainConfig | None = None,
                  groups: Sequence[Sequence[int]] | None = None, example=None, gather: bool | str = "auto"):
         super().__init__()
-        from .api import _forward_shapes, _rule, validate_config
+        from .api import _rule, network_shapes, validate_config
         config = validate_config(config or TrainConfig())
         if config.precision != "32":
             raise ConfigError(f"LocalModel takes your loop's precision: wrap forward and backward in torch.autocast "
@@ -112,7 +112,7 @@ class LocalModel(nn.Module):
         if example is not None:
             x, *context = example if isinstance(example, (tuple, list)) else (example,)
             batch = LocalBatch(x, x, torch.zeros(x.shape[0], dtype=torch.long), tuple(context))
-            shapes = _forward_shapes(self.network, batch)
+            shapes = network_shapes(self.network, batch)
             if num_classes is None:
                 num_classes = shapes[-1][0] if len(shapes[-1]) == 1 else None
         elif rule.needs_shapes(config):
@@ -156,6 +156,9 @@ class LocalModel(nn.Module):
         if rows is None and target.shape[:1] != x.shape[:1]:
             raise DataError(f"target holds {target.shape[0] if target.dim() else 0} labels for {x.shape[0]} samples; "
                             "pass one label per sample (or readout= to say which rows carry them)")
+        if self.training and rows is None and x.shape[0] < 2:
+            raise DataError(f"a training batch of {x.shape[0]} sample: local objectives estimate over the batch (and "
+                            "BatchNorm needs two); drop the last short batch (DataLoader(..., drop_last=True))")
         batch = LocalBatch(x, x, target.long(), tuple(context), **({"readout": rows} if rows is not None else {}))
         batch = self.rule.training_batch(batch, self.num_classes, self.network) if self.training else batch
         gather, t, losses, terms = self._gathers(), batch.t_in, [], []

@@ -166,3 +166,32 @@ def test_torchvision_resnet18_trains_under_every_rule_and_schedule(tmp_path, rul
                       cuts=["layer1", "layer2", "layer3", "layer4"],
                       config=mole.TrainConfig(epochs=1, schedule=schedule, **options))
     assert len(fitted.network) == 5 and fitted.predict(data.test).shape == (len(data.test),)
+
+
+@vision
+@pytest.mark.parametrize("rule", ["mole", "dgl"])
+def test_torchvision_resnet18_cut_at_its_stages_trains_in_a_plain_loop(tmp_path, rule):
+    """mole.LocalModel over resnet18 cut at layer1..layer4, in a user's loop: each step lowers no module's loss to NaN,
+    every stage's weights move, and evaluation returns resnet18's logits."""
+    from torch.utils.data import DataLoader
+    from torchvision.models import resnet18
+    data = load_image_folder(make_images(tmp_path / "images", per_class=4, size=16))
+    torch.manual_seed(0)
+    net = resnet18(num_classes=3)
+    model = mole.LocalModel(net, cuts=["layer1", "layer2", "layer3", "layer4"], method=rule,
+                            example=torch.stack([data.train[0][0], data.train[1][0]]))
+    before = {name: p.detach().clone() for name, p in net.named_parameters()}
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    for x, y in DataLoader(data.train, batch_size=4, shuffle=True, drop_last=True):
+        out = model(x, target=y)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        assert len(out.losses) == 5 and all(torch.isfinite(loss) for loss in out.losses)
+    for stage in ("conv1", "layer1", "layer2", "layer3", "layer4", "fc"):
+        assert any(not torch.equal(p, before[name]) for name, p in net.named_parameters() if name.startswith(stage))
+    model.eval()
+    x = torch.stack([data.test[i][0] for i in range(len(data.test))])
+    with torch.no_grad():
+        assert torch.equal(model(x), net(x)) and model(x).shape == (len(data.test), 3)
