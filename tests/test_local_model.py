@@ -54,6 +54,18 @@ def test_a_plain_loop_gives_the_weights_of_the_simultaneous_schedule(digits, met
         assert not torch.equal(trained, start[name]), f"{name} did not train"
 
 
+def test_a_shuffling_loader_gives_fit_and_a_plain_loop_the_same_batches(digits):
+    """A DataLoader(shuffle=True, generator=g): mole.fit draws its batches as iterating the loader does."""
+    X, y = digits[0][:256], digits[1][:256]
+    config = mole.TrainConfig(epochs=2, batch_size=64, schedule="simultaneous", seed=3)
+    loader = lambda: DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True,  # noqa: E731
+                                generator=torch.Generator().manual_seed(5))
+    fitted = mole.fit(mlp(), loader(), method="dgl", config=config).network
+    lm = mole.LocalModel(mlp(), method="dgl", config=config, example=X[:2])
+    loop(lm, loader(), 2, build_optimizer(list(lm.parameters()), config, config.epochs)[0], config.seed)
+    assert all(torch.equal(a, b) for a, b in zip(fitted.state_dict().values(), lm.network.state_dict().values()))
+
+
 def test_no_gradient_crosses_a_cut(digits):
     X, y = digits[0][:64], digits[1][:64]
     lm = mole.LocalModel(mlp(), method="dgl", example=X[:2])

@@ -333,6 +333,22 @@ def dataset_labels(dataset: Dataset) -> torch.Tensor:
         return labels_tensor([_item(dataset, i)[1] for i in range(n)], type(dataset).__name__)
 
 
+class LoaderBatches:
+    """A DataLoader's batch sampler, drawn as iterating the DataLoader draws it: each pass first takes the loader's
+    base seed from its generator (as ``DataLoader.__iter__`` does, even without workers), so that a loader built with
+    ``generator=g`` gives ``mole.fit`` the batches it gives a loop of the user's own over the same loader."""
+
+    def __init__(self, batch_sampler, generator: torch.Generator | None):
+        self.batch_sampler, self.generator = batch_sampler, generator
+
+    def __iter__(self):
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        return iter(self.batch_sampler)
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)
+
+
 def loader_settings(loader: DataLoader) -> tuple[Dataset, dict, str, int | None, bool, object]:
     """What mole takes from a user's DataLoader: (its dataset, its reading settings, the order of its batches, its
     batch size, drop_last, its batch sampler). The order is ``"shuffle"`` (a plain ``shuffle=True``: mole draws the
@@ -346,6 +362,6 @@ def loader_settings(loader: DataLoader) -> tuple[Dataset, dict, str, int | None,
     elif isinstance(loader.sampler, SequentialSampler) and loader.batch_size is not None:
         order = "sequential"
     else:
-        order, batch_sampler = "sampler", loader.batch_sampler
+        order, batch_sampler = "sampler", LoaderBatches(loader.batch_sampler, loader.generator)
     settings = {k: getattr(loader, k) for k in LOADER_SETTINGS if hasattr(loader, k)}
     return loader.dataset, settings, order, loader.batch_size, bool(loader.drop_last), batch_sampler
