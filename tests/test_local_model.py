@@ -224,3 +224,12 @@ def test_a_standard_script_converts_in_at_most_five_lines_and_both_run(monkeypat
         runpy.run_path(str(LOOPS / name), run_name="__main__")
         accuracy = float(capsys.readouterr().out.split("test accuracy")[1])
         assert accuracy > 0.5, name  # chance is 0.1
+
+
+@pytest.mark.parametrize("method", [*SIMULTANEOUS, "forward-forward"])
+def test_every_parameter_gets_a_gradient_so_ddp_needs_no_unused_parameter_traversal(digits, method):
+    """DistributedDataParallel(find_unused_parameters=False) fails on a parameter left without a gradient."""
+    X, y = digits[0][:64], digits[1][:64]
+    lm = mole.LocalModel(mlp(), method=method, example=X[:2], num_classes=10)
+    lm(X, target=y).loss.backward()
+    assert [name for name, p in lm.named_parameters() if p.grad is None] == []

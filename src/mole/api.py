@@ -10,6 +10,7 @@ This module is the core's front door: it never imports the CLI, plots or dataset
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from dataclasses import dataclass, field, replace
@@ -215,6 +216,26 @@ def network_shapes(network: ModularNetwork, batch) -> list[tuple]:
                         "them") from None
 
 
+def _data_parallel(stages: list[Stage], config: TrainConfig, rule: Rule, data: TrainData,
+                   device: torch.device) -> int:
+    """Started by torchrun with the sequential or simultaneous schedule: join the process group and train every stage
+    on this process's shard of each batch (:mod:`mole.distributed.data_parallel`); this process's rank (0 if alone)."""
+    from .distributed.data_parallel import data_parallel, join
+    if not data_parallel(config.schedule):
+        return 0
+    graphs, views = isinstance(data, (GraphData, NodeData, SampledNodeData)), getattr(data, "views", 1)
+    if graphs or views > 1 or rule.name == "forward-forward":
+        what = ("graphs" if graphs else "augmented views" if views > 1 else
+                "forward-forward's positive and negative rows")
+        raise ConfigError(f"torchrun started {os.environ.get('WORLD_SIZE')} processes to train data-parallel, which "
+                          f"shards batches of plain samples, not {what}: train in one process, or spread the modules "
+                          "over the processes with --schedule async")
+    rank, world = join(device)
+    for stage in stages:
+        stage.shards = (rank, world)
+    return rank
+
+
 def _epochs_trained(stage: Stage, records: list[dict]) -> int | float:
     """Epochs ``stage`` trained: whole epochs as an int; with an epoch cut short, to two decimals."""
     cut = sum(1.0 - r.get("fraction", 1.0) for r in records)
@@ -334,6 +355,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
     shapes = _check_network(network, data, n_classes)
     rule.prepare_network(network, n_classes, graphs=graphs, nodes=nodes)
     stages = rule.stages(network, shapes, n_classes, config)
+    rank = _data_parallel(stages, config, rule, data, device)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()
     convergence = None
@@ -351,6 +373,7 @@ def fit(model: nn.Module | Sequence[nn.Module], X, y=None, *, method: str | Rule
                                                                                          cbs.callbacks)
         if resume and ckpt.path.exists():
             start, start_epoch, restore = ckpt.load()
+        ckpt.writes = rank == 0
         cbs.callbacks.append(ckpt)
     cbs.on_train_begin(n_stages=len(stages), network=network, data=data)
     measuring = lambda: sum(cb.measuring_seconds() for cb in cbs.callbacks)  # noqa: E731

@@ -34,6 +34,8 @@ class LocalBatch:
             target nodes, whose neighbourhoods were drawn, not the outer hop's, whose were cut); None: every row.
         views: the rows are ``views`` stacked blocks of the same samples under independent augmentations (row i
             and row i + n/views are two views of one sample), for label-free terms between views; 1: plain rows.
+        total: the rows of the global batch this batch is one process's shard of (data parallelism,
+            :mod:`mole.distributed.data_parallel`); 0: the batch is whole.
         output, corrupted_output: the module's whole output on ``t_in`` (before read-out; all nodes of a graph,
             labelled or not) and on ``corrupt(t_in)``; set by the stage for objectives that ask for them
             (:attr:`mole.objectives.LocalObjective.needs_corrupted_view`), else None.
@@ -47,6 +49,7 @@ class LocalBatch:
     corrupt: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
     scope: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
     views: int = 1
+    total: int = 0
     output: Optional[torch.Tensor] = None
     corrupted_output: Optional[torch.Tensor] = None
 

@@ -80,6 +80,7 @@ class Checkpoint(Callback):
         self.stateful: list[Callback] = []
         self.active: set[int] = set()
         self.done: dict[int, int] = {}
+        self.writes = True  # False in every data-parallel process but rank 0: one writer of the shared file
 
     def bind(self, stages: list, generator: torch.Generator, callbacks: list[Callback]) -> "Checkpoint":
         """What to save besides the network: the stages, the batch generator, callbacks with ``state_dict``."""
@@ -108,6 +109,8 @@ class Checkpoint(Callback):
 
     # -- file ---------------------------------------------------------------------------------------
     def save(self, stage: int, epoch: int) -> None:
+        if not self.writes:
+            return
         state = {
             "version": VERSION, "fingerprint": self.fingerprint, "position": [stage, epoch],
             "network": self.network.state_dict(),

@@ -37,6 +37,7 @@ from .adapters.datasets import as_train_data
 from .adapters.dataset_rows import worker_died
 from .adapters.labels import budget_positions, describe_budget, parse_budget
 from .distributed import WorkerFailure, is_primary
+from .distributed.data_parallel import data_parallel, leave
 from .data import GraphDataset, NodeDataset, dataset_defaults, load_dataset
 from .data.images import ImageFolderDataset, changed_files
 from .crash import one_line, out_of_memory, write_crash_report
@@ -511,7 +512,9 @@ def run_experiment(cfg: ExperimentConfig, callbacks: Callable[[str], list[Callba
                           f"2 or more; use at most {len(dataset.graphs) // 2}")
     out = run_folder(cfg)
     try:
-        return _experiment(cfg, dataset, out, callbacks, argv, start)
+        results = _experiment(cfg, dataset, out, callbacks, argv, start)
+        leave()  # data-parallel processes: every one done before any leaves
+        return results
     except MoleError:
         raise
     except Exception as exc:  # a bug in mole: the run folder keeps a crash report and failure.json
@@ -560,8 +563,8 @@ def _experiment(cfg: ExperimentConfig, dataset, out: Path, callbacks, argv, star
                 (out / FAILURE).write_text(json.dumps({"method": method, "error": str(exc), **details}, indent=2,
                                                       default=str))
             raise
-        if not is_primary():
-            return results  # under torchrun only rank 0 evaluates and writes
+        if not is_primary() and not data_parallel(cfg.train.schedule):
+            return results  # the asynchronous pipeline under torchrun: rank 0 evaluates and writes
     figures, tic = [], time.perf_counter()
     try:
         if cfg.analysis.plots:

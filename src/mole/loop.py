@@ -71,7 +71,12 @@ def train_epoch(stages: list[Stage], batches: Iterable[LocalBatch], epoch: int, 
     """
     tic, meter = time.perf_counter(), EpochMeter()
     batches = iter(batches)
+    shards = next((stage.shards for stage in stages if not stage.frozen), None)  # data-parallel: this process's rows
+    if shards is not None:
+        from .distributed.data_parallel import shard  # (the package imports the loop)
     for batch in batches:
+        if shards is not None:
+            batch = shard(batch, *shards)
         t = batch.t_in
         for stage in stages:
             batch = dataclasses.replace(batch, t_in=t)

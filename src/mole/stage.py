@@ -53,6 +53,8 @@ class Stage:
         self.output: torch.Tensor | None = None  # T_k of the last step, detached, if asked to keep it
         self.frozen = False
         self.converged = False  # a convergence budget (mole.convergence) ended its training before its last epoch
+        #: (rank, processes) when it trains data-parallel on shards of every batch (mole.distributed.data_parallel)
+        self.shards: tuple[int, int] | None = None
 
     @property
     def is_head(self) -> bool:
@@ -66,26 +68,34 @@ class Stage:
         """
         self.module.train()
         self.objective.train()
-        loss, terms = self._loss(batch, keep_output)
+        loss, terms = self._loss(batch, keep_output, gather=self.shards is not None)
         self.last_loss = float(loss.detach())
         terms = {key: float(value) for key, value in terms.items()}  # logged: read to the host once per step
         if not math.isfinite(self.last_loss):  # stop before the step would spread it into the weights
             raise DivergenceError(f"module {self.index + 1} diverged: its loss is {self.last_loss}")
         self.optimizer.zero_grad(set_to_none=True)
+        if self.shards is not None and batch.total and not self.objective.batch_level:
+            loss = loss * (self.shards[1] * batch.y.shape[0] / batch.total)  # the processes' mean: the batch's mean
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        if self.shards is not None:  # every process takes the step of the whole batch
+            from .distributed.data_parallel import average_gradients  # (the package imports the stages)
+            average_gradients([p for group in self.optimizer.param_groups for p in group["params"]], self.shards[1])
+        if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            loss.backward()
             self.optimizer.step()
         return self.last_loss, terms
 
-    def _loss(self, batch: LocalBatch, keep_output: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _loss(self, batch: LocalBatch, keep_output: bool = False,
+              gather: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The local loss on ``batch`` (and its logged terms), in the modes the module and objective are in
-        (:func:`mole.local_loss.local_loss`, under the stage's precision)."""
+        (:func:`mole.local_loss.local_loss`, under the stage's precision; ``gather``: data-parallel shards)."""
         t_out, loss, terms = local_loss(self.index, self.module, self.objective, batch,
-                                        autocast=AUTOCAST.get(self.precision))
+                                        autocast=AUTOCAST.get(self.precision), gather=gather)
         self.output = t_out.detach().float() if keep_output else None
         return loss, terms
 

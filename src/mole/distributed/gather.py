@@ -15,8 +15,10 @@ sums the gradients that reach each process's rows from every process, so process
           = \frac{\partial \mathcal{L}}{\partial \theta},
 
 the gradient of one process training on B (the objective's own parameters, a critic or projection, get
-:math:`\partial\mathcal{L}/\partial\phi` in every process, which DDP's average keeps). Every process must hold the
-same number of rows (``DistributedSampler`` pads the data to a multiple of N; give each process the same batch size).
+:math:`\partial\mathcal{L}/\partial\phi` in every process, which DDP's average keeps). Under DDP every process must
+hold the same number of rows (``DistributedSampler`` pads the data to a multiple of N; give each process the same
+batch size); a shard that knows its global batch (``LocalBatch.total``, :mod:`mole.distributed.data_parallel`) may be
+one row shorter than others, padded for the gather and trimmed after it.
 
 The gathered rows stand in the order of the global batch as ``DistributedSampler`` deals it (process r holds its
 samples r, N + r, 2N + r, ...), which is the order one process with the same permutation draws: estimates that
@@ -39,22 +41,33 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
-def _interleave(parts) -> torch.Tensor:
-    """Row i of process r at position N·i + r: the global batch in the order one process draws it."""
-    return torch.stack(parts, dim=1).flatten(0, 1)
+def _interleave(parts, total: int) -> torch.Tensor:
+    """Row i of process r at position N·i + r: the global batch in the order one process draws it (its first
+    ``total`` rows: the padding of shorter shards falls at the end)."""
+    return torch.stack(parts, dim=1).flatten(0, 1)[:total]
 
 
-def gather_rows(rows: torch.Tensor) -> torch.Tensor:
-    """``rows`` (n, ...) of every process (N·n, ...), in the order of the global batch that ``DistributedSampler``
-    deals out (process r holds samples r, N + r, 2N + r, ... of it); gradients flow back to each process's own rows
-    (summed over the processes, see the module docstring)."""
-    return _interleave(dist_fn.all_gather(rows.contiguous()))
+def _padded(t: torch.Tensor, rows: int) -> torch.Tensor:
+    """``t`` with zero rows appended up to ``rows`` (all_gather takes tensors of one shape)."""
+    if t.shape[0] == rows:
+        return t.contiguous()
+    return torch.cat([t, t.new_zeros((rows - t.shape[0], *t.shape[1:]))])
 
 
-def _gather_plain(t: torch.Tensor) -> torch.Tensor:
-    parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
-    dist.all_gather(parts, t.contiguous())
-    return _interleave(parts)
+def gather_rows(rows: torch.Tensor, total: int | None = None) -> torch.Tensor:
+    """``rows`` (n, ...) of every process, in the order of the global batch of ``total`` rows (default N·n) as
+    ``DistributedSampler`` deals it out (process r holds samples r, N + r, 2N + r, ...); gradients flow back to each
+    process's own rows (summed over the processes, see the module docstring)."""
+    world = dist.get_world_size()
+    total = total or world * rows.shape[0]
+    return _interleave(dist_fn.all_gather(_padded(rows, -(-total // world))), total)
+
+
+def _gather_plain(t: torch.Tensor, total: int) -> torch.Tensor:
+    world = dist.get_world_size()
+    parts = [torch.empty((-(-total // world), *t.shape[1:]), dtype=t.dtype, device=t.device) for _ in range(world)]
+    dist.all_gather(parts, _padded(t, parts[0].shape[0]))
+    return _interleave(parts, total)
 
 
 def gather_batch(rows: torch.Tensor, batch: LocalBatch, index: int) -> tuple[torch.Tensor, LocalBatch]:
@@ -65,5 +78,6 @@ def gather_batch(rows: torch.Tensor, batch: LocalBatch, index: int) -> tuple[tor
         raise ConfigError(f"module {index + 1}'s objective estimates over the whole batch, and data-parallel "
                           "training gathers the batch of every process only for plain tensors (one row per sample, "
                           "one view): train graphs or augmented views in one process")
-    x, y, t_in = (_gather_plain(t.detach()) for t in (batch.x, batch.y, batch.t_in))
-    return gather_rows(rows), dataclasses.replace(batch, x=x, y=y, t_in=t_in)
+    total = batch.total or dist.get_world_size() * rows.shape[0]  # a shard of a known batch, or equal shards
+    x, y, t_in = (_gather_plain(t.detach(), total) for t in (batch.x, batch.y, batch.t_in))
+    return gather_rows(rows, total), dataclasses.replace(batch, x=x, y=y, t_in=t_in, total=0)
