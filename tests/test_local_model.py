@@ -200,6 +200,7 @@ def test_a_module_cut_by_name_and_forward_forward_train_in_a_loop(digits):
                                                         readout="rows"), "readout"),
     (lambda X: mole.LocalModel(nn.Linear(64, 10), num_classes=10), "cuts="),
     (lambda X: mole.LocalModel(mlp(), num_classes=10)(X[:1], target=torch.zeros(1, dtype=torch.long)), "drop_last"),
+    (lambda X: mole.LocalModel(mlp(), num_classes=12, example=X[:2]), "(n, 12) logits"),
     (lambda X: mole.LocalModel(mlp(), num_classes=10, example=X[:2].double()), "cannot take inputs"),
 ])
 def test_bad_use_gets_one_line(digits, make, words):

@@ -121,6 +121,10 @@ class LocalModel(nn.Module):
         if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 2):
             raise ConfigError(f"num_classes must be an integer >= 2 (the head's outputs); got {num_classes!r}: pass "
                               "num_classes=, or example= to read it from the head")
+        head = shapes[-1]
+        if example is not None and (len(head) != 1 or head[0] < num_classes):
+            raise DataError(f"the network outputs shape {head} per sample but num_classes is {num_classes}; the head "
+                            f"must output (n, {num_classes}) logits")
         self.rule, self.config, self.num_classes, self.gather = rule, config, num_classes, gather
         rule.prepare_network(self.network, num_classes)
         parts = rule.parts(self.network, shapes, num_classes, config)
