@@ -180,3 +180,59 @@ def test_the_issue_snippet_trains_and_scores():
     assert res.score(X, y) > 0.8
     with pytest.raises(ConfigError, match="crosses the cut after 'b'"):
         mole.fit(Res(d=10, c=2), X, y, cuts=["b"])
+
+
+class Recurrent(nn.Module):
+    """A GRU whose forward unpacks its tuple, ``out, _ = self.gru(x)``, as people write it."""
+
+    def __init__(self, both: bool = False):
+        super().__init__()
+        self.both = both
+        self.gru = nn.GRU(4, 8, batch_first=True)
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(5 * 8, 16), nn.ReLU())
+        self.head = nn.Linear(16 + (8 if both else 0), 3)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        z = self.fc(out)
+        return self.head(torch.cat([z, h[-1]], 1) if self.both else z)
+
+
+class Aliased(nn.Module):
+    """Blocks kept in a ModuleList and under names of their own, called through the names."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(4, 8)
+        self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, dropout=0.0)
+                                    for _ in range(2))
+        self.b0, self.b1 = self.blocks
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.b1(self.b0(self.embed(x))).mean(1))
+
+
+@pytest.mark.parametrize("model, cuts", [(Recurrent(), ["gru", "fc"]), (Aliased(), ["b0", "b1"]),
+                                         (Aliased(), ["blocks.0", "blocks.1"])])
+def test_a_tuple_returning_submodule_and_aliased_blocks_are_cut(model, cuts):
+    """The GRU's module passes on the `out` its tuple flows on as; a block is found by every name it has."""
+    x = torch.randn(6, 5, 4)
+    modules = split(model, cuts)
+    t = x
+    for module in modules:
+        t = module(t)
+        assert isinstance(t, torch.Tensor)
+    assert len(modules) == len(cuts) + 1 and torch.allclose(t, model(x), atol=1e-6)
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(90) % 3
+    X = torch.randn(90, 5, 4, generator=g) + 2 * y[:, None, None]
+    fitted = mole.fit(model, X[:60], y[:60], cuts=cuts, config=TrainConfig(epochs=10, batch_size=30, lr=1e-2))
+    assert fitted.score(X[60:], y[60:]) > 0.6  # chance: 1/3
+
+
+def test_a_cut_after_a_tuple_of_which_two_items_flow_on_names_the_problem():
+    with pytest.raises(ConfigError) as info:
+        split(Recurrent(both=True), ["gru", "fc"])
+    message = str(info.value)
+    assert "\n" not in message and "'gru' returns a tuple" in message and "2 of its items" in message

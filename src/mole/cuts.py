@@ -16,6 +16,7 @@ gradient-free information past a module and is refused with one line naming the 
 from __future__ import annotations
 
 import difflib
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -93,10 +94,32 @@ def _inside(node: fx.Node, name: str) -> bool:
     return any(p == name or p.startswith(name + ".") for p in paths)
 
 
-def _cut_points(gm: fx.GraphModule, model: nn.Module, cuts: Sequence[str]) -> list[int]:
+def _aliases(model: nn.Module, module: nn.Module) -> list[str]:
+    """Every name ``module`` is registered under in ``model`` (a block kept in a ModuleList and as an attribute)."""
+    return [name for name, m in model.named_modules(remove_duplicate=False) if m is module and name]
+
+
+def _one_tensor_after(node: fx.Node, cut: str) -> fx.Node:
+    """Where a cut after ``node`` passes one tensor on: the node itself, or, when it returns a tuple (``out, h =
+    self.gru(x)``, ``nn.MultiheadAttention``), the one item of it that later code reads."""
+    users = list(node.users)
+    if not users or not all(u.op == "call_function" and u.target is operator.getitem for u in users):
+        return node
+    read = [u for u in users if u.users]
+    if len(read) != 1:
+        items = ", ".join(str(u.args[1]) for u in read)
+        raise ConfigError(f"{cut!r} returns a tuple, and {len(read)} of its items ({items}) are read after it; a cut "
+                          "passes one tensor on: cut after a submodule that returns one, or make forward read one item")
+    return read[0]
+
+
+def _cut_points(gm: fx.GraphModule, model: nn.Module, cuts: Sequence[str]) -> dict[int, str]:
+    """The position of each cut in the graph's nodes (the last node of the named submodule, or the item of its tuple
+    that flows on), with its name, in order."""
     nodes = list(gm.graph.nodes)
-    names = dict(model.named_modules())
-    points = {}
+    order = {n: i for i, n in enumerate(nodes)}
+    names = dict(model.named_modules(remove_duplicate=False))
+    points: dict[int, str] = {}
     for cut in cuts:
         if not isinstance(cut, str) or not cut:
             raise ConfigError(f"cuts must be names of submodules (e.g. 'layer1'); got {cut!r}")
@@ -105,15 +128,17 @@ def _cut_points(gm: fx.GraphModule, model: nn.Module, cuts: Sequence[str]) -> li
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{type(model).__name__} has no submodule {cut!r} to cut after; its top-level "
                               f"submodules are {', '.join(top_level(model))}.{hint}")
-        calls = [i for i, n in enumerate(nodes) if _inside(n, cut)]
+        aliases = _aliases(model, names[cut])
+        calls = [i for i, n in enumerate(nodes) if any(_inside(n, name) for name in aliases)]
         if not calls:
             raise ConfigError(f"{type(model).__name__}.forward never calls {cut!r}; cut after a submodule it runs")
-        if cut in points:
+        if cut in points.values():
             raise ConfigError(f"cuts name {cut!r} twice; name each cut once")
-        points[cut] = max(calls)
-    if len(set(points.values())) < len(points):
-        raise ConfigError(f"cuts {', '.join(cuts)} fall at the same place (one is inside another); drop one")
-    return sorted(points.values())
+        point = order[_one_tensor_after(nodes[max(calls)], cut)]
+        if point in points:
+            raise ConfigError(f"cuts {', '.join(cuts)} fall at the same place (one is inside another); drop one")
+        points[point] = cut
+    return dict(sorted(points.items()))
 
 
 def split(model: nn.Module, cuts: Sequence[str]) -> list[nn.Module]:
@@ -123,13 +148,16 @@ def split(model: nn.Module, cuts: Sequence[str]) -> list[nn.Module]:
     if not cuts:
         raise ConfigError("cuts is empty; name at least one submodule to cut after (the part after it is the head)")
     gm = capture(model)
+    gm.graph.eliminate_dead_code()  # values computed and never read (the `_` of `out, _ = self.gru(x)`)
+    gm.recompile()
     nodes = list(gm.graph.nodes)
-    points = _cut_points(gm, model, cuts)
+    named = _cut_points(gm, model, cuts)
+    points = list(named)
     by_point = {p: nodes[p] for p in points}
     order = {n: i for i, n in enumerate(nodes)}
     placeholders = [n for n in nodes if n.op == "placeholder"]
     segment = {n: sum(order[n] > p for p in points) for n in nodes}
-    cut_name = {k: next(c for c in cuts if _inside(nodes[points[k]], c)) for k in range(len(points))}
+    cut_name = dict(enumerate(named.values()))
     for n in nodes:
         if n.op in ("placeholder", "get_attr", "output"):
             continue
