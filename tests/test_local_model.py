@@ -234,3 +234,37 @@ def test_every_parameter_gets_a_gradient_so_ddp_needs_no_unused_parameter_traver
     lm = mole.LocalModel(mlp(), method=method, example=X[:2], num_classes=10)
     lm(X, target=y).loss.backward()
     assert [name for name, p in lm.named_parameters() if p.grad is None] == []
+
+
+@pytest.mark.parametrize("method", ["bp", "dgl"])
+def test_a_graph_trains_in_a_plain_loop_as_fit_trains_it(method):
+    """A PyG model class on a node-level graph: edge_index as context, the labelled nodes as the read-out rows. (fit
+    draws the labelled nodes in an order of its own each epoch: per-sample losses agree within float error, while
+    MOLE's batch-level estimate carries that rounding forward, see test_data_parallel.py.)"""
+    from mole.data import load_dataset
+    from torch_geometric.nn import GCNConv
+
+    class GCN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = GCNConv(34, 16), GCNConv(16, 4)
+
+        def forward(self, x, edge_index):
+            return self.conv2(torch.relu(self.conv1(x, edge_index)), edge_index)
+
+    g = load_dataset("karate").train  # 34 members, one labelled per community
+    config = mole.TrainConfig(epochs=30, lr=0.01, schedule="simultaneous")
+    torch.manual_seed(0)
+    fitted = mole.fit(GCN(), g, method=method, cuts=["conv1"], config=config).network
+    torch.manual_seed(0)
+    lm = mole.LocalModel(GCN(), cuts=["conv1"], method=method, config=config, example=(g.x, g.edge_index))
+    optimizer = build_optimizer(list(lm.parameters()), config, config.epochs)[0]
+    torch.manual_seed(config.seed)
+    lm.train()
+    for _ in range(30):  # one full-graph step per epoch, as fit takes them
+        out = lm(g.x, g.edge_index, target=g.y, readout=g.index)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+    for name, trained in fitted.state_dict().items():
+        assert torch.allclose(trained, lm.network.state_dict()[name], atol=1e-6), name

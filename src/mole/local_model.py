@@ -163,7 +163,8 @@ class LocalModel(nn.Module):
         if self.training and rows is None and x.shape[0] < 2:
             raise DataError(f"a training batch of {x.shape[0]} sample: local objectives estimate over the batch (and "
                             "BatchNorm needs two); drop the last short batch (DataLoader(..., drop_last=True))")
-        batch = LocalBatch(x, x, target.long(), tuple(context), **({"readout": rows} if rows is not None else {}))
+        batch = LocalBatch(x, x if rows is None else rows(x), target.long(), tuple(context),  # x: X's read-out rows
+                           **({"readout": rows} if rows is not None else {}))
         batch = self.rule.training_batch(batch, self.num_classes, self.network) if self.training else batch
         gather, t, losses, terms = self._gathers(), batch.t_in, [], []
         for k, (module, objective) in enumerate(zip(self._modules_of_parts, self.objectives)):
