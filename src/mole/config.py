@@ -82,7 +82,7 @@ class ObjectiveConfig:
     # confidence, and its terms with Y read them too (FixMatch; mole.objectives.pseudo_labels). The head does the
     # same with its own logits, at the last hidden module's threshold. 0: off
     pseudo_labels: float = 0.0
-    reduce: str = "flatten"  # feature maps -> rows for the kernel: flatten, gap, project
+    reduce: str = "flatten"  # module outputs -> rows for the kernel: flatten, gap, tokens, last (sequences), project
     project_dim: int = 1024  # output size of reduce="project"
 
 

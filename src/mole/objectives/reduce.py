@@ -4,6 +4,9 @@ Grid modules output feature maps ``(n, C, *spatial)``; the kernel needs rows (n,
 
 * ``"flatten"``: all C·H·W values (exact; the Gram matrix then costs O(n² C H W));
 * ``"gap"``: global average pooling over space, m = C (cheap; drops spatial layout);
+* ``"tokens"``: a batch-first sequence ``(n, L, d)`` averaged over its L tokens, m = d (a transformer's or
+  recurrent layer's output; ``"gap"`` averages the axes after the second, which for a sequence is the feature axis);
+* ``"last"``: a sequence's last step ``t[:, -1]``, m = d (a recurrent layer's summary of the whole sequence);
 * ``"project"``: a fixed Gaussian random projection :math:`z = \mathrm{vec}(T)\, R / \sqrt{m}`,
   :math:`R_{ij} \sim \mathcal N(0, 1)`, m = ``dim`` (Johnson-Lindenstrauss: pairwise distances, hence the
   Gaussian Gram matrix, are kept up to a factor 1 ± ε with m = O(log n / ε²)). R is drawn once from a
@@ -18,13 +21,13 @@ from torch import nn
 
 from ..errors import ConfigError
 
-REDUCTIONS = ("flatten", "gap", "project")
+REDUCTIONS = ("flatten", "gap", "tokens", "last", "project")
 
 
 class Reduce(nn.Module):
     """Reduces a module's output (n, ...) to the rows (n, m) the MI estimator compares (see the module docstring).
 
-    ``how``: ``"flatten"``, ``"gap"`` or ``"project"`` (a fixed Gaussian random projection to ``dim`` columns drawn
+    ``how``: ``"flatten"``, ``"gap"``, ``"tokens"``, ``"last"`` or ``"project"`` (a fixed Gaussian random projection to ``dim`` columns drawn
     from ``seed``; outputs of at most ``dim`` values are only flattened). Vectors (n, d) pass through unchanged.
     """
 
@@ -40,6 +43,10 @@ class Reduce(nn.Module):
             return t.flatten(1)  # (n, d)
         if self.how == "gap":
             return t.flatten(2).mean(2)  # (n, C)
+        if self.how == "tokens":
+            return t.flatten(2).mean(1)  # (n, L, d) -> (n, d)
+        if self.how == "last":
+            return t[:, -1].flatten(1)  # (n, L, d) -> (n, d)
         flat = t.flatten(1)  # (n, C·spatial)
         if flat.shape[1] <= self.dim:
             return flat
