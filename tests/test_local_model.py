@@ -131,7 +131,7 @@ def test_per_module_learning_rates(digits):
 
 def test_bf16_autocast_and_grad_scaler_train_mole_as_float32_does(digits):
     """bf16 on the CPU around forward and backward, a GradScaler around the step: within 1 point of float32 (mean
-    test accuracy of 3 seeds; measured: +0.6 points, single seeds +0.25 to +1.0)."""
+    test accuracy of 3 seeds; measured: +0.17 points, single seeds -0.5 to +1.0)."""
     X, y = digits
     train, test = slice(0, 1400), slice(1400, None)
     scores = {"32": [], "bf16": []}
@@ -142,7 +142,7 @@ def test_bf16_autocast_and_grad_scaler_train_mole_as_float32_does(digits):
         lm = mole.LocalModel(mole.models.MLP(64, 10, hidden=(128, 64)), num_classes=10).train()
         optimizer = torch.optim.Adam(lm.parameters(), lr=3e-3)
         scaler = torch.amp.GradScaler("cpu", enabled=precision == "bf16")
-        for _ in range(20):
+        for _ in range(10):
             for xb, yb in loader:
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
                     out = lm(xb, target=yb)

@@ -26,7 +26,7 @@ from .convergence import Convergence, holdout_positions
 from .errors import ConfigError, DataError, MoleError
 from .memory import ActivationMemory
 from .modular import ModularNetwork
-from .adapters import GraphData, NodeData, SampledNodeData, TrainData
+from .adapters import GraphData, NodeData, SampledNodeData, TensorData, TrainData
 from .adapters.datasets import as_train_data, carries_labels
 from .adapters.dataset_rows import worker_died
 from .adapters.augment import augmentation_resolver, weak_augmentation_resolver
@@ -223,12 +223,11 @@ def _data_parallel(stages: list[Stage], config: TrainConfig, rule: Rule, data: T
     from .distributed.data_parallel import data_parallel, join
     if not data_parallel(config.schedule):
         return 0
-    graphs, views = isinstance(data, (GraphData, NodeData, SampledNodeData)), getattr(data, "views", 1)
-    if graphs or views > 1 or rule.name == "forward-forward":
-        what = ("graphs" if graphs else "augmented views" if views > 1 else
-                "forward-forward's positive and negative rows")
+    what = (f"{type(data).__name__}'s batches" if not isinstance(data, TensorData) else  # graphs, Forward-Forward
+            "augmented views" if data.views > 1 else None)
+    if what is not None:
         raise ConfigError(f"torchrun started {os.environ.get('WORLD_SIZE')} processes to train data-parallel, which "
-                          f"shards batches of plain samples, not {what}: train in one process, or spread the modules "
+                          f"shards batches of plain samples (one row each), not {what}: train in one process, or spread the modules "
                           "over the processes with --schedule async")
     rank, world = join(device)
     for stage in stages:

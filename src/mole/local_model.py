@@ -131,10 +131,20 @@ class LocalModel(nn.Module):
         self.objectives = nn.ModuleList(objective for _, objective in parts)
         # the parts' modules are the network's (or wrap its blocks: bp-semi's taps), registered once, under network
         self.__dict__["_modules_of_parts"] = [module for module, _ in parts]
+        inside = {id(m) for m in self.network.modules()}
+        self.__dict__["_wrappers"] = [m for m, _ in parts if id(m) not in inside]  # their mode follows train()
 
     def __len__(self) -> int:
         """The number of parts trained on their own loss (the network's modules; 1 for an end-to-end rule)."""
         return len(self.objectives)
+
+    def train(self, mode: bool = True) -> "LocalModel":
+        """As ``nn.Module.train``; a part that wraps the network's blocks (bp-semi's taps) is not a submodule, and
+        follows too."""
+        super().train(mode)
+        for wrapper in self._wrappers:
+            wrapper.train(mode)
+        return self
 
     def _gathers(self) -> bool:
         if self.gather != "auto":
@@ -168,7 +178,6 @@ class LocalModel(nn.Module):
         batch = self.rule.training_batch(batch, self.num_classes, self.network) if self.training else batch
         gather, t, losses, terms = self._gathers(), batch.t_in, [], []
         for k, (module, objective) in enumerate(zip(self._modules_of_parts, self.objectives)):
-            module.train(self.training)  # a part that wraps the network's blocks (bp-semi) is not a submodule
             t, loss, logged = local_loss(k, module, objective, dataclasses.replace(batch, t_in=t), gather=gather)
             losses.append(loss)
             terms.append(logged)

@@ -27,8 +27,9 @@ REDUCTIONS = ("flatten", "gap", "tokens", "last", "project")
 class Reduce(nn.Module):
     """Reduces a module's output (n, ...) to the rows (n, m) the MI estimator compares (see the module docstring).
 
-    ``how``: ``"flatten"``, ``"gap"``, ``"tokens"``, ``"last"`` or ``"project"`` (a fixed Gaussian random projection to ``dim`` columns drawn
-    from ``seed``; outputs of at most ``dim`` values are only flattened). Vectors (n, d) pass through unchanged.
+    ``how``: ``"flatten"``, ``"gap"``, ``"tokens"``, ``"last"`` or ``"project"`` (a fixed Gaussian random projection
+    to ``dim`` columns drawn from ``seed``; outputs of at most ``dim`` values are only flattened). Vectors (n, d) pass
+    through unchanged.
     """
 
     def __init__(self, how: str = "flatten", dim: int = 1024, seed: int = 0):
